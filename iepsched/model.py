@@ -1,0 +1,242 @@
+"""Frozen value objects shared by every layer. Standard library only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+Delivery = Literal["task", "event", "recurring_task"]
+MilestoneStatus = Literal["done", "overdue", "due_soon", "upcoming", "unscheduled"]
+StudentStatus = Literal["overdue", "infeasible", "unplanned", "at_risk", "on_track"]
+MeetingState = Literal["proposed", "booked", "held"]
+Rung = Literal["on_track", "at_risk", "infeasible"]
+
+CONTACT_METHODS: tuple[str, ...] = ("phone", "email", "letter", "in_person", "text", "video")
+CONTACT_OUTCOMES: tuple[str, ...] = ("reached", "no_answer", "left_message", "returned")
+
+# Highest first; a student's status is the first that applies (SPEC §3.3).
+STUDENT_STATUS_ORDER: tuple[StudentStatus, ...] = (
+    "overdue",
+    "infeasible",
+    "unplanned",
+    "at_risk",
+    "on_track",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionMaker:
+    """A legal education decision maker (parent, guardian, or the adult student)."""
+
+    name: str
+    email: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Student:
+    """One roster row, validated. Emails are stored lower-cased."""
+
+    student_id: str
+    first_name: str
+    last_name: str
+    birth_date: dt.date
+    building: str
+    case_manager_email: str
+    lea_email: str
+    due_date: dt.date
+    grade: str = ""
+    gen_ed_emails: tuple[str, ...] = ()
+    provider_emails: tuple[str, ...] = ()
+    decision_makers: tuple[DecisionMaker, ...] = ()
+    student_email: str = ""
+    last_iep_date: dt.date | None = None
+    iep_due_date: dt.date | None = None
+    reeval_due_date: dt.date | None = None
+    status: Literal["active", "exited"] = "active"
+    line: int = 0  # line of the roster file the row came from (0 when built in code)
+
+    @property
+    def initials(self) -> str:
+        """First letters of first and last name, e.g. "J.D."; what calendar items may show."""
+        first = self.first_name.strip()[:1].upper()
+        last = self.last_name.strip()[:1].upper()
+        return f"{first}.{last}." if first and last else (first or last)
+
+    @property
+    def required_emails(self) -> tuple[str, ...]:
+        """Everyone whose calendar must be free for the meeting: CM, LEA, gen-ed teachers."""
+        seen: dict[str, None] = {}
+        for email in (self.case_manager_email, self.lea_email, *self.gen_ed_emails):
+            if email:
+                seen.setdefault(email.lower(), None)
+        return tuple(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedDays:
+    """A closure: a single date (start == end) or an inclusive range."""
+
+    start: dt.date
+    end: dt.date
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GradingPeriod:
+    """A grading period; progress reports go home on `report_date`."""
+
+    name: str
+    end: dt.date
+    report_date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolYear:
+    """One configured school year of a calendar (SPEC §2.3)."""
+
+    name: str
+    first_day: dt.date
+    last_day: dt.date
+    closed: tuple[ClosedDays, ...] = ()
+    grading_periods: tuple[GradingPeriod, ...] = ()
+
+    @property
+    def covers(self) -> tuple[dt.date, dt.date]:
+        """The statutory school year around this one: July 1 .. June 30 (inclusive)."""
+        start_year = self.first_day.year if self.first_day.month >= 7 else self.first_day.year - 1
+        return dt.date(start_year, 7, 1), dt.date(start_year + 1, 6, 30)
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingSettings:
+    """`[meetings]`: local start times tried in order, length, per-case-manager daily cap."""
+
+    slots: tuple[dt.time, ...] = (dt.time(7, 45), dt.time(15, 30))
+    duration_minutes: int = 60
+    max_per_day: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A half-open [start, end) span of aware datetimes."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+    def overlaps(self, other: Interval) -> bool:
+        return self.start < other.end and other.start < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class BookedMeeting:
+    """A meeting already delivered (from sync state), which the planner keeps rather than re-proposes.
+
+    `start`/`end` are aware datetimes. `cancelled` events never reach the planner.
+    """
+
+    student_id: str
+    start: dt.datetime
+    end: dt.datetime
+    cycle_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    """The meeting of a plan; `date` is the local date of `start`."""
+
+    date: dt.date
+    start: dt.datetime
+    end: dt.datetime
+    state: MeetingState
+    rung: Rung
+
+
+@dataclass(frozen=True, slots=True)
+class Milestone:
+    """One dated step of a student's timeline (SPEC §3.2, §3.5)."""
+
+    key: str
+    date: dt.date | None
+    delivery: Delivery
+    status: MilestoneStatus
+    title: str
+    track: Literal["annual", "reeval"] = "annual"
+    kind: Literal["task", "contact", "event", "recurring", "report"] = "task"
+    # For a recurring milestone: every occurrence (the first one is `date`).
+    occurrences: tuple[dt.date, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A logged parent contact (SPEC §3.4). Append-only: never edited once stored."""
+
+    student_id: str
+    at: dt.datetime
+    method: str
+    with_whom: str
+    outcome: str
+    note: str = ""
+    source: str = "cli"
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRequirement:
+    """Whether "two contacts by two different methods by parent_contact_2's date" is met."""
+
+    met: bool
+    deadline: dt.date | None
+    qualifying: tuple[Contact, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StudentPlan:
+    """A student's whole timeline as `plan` shows it and `sync` delivers it."""
+
+    student: Student
+    today: dt.date
+    due_date: dt.date
+    next_due_date: dt.date | None
+    status: StudentStatus
+    meeting: Meeting | None
+    milestones: tuple[Milestone, ...]
+    warnings: tuple[str, ...] = ()
+    cycle_id: str = ""
+    reeval_cycle_id: str = ""
+    contacts: ContactRequirement | None = None
+
+    @property
+    def student_id(self) -> str:
+        return self.student.student_id
+
+    def milestone(self, key: str) -> Milestone | None:
+        """The milestone with this key, or None when it does not apply."""
+        for m in self.milestones:
+            if m.key == key:
+                return m
+        return None
+
+    def next_milestone(self) -> Milestone | None:
+        """The earliest dated milestone that is not done and not before today."""
+        for m in self.milestones:
+            if m.date is not None and m.status != "done" and m.date >= self.today:
+                return m
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictPlan:
+    """Every student's plan, in placement order, plus district-wide warnings."""
+
+    today: dt.date
+    plans: tuple[StudentPlan, ...]
+    warnings: tuple[str, ...] = ()
+    by_id: dict[str, StudentPlan] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.by_id:
+            self.by_id.update((p.student_id, p) for p in self.plans)
+
+    def get(self, student_id: str) -> StudentPlan | None:
+        return self.by_id.get(student_id)
