@@ -14,7 +14,8 @@ from dataclasses import dataclass
 class Problem:
     """One thing wrong with an input, located precisely enough to fix it.
 
-    `where` is e.g. ``config/iepsched.toml [meetings] slots`` or ``roster.csv line 7, column birth_date``.
+    `where` is e.g. ``config/iepsched.toml [meetings] slots`` or
+    ``roster.csv line 7, column birth_date``.
     """
 
     where: str

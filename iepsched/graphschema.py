@@ -76,7 +76,11 @@ def _unknown_properties(qualified: str, instance: Any, path: str) -> list[str]:
         for ref in _refs(props[name]):
             items = value if isinstance(value, list) else [value]
             for i, item in enumerate(items):
-                out.extend(_unknown_properties(ref, item, f"{path}/{name}" + (f"/{i}" if isinstance(value, list) else "")))
+                out.extend(
+                    _unknown_properties(
+                        ref, item, f"{path}/{name}" + (f"/{i}" if isinstance(value, list) else "")
+                    )
+                )
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Delivery = Literal["task", "event", "recurring_task"]
 MilestoneStatus = Literal["done", "overdue", "due_soon", "upcoming", "unscheduled"]
@@ -131,7 +131,7 @@ class Interval:
 
 @dataclass(frozen=True, slots=True)
 class BookedMeeting:
-    """A meeting already delivered (from sync state), which the planner keeps rather than re-proposes.
+    """A meeting already delivered (from sync state); the planner keeps it rather than re-proposing.
 
     `start`/`end` are aware datetimes. `cancelled` events never reach the planner.
     """
@@ -153,9 +153,12 @@ class Meeting:
     rung: Rung
 
 
-@dataclass(frozen=True, slots=True)
-class Milestone:
-    """One dated step of a student's timeline (SPEC §3.2, §3.5)."""
+class Milestone(NamedTuple):
+    """One dated step of a student's timeline (SPEC §3.2, §3.5).
+
+    A NamedTuple rather than a frozen dataclass: a district plan builds ~20 per student, and
+    frozen-dataclass construction was most of the 10,000-student planning time. Still immutable.
+    """
 
     key: str
     date: dt.date | None
@@ -164,8 +167,6 @@ class Milestone:
     title: str
     track: Literal["annual", "reeval"] = "annual"
     kind: Literal["task", "contact", "event", "recurring", "report"] = "task"
-    # For a recurring milestone: every occurrence (the first one is `date`).
-    occurrences: tuple[dt.date, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

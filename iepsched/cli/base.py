@@ -1,0 +1,133 @@
+"""The top-level `iepsched` group and what every command shares.
+
+This package is the only place that reads the clock, the environment and argv (STYLE habit 1).
+Library errors become messages here: `UserError` prints its problems and exits 2 without a
+traceback; anything else is a bug and shows its traceback only with `-v`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import click
+
+from ..errors import UserError
+
+if TYPE_CHECKING:
+    from ..settings import Config
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_SAFETY = 0, 1, 2, 3
+log = logging.getLogger("iepsched")
+
+
+@dataclass
+class AppContext:
+    """Options of the top-level command, handed to every subcommand."""
+
+    config_option: str | None = None
+    verbosity: int = 0
+    _config: Config | None = field(default=None, repr=False)
+
+    def config_path(self) -> Path:
+        """--config, else $IEPSCHED_CONFIG, else ./config/iepsched.toml (SPEC §2.1)."""
+        if self.config_option:
+            return Path(self.config_option)
+        env = os.environ.get("IEPSCHED_CONFIG")
+        if env:
+            return Path(env)
+        return Path.cwd() / "config" / "iepsched.toml"
+
+    def config(self) -> Config:
+        """Load and validate the config once; its warnings are logged once."""
+        if self._config is None:
+            from ..config import load_config
+
+            self._config = load_config(self.config_path())
+            for problem in self._config.warnings:
+                log.warning("%s", problem)
+        return self._config
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root = logging.getLogger("iepsched")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def handle_errors(func: F) -> F:
+    """Turn expected failures into a message and exit code 2; bugs keep their traceback at -v."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            for problem in exc.problems:
+                click.echo(f"error: {problem}", err=True)
+            sys.exit(EXIT_USAGE)
+
+    return cast(F, wrapper)
+
+
+def app(ctx: click.Context) -> AppContext:
+    """The AppContext of the running command."""
+    obj = ctx.find_object(AppContext)
+    if obj is None:  # pragma: no cover - click always builds it through `main`
+        obj = AppContext()
+    return obj
+
+
+def parse_day(value: str, option: str = "--today") -> dt.date:
+    """A YYYY-MM-DD option value, or a usage error naming the option."""
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date like 2026-09-01", param_hint=option
+        ) from None
+
+
+def resolve_today(value: str | None, config: Config) -> dt.date:
+    """--today, else today's date in the district's time zone (the only clock read)."""
+    if value:
+        return parse_day(value)
+    return dt.datetime.now(config.district.tz).date()
+
+
+today_option = click.option(
+    "--today",
+    metavar="YYYY-MM-DD",
+    help="Plan as if today were this date (default: today in the district's time zone).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--config",
+    "config_option",
+    metavar="PATH",
+    help="Config file (default: $IEPSCHED_CONFIG, else ./config/iepsched.toml).",
+)
+@click.option("-v", "--verbose", count=True, help="More output (-vv for debug, with tracebacks).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.version_option(package_name="iepsched")
+@click.pass_context
+def main(ctx: click.Context, config_option: str | None, verbose: int, quiet: bool) -> None:
+    """iepsched: backward-scheduled IEP timelines, delivered into Microsoft 365."""
+    verbosity = -1 if quiet else verbose
+    _setup_logging(verbosity)
+    ctx.obj = AppContext(config_option=config_option, verbosity=verbosity)

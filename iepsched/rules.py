@@ -1,0 +1,299 @@
+"""The timeline rules of SPEC §3 as data. Pure: parses already-loaded TOML tables, never files.
+
+A milestone rule is a small expression over an anchor date:
+
+    cal(M, -21)     M - 21 calendar days, then the previous school day if needed
+    months(M, -1)   M - 1 month (dateutil), then the previous school day if needed
+    school(M, -5)   the 5th school day before M (M itself never counts); +N for after
+    prev(R)         R if it is a school day, else the previous school day
+    days(M, 14)     M + 14 calendar days, then the *next* school day if needed
+
+Anchors: M (the meeting date), DUE, NEXT_DUE, R (the reevaluation due date).
+A rules TOML can change any milestone's rule, title or delivery, turn it off (`enabled = false`),
+add district-specific milestones, and change the meeting ladder's day counts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from functools import cache
+from typing import Any, Literal, cast
+
+from .errors import Problem
+from .model import Delivery
+
+Op = Literal["cal", "months", "school", "prev", "days"]
+Anchor = Literal["M", "DUE", "NEXT_DUE", "R"]
+Kind = Literal["task", "contact", "event", "recurring", "report"]
+
+_EXPR = re.compile(
+    r"^\s*(?P<op>cal|months|school|prev|days)\(\s*(?P<anchor>M|DUE|NEXT_DUE|R)\s*"
+    r"(?:,\s*(?P<n>[+-]?\d+)\s*)?\)\s*$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DateRule:
+    """One parsed date expression, e.g. ``cal(M, -21)``."""
+
+    op: Op
+    anchor: Anchor
+    n: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.op}({self.anchor})"
+            if self.op == "prev"
+            else f"{self.op}({self.anchor}, {self.n})"
+        )
+
+
+@cache
+def parse_rule(text: str) -> DateRule:
+    """Parse a date expression; raises ValueError with the accepted forms.
+
+    Cached, so equal texts give the same object and the planner can memoise by identity.
+    """
+    match = _EXPR.match(text)
+    if not match:
+        raise ValueError(
+            f"{text!r} is not a date rule; use cal(A, N), months(A, N), school(A, N), days(A, N) "
+            "or prev(A) with A one of M, DUE, NEXT_DUE, R"
+        )
+    op = cast(Op, match["op"])
+    n_text = match["n"]
+    if op == "prev":
+        if n_text is not None:
+            raise ValueError(f"{text!r}: prev(A) takes no number")
+        return DateRule(op, cast(Anchor, match["anchor"]), 0)
+    if n_text is None:
+        raise ValueError(f"{text!r}: {op}(A, N) needs a number of days or months")
+    return DateRule(op, cast(Anchor, match["anchor"]), int(n_text))
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneRule:
+    """How one milestone is dated and delivered."""
+
+    key: str
+    rule: DateRule
+    title: str
+    delivery: Delivery = "task"
+    kind: Kind = "task"
+    track: Literal["annual", "reeval"] = "annual"
+    min_age: int | None = None  # only for students at least this old at M
+    every_days: int = 0  # recurring: interval in calendar days
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LadderRules:
+    """Day counts of the meeting ladder (SPEC §3.1)."""
+
+    window_days: int = 60  # earliest on-track day: DUE - window_days
+    buffer_days: int = 14  # latest on-track day: cal(DUE, -buffer_days)
+    notice_days: int = 14  # district notice: meeting >= TODAY + notice_days
+    legal_notice_days: int = 10  # K.A.R. 91-40-17(a): meeting >= TODAY + legal_notice_days
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """All timeline rules; `milestones` in the SPEC §3.2 order (ties sort by this order)."""
+
+    milestones: tuple[MilestoneRule, ...]
+    ladder: LadderRules = LadderRules()
+    due_soon_days: int = 7
+    rights_transfer_age: int = 18
+
+    def enabled(self) -> tuple[MilestoneRule, ...]:
+        return tuple(m for m in self.milestones if m.enabled)
+
+
+def _m(key: str, rule: str, title: str, **kw: Any) -> MilestoneRule:
+    return MilestoneRule(key=key, rule=parse_rule(rule), title=title, **kw)
+
+
+DEFAULT_MILESTONES: tuple[MilestoneRule, ...] = (
+    _m("begin_development", "months(M, -1)", "Begin developing the IEP"),
+    _m("parent_contact_1", "cal(M, -21)", "Parent contact #1", kind="contact"),
+    _m(
+        "parent_contact_2",
+        "cal(M, -14)",
+        "Parent contact #2 (a different method than #1)",
+        kind="contact",
+    ),
+    _m("create_draft_in_webkidss", "cal(M, -14)", "Create the IEP in Webkidss"),
+    _m("written_notice", "cal(M, -14)", "Send written notice of the meeting to both parents"),
+    _m("invite_student", "cal(M, -14)", "Invite the student to the meeting", min_age=14),
+    _m(
+        "staff_invite",
+        "cal(M, -14)",
+        "Invite the LEA representative and general-education teachers",
+        delivery="event",
+        kind="event",
+    ),
+    _m("collect_present_levels", "school(M, -5)", "Collect present-level data (during plan time)"),
+    _m("draft_iep", "school(M, -3)", "Draft the IEP with current data and goals"),
+    _m("send_draft", "cal(M, -2)", "Send the draft IEP to the LEA and parents"),
+    _m(
+        "prepare_meeting",
+        "school(M, -1)",
+        "Prepare the meeting: space, paperwork, parent rights, agenda",
+    ),
+    _m("meeting", "prev(M)", "IEP meeting", delivery="event", kind="event"),
+    _m(
+        "submit_paperwork",
+        "school(M, 10)",
+        "Turn in IEP paperwork to the MIS data clerk and SPED Teacher Leader",
+    ),
+    _m(
+        "distribute_iep",
+        "school(M, 10)",
+        'Distribute the IEP; collect "Received and Understand IEP" signatures',
+    ),
+    _m(
+        "progress_monitoring",
+        "days(M, 14)",
+        "Monitor progress on IEP goals",
+        delivery="recurring_task",
+        kind="recurring",
+        every_days=14,
+    ),
+    # One milestone per grading period report date in [M, NEXT_DUE); the rule is unused.
+    _m("progress_report", "prev(M)", "Send the progress report home", kind="report"),
+    _m(
+        "reeval_consent",
+        "school(R, -65)",
+        "Request consent for the reevaluation",
+        track="reeval",
+    ),
+    _m("reeval_due", "prev(R)", "Reevaluation completed", track="reeval"),
+)
+
+DEFAULT_RULES = Rules(milestones=DEFAULT_MILESTONES)
+
+_DELIVERIES = ("task", "event", "recurring_task")
+_KINDS = ("task", "contact", "event", "recurring", "report")
+_MILESTONE_KEYS = ("rule", "title", "delivery", "kind", "track", "min_age", "every_days", "enabled")
+_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+_VALID: dict[str, Callable[[object], bool]] = {
+    "title": lambda v: False,  # handled first: it is stripped
+    "delivery": lambda v: v in _DELIVERIES,
+    "kind": lambda v: v in _KINDS,
+    "track": lambda v: v in ("annual", "reeval"),
+    "min_age": _count,
+    "every_days": _count,
+    "enabled": lambda v: isinstance(v, bool),
+}
+
+
+def rules_from_toml(data: Mapping[str, Any], where: str) -> tuple[Rules, list[Problem]]:
+    """Merge a parsed rules TOML over the defaults; return the rules and every problem found.
+
+    `where` names the file in messages, e.g. ``config/rules.toml``.
+    """
+    problems: list[Problem] = []
+    ladder = LadderRules()
+    ladder_table = data.get("ladder", {})
+    if not isinstance(ladder_table, Mapping):
+        problems.append(Problem(f"{where} [ladder]", "must be a table"))
+        ladder_table = {}
+    for name, value in ladder_table.items():
+        if name not in LadderRules.__dataclass_fields__:
+            known = ", ".join(LadderRules.__dataclass_fields__)
+            problems.append(
+                Problem(f"{where} [ladder] {name}", f"unknown key (known: {known})", "warning")
+            )
+        elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            problems.append(
+                Problem(f"{where} [ladder] {name}", f"must be a whole number >= 0, not {value!r}")
+            )
+        else:
+            ladder = replace(ladder, **{name: value})
+
+    milestones = {m.key: m for m in DEFAULT_MILESTONES}
+    order = [m.key for m in DEFAULT_MILESTONES]
+    table = data.get("milestones", {})
+    if not isinstance(table, Mapping):
+        problems.append(Problem(f"{where} [milestones]", "must be a table of milestone tables"))
+        table = {}
+    for key, spec in table.items():
+        loc = f"{where} [milestones.{key}]"
+        if not isinstance(spec, Mapping):
+            problems.append(Problem(loc, "must be a table"))
+            continue
+        if not _KEY.match(key):
+            problems.append(Problem(loc, "milestone keys are lower_case_with_underscores"))
+            continue
+        base = milestones.get(key)
+        if base is None and "rule" not in spec:
+            problems.append(Problem(loc, 'a new milestone needs rule = "..." and title = "..."'))
+            continue
+        fields: dict[str, Any] = {}
+        for name, value in spec.items():
+            here = f"{loc} {name}"
+            if name not in _MILESTONE_KEYS:
+                problems.append(
+                    Problem(here, f"unknown key (known: {', '.join(_MILESTONE_KEYS)})", "warning")
+                )
+            elif name == "rule":
+                try:
+                    fields["rule"] = parse_rule(str(value))
+                except ValueError as exc:
+                    problems.append(Problem(here, str(exc)))
+            elif name == "title" and isinstance(value, str) and value.strip():
+                fields[name] = value.strip()
+            elif _VALID[name](value):
+                fields[name] = value
+            else:
+                problems.append(Problem(here, f"invalid value {value!r}"))
+        if base is None:
+            if "title" not in fields:
+                problems.append(Problem(loc, 'a new milestone needs title = "..."'))
+                continue
+            if "rule" not in fields:
+                continue  # its rule was invalid and already reported
+            milestones[key] = MilestoneRule(key=key, **fields)
+            order.append(key)
+        else:
+            milestones[key] = replace(base, **fields)
+    for key in order:
+        m = milestones[key]
+        if m.kind == "recurring" and m.every_days <= 0 and m.enabled:
+            problems.append(
+                Problem(
+                    f"{where} [milestones.{key}]", "a recurring milestone needs every_days >= 1"
+                )
+            )
+    if not milestones["meeting"].enabled:
+        problems.append(
+            Problem(f"{where} [milestones.meeting]", "the meeting cannot be turned off")
+        )
+        milestones["meeting"] = replace(milestones["meeting"], enabled=True)
+    extra = {k: v for k, v in data.items() if k not in ("ladder", "milestones", "due_soon_days")}
+    for name in extra:
+        problems.append(
+            Problem(
+                f"{where} {name}",
+                "unknown key (known: ladder, milestones, due_soon_days)",
+                "warning",
+            )
+        )
+    due_soon = data.get("due_soon_days", 7)
+    if not isinstance(due_soon, int) or isinstance(due_soon, bool) or due_soon < 0:
+        problems.append(
+            Problem(f"{where} due_soon_days", f"must be a whole number >= 0, not {due_soon!r}")
+        )
+        due_soon = 7
+    rules = Rules(
+        milestones=tuple(milestones[k] for k in order), ladder=ladder, due_soon_days=due_soon
+    )
+    return rules, problems
