@@ -1,0 +1,762 @@
+"""Token providers: scopes per cloud, credential choice, msal wiring, device-code cache, JWTs."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import logging
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import parse_qs
+
+import pytest
+import responses
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+
+from iepsched.auth import (
+    AppTokenProvider,
+    DeviceCodeProvider,
+    LoopbackTokenProvider,
+    certificate_credential,
+    describe_status,
+    is_loopback_url,
+    make_token_provider,
+    msal_error,
+    scope_for,
+    token_claims,
+)
+from iepsched.errors import GraphAuthError, UserError
+
+TENANT = "11111111-2222-3333-4444-555555555555"
+CLIENT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+SECRET = "Sup3r~Secret.Value_xyz"
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def jwt(claims: dict[str, Any]) -> str:
+    """An unsigned JWT-shaped token (header.payload.signature), base64url without padding."""
+
+    def part(obj: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2ln"
+
+
+@pytest.fixture(scope="module")
+def keypair() -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "iepsched-test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+@pytest.fixture
+def pem_file(tmp_path: Path, keypair: tuple[rsa.RSAPrivateKey, x509.Certificate]) -> Path:
+    key, cert = keypair
+    path = tmp_path / "app.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        + cert.public_bytes(serialization.Encoding.PEM)
+    )
+    return path
+
+
+@pytest.fixture
+def pfx_file(tmp_path: Path, keypair: tuple[rsa.RSAPrivateKey, x509.Certificate]) -> Path:
+    key, cert = keypair
+    path = tmp_path / "app.pfx"
+    path.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"app", key, cert, None, serialization.BestAvailableEncryption(b"pfx-pass-123")
+        )
+    )
+    return path
+
+
+class FakeConfidentialApp:
+    """Stands in for msal.ConfidentialClientApplication; records how it was built and used."""
+
+    built: ClassVar[list[dict[str, Any]]] = []
+
+    def __init__(self, client_id: str, **kw: Any) -> None:
+        FakeConfidentialApp.built.append({"client_id": client_id, **kw})
+        self.removed = 0
+        self.calls: list[list[str]] = []
+        self.result: dict[str, Any] = {"access_token": "at-1", "expires_in": 3599}
+
+    def acquire_token_for_client(self, scopes: list[str]) -> dict[str, Any]:
+        self.calls.append(scopes)
+        return self.result
+
+    def remove_tokens_for_client(self) -> None:
+        self.removed += 1
+
+
+@pytest.fixture(autouse=True)
+def _reset_fake() -> Iterator[None]:
+    FakeConfidentialApp.built = []
+    yield
+
+
+# -- scopes and hosts -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "scope"),
+    [
+        ("https://graph.microsoft.com/v1.0", "https://graph.microsoft.com/.default"),
+        ("https://graph.microsoft.us/v1.0", "https://graph.microsoft.us/.default"),
+        ("https://dod-graph.microsoft.us/v1.0/", "https://dod-graph.microsoft.us/.default"),
+        ("http://127.0.0.1:8731/v1.0", "http://127.0.0.1:8731/.default"),
+    ],
+)
+def test_scope_for_uses_the_endpoint_origin(endpoint: str, scope: str) -> None:
+    """The .default scope follows the endpoint's cloud (public, GCC High, DoD, sandbox)."""
+    assert scope_for(endpoint) == scope
+
+
+def test_scope_for_rejects_a_relative_endpoint() -> None:
+    """A Graph endpoint must be an absolute URL."""
+    with pytest.raises(ValueError):
+        scope_for("graph.microsoft.com/v1.0")
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [
+        ("http://127.0.0.1:5000/t", True),
+        ("http://127.9.8.7/t", True),
+        ("http://[::1]:5000/t", True),
+        ("http://localhost:5000/t", True),
+        ("http://LOCALHOST/t", True),
+        ("http://10.0.0.5/t", False),
+        ("http://127.0.0.1.evil.example/t", False),
+        ("http://localhost.evil.example/t", False),
+        ("https://login.microsoftonline.com/t", False),
+        ("not a url", False),
+    ],
+)
+def test_is_loopback_url(url: str, loopback: bool) -> None:
+    """Only 127.0.0.0/8, ::1 and localhost count as this machine."""
+    assert is_loopback_url(url) is loopback
+
+
+# -- make_token_provider --------------------------------------------------------------------------
+
+
+def test_factory_prefers_the_certificate_over_a_secret(pem_file: Path) -> None:
+    """With both a certificate and a secret configured, msal gets the certificate."""
+    provider = make_token_provider(
+        tenant_id=TENANT,
+        client_id=CLIENT,
+        certificate_path=pem_file,
+        client_secret=SECRET,
+        app_factory=FakeConfidentialApp,
+    )
+    assert isinstance(provider, AppTokenProvider)
+    assert provider.token() == "at-1"
+    (built,) = FakeConfidentialApp.built
+    cred = built["client_credential"]
+    assert isinstance(cred, dict)
+    assert "BEGIN PRIVATE KEY" in cred["private_key"]
+    assert "BEGIN CERTIFICATE" in cred["public_certificate"]
+    assert "thumbprint" not in cred  # msal ≥1.35 computes a SHA-256 one itself
+    assert built["authority"] == f"https://login.microsoftonline.com/{TENANT}"
+
+
+def test_factory_uses_the_secret_without_a_certificate() -> None:
+    """With only IEPSCHED_CLIENT_SECRET, msal gets the secret string."""
+    provider = make_token_provider(
+        tenant_id=TENANT, client_id=CLIENT, client_secret=SECRET, app_factory=FakeConfidentialApp
+    )
+    provider.token()
+    assert FakeConfidentialApp.built[0]["client_credential"] == SECRET
+
+
+def test_factory_without_any_credential_names_what_to_set() -> None:
+    """No certificate and no secret: UserError naming certificate_path and the env var."""
+    with pytest.raises(UserError) as info:
+        make_token_provider(tenant_id=TENANT, client_id=CLIENT)
+    text = str(info.value)
+    assert "certificate_path" in text and "IEPSCHED_CLIENT_SECRET" in text
+
+
+def test_factory_reports_every_missing_key_at_once() -> None:
+    """Missing tenant_id and client_id and credential are reported together."""
+    with pytest.raises(UserError) as info:
+        make_token_provider(tenant_id="", client_id="")
+    wheres = [p.where for p in info.value.problems]
+    assert "config: tenant_id" in wheres and "config: client_id" in wheres
+    assert "config: certificate_path" in wheres
+
+
+def test_factory_for_gcc_high_uses_us_authority_and_scope() -> None:
+    """GCC High: login.microsoftonline.us authority and the graph.microsoft.us scope."""
+    provider = make_token_provider(
+        tenant_id=TENANT,
+        client_id=CLIENT,
+        authority=f"https://login.microsoftonline.us/{TENANT}",
+        endpoint="https://graph.microsoft.us/v1.0",
+        client_secret=SECRET,
+        app_factory=FakeConfidentialApp,
+    )
+    provider.token()
+    assert FakeConfidentialApp.built[0]["authority"] == f"https://login.microsoftonline.us/{TENANT}"
+    assert isinstance(provider, AppTokenProvider)
+    assert provider.scope == "https://graph.microsoft.us/.default"
+
+
+def test_factory_picks_the_loopback_provider_for_the_sandbox() -> None:
+    """A loopback authority and endpoint give the LoopbackTokenProvider."""
+    provider = make_token_provider(
+        tenant_id="contoso",
+        client_id=CLIENT,
+        authority="http://127.0.0.1:8731/contoso",
+        endpoint="http://127.0.0.1:8731/v1.0",
+        client_secret=SECRET,
+    )
+    assert isinstance(provider, LoopbackTokenProvider)
+    assert provider.token_endpoint == "http://127.0.0.1:8731/contoso/oauth2/v2.0/token"
+
+
+@pytest.mark.parametrize(
+    ("authority", "endpoint"),
+    [
+        ("http://127.0.0.1:8731/t", "https://graph.microsoft.com/v1.0"),
+        ("https://login.microsoftonline.com/t", "http://127.0.0.1:8731/v1.0"),
+        ("http://login.example.org/t", "https://graph.microsoft.com/v1.0"),
+        ("https://login.microsoftonline.com", "https://graph.microsoft.com/v1.0"),
+    ],
+)
+def test_factory_refuses_mixed_or_insecure_settings(authority: str, endpoint: str) -> None:
+    """Sandbox and Microsoft settings cannot be mixed; non-loopback http is refused."""
+    with pytest.raises(UserError) as info:
+        make_token_provider(
+            tenant_id="t",
+            client_id=CLIENT,
+            authority=authority,
+            endpoint=endpoint,
+            client_secret=SECRET,
+            app_factory=FakeConfidentialApp,
+        )
+    assert "authority" in str(info.value)
+    assert SECRET not in str(info.value)
+
+
+def test_loopback_provider_refuses_other_hosts() -> None:
+    """The plain-HTTP seam can never be pointed at another machine."""
+    with pytest.raises(ValueError, match="loopback"):
+        LoopbackTokenProvider(
+            client_id=CLIENT,
+            authority="http://login.example.org/t",
+            scope="x/.default",
+            client_secret=SECRET,
+        )
+
+
+# -- certificates ---------------------------------------------------------------------------------
+
+
+def test_pfx_certificate_uses_msal_pfx_form(pfx_file: Path) -> None:
+    """A .pfx becomes msal's private_key_pfx_path form with passphrase and x5c."""
+    cred = certificate_credential(pfx_file, "pfx-pass-123")
+    assert cred == {
+        "private_key_pfx_path": str(pfx_file),
+        "passphrase": "pfx-pass-123",
+        "public_certificate": True,
+    }
+
+
+def test_wrong_pfx_password_is_a_config_error_without_the_password(pfx_file: Path) -> None:
+    """A wrong certificate password names IEPSCHED_CERTIFICATE_PASSWORD and hides the value."""
+    with pytest.raises(UserError) as info:
+        certificate_credential(pfx_file, "not-the-password")
+    assert "IEPSCHED_CERTIFICATE_PASSWORD" in str(info.value)
+    assert "not-the-password" not in str(info.value)
+
+
+def test_missing_certificate_file_names_the_key(tmp_path: Path) -> None:
+    """A certificate_path that does not exist is reported against certificate_path."""
+    with pytest.raises(UserError) as info:
+        certificate_credential(tmp_path / "nope.pem", None)
+    assert info.value.problems[0].where == "config: certificate_path"
+
+
+def test_pem_without_certificate_is_rejected(tmp_path: Path, pem_file: Path) -> None:
+    """A PEM holding only a key cannot authenticate (Entra needs the certificate's thumbprint)."""
+    only_key = tmp_path / "key.pem"
+    only_key.write_text(pem_file.read_text().split("-----BEGIN CERTIFICATE-----")[0])
+    with pytest.raises(UserError, match="certificate"):
+        certificate_credential(only_key, None)
+
+
+def test_real_msal_signs_a_certificate_assertion(pem_file: Path) -> None:
+    """Real msal accepts our PEM credential and sends a signed client assertion (no network)."""
+    authority = f"https://login.microsoftonline.com/{TENANT}"
+    with responses.RequestsMock() as rs:
+        rs.add(
+            "GET",
+            f"{authority}/v2.0/.well-known/openid-configuration",
+            json={
+                "authorization_endpoint": f"{authority}/oauth2/v2.0/authorize",
+                "token_endpoint": f"{authority}/oauth2/v2.0/token",
+                "issuer": f"https://login.microsoftonline.com/{TENANT}/v2.0",
+            },
+        )
+        rs.add(
+            "POST",
+            f"{authority}/oauth2/v2.0/token",
+            json={"access_token": "real-at", "expires_in": 3599, "token_type": "Bearer"},
+        )
+        provider = make_token_provider(
+            tenant_id=TENANT, client_id=CLIENT, certificate_path=pem_file
+        )
+        assert provider.token() == "real-at"
+        assert provider.token() == "real-at"  # second call served by msal's cache
+        posts = [c for c in rs.calls if c.request.method == "POST"]
+        assert len(posts) == 1
+        form = parse_qs(str(posts[0].request.body))
+        assert form["grant_type"] == ["client_credentials"]
+        assert form["scope"] == ["https://graph.microsoft.com/.default"]
+        assert "client_assertion" in form and "client_secret" not in form
+        header = json.loads(
+            base64.urlsafe_b64decode(form["client_assertion"][0].split(".")[0] + "==")
+        )
+        assert header["alg"] == "PS256" and "x5t#S256" in header
+
+
+@pytest.mark.parametrize("discovery", [True, False])
+def test_real_msal_with_a_secret_and_invalidate(
+    rs_msal: responses.RequestsMock, discovery: bool
+) -> None:
+    """Real msal with a secret caches the token; invalidate() makes it ask Entra again.
+
+    msal's remove_tokens_for_client() first fetches authority aliases; when that call fails the
+    provider still clears the cached token.
+    """
+    if discovery:
+        add_instance_discovery(rs_msal)
+    provider = make_token_provider(tenant_id=TENANT, client_id=CLIENT, client_secret=SECRET)
+    assert provider.token() == "real-at"
+    assert provider.token() == "real-at"
+    provider.invalidate()
+    assert provider.token() == "real-at"
+    posts = [c for c in rs_msal.calls if c.request.method == "POST"]
+    assert len(posts) == 2
+    assert parse_qs(str(posts[0].request.body))["client_secret"] == [SECRET]
+
+
+def add_instance_discovery(rs: responses.RequestsMock) -> None:
+    """msal asks this endpoint for authority aliases (cache clean-up, error handling)."""
+    rs.add(
+        "GET",
+        "https://login.microsoftonline.com/common/discovery/instance",
+        json={
+            "tenant_discovery_endpoint": "unused",
+            "metadata": [
+                {
+                    "preferred_network": "login.microsoftonline.com",
+                    "preferred_cache": "login.windows.net",
+                    "aliases": ["login.microsoftonline.com", "login.windows.net"],
+                }
+            ],
+        },
+    )
+
+
+@pytest.fixture
+def rs_msal() -> Iterator[responses.RequestsMock]:
+    authority = f"https://login.microsoftonline.com/{TENANT}"
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rs:
+        rs.add(
+            "GET",
+            f"{authority}/v2.0/.well-known/openid-configuration",
+            json={
+                "authorization_endpoint": f"{authority}/oauth2/v2.0/authorize",
+                "token_endpoint": f"{authority}/oauth2/v2.0/token",
+                "issuer": f"https://login.microsoftonline.com/{TENANT}/v2.0",
+            },
+        )
+        rs.add(
+            "POST",
+            f"{authority}/oauth2/v2.0/token",
+            json={"access_token": "real-at", "expires_in": 3599, "token_type": "Bearer"},
+        )
+        yield rs
+
+
+def test_real_msal_error_becomes_auth_error_without_the_secret() -> None:
+    """Entra's invalid-secret answer is a GraphAuthError with a hint and no secret in it."""
+    authority = f"https://login.microsoftonline.com/{TENANT}"
+    with responses.RequestsMock() as rs:
+        rs.add(
+            "GET",
+            f"{authority}/v2.0/.well-known/openid-configuration",
+            json={
+                "authorization_endpoint": f"{authority}/oauth2/v2.0/authorize",
+                "token_endpoint": f"{authority}/oauth2/v2.0/token",
+            },
+        )
+        rs.add(
+            "POST",
+            f"{authority}/oauth2/v2.0/token",
+            status=401,
+            json={
+                "error": "invalid_client",
+                "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the "
+                "secret being sent in the request is the client secret value. Trace ID: abc "
+                "Correlation ID: def Timestamp: 2024-01-01 00:00:00Z",
+                "error_codes": [7000215],
+            },
+        )
+        add_instance_discovery(rs)
+        provider = make_token_provider(tenant_id=TENANT, client_id=CLIENT, client_secret=SECRET)
+        with pytest.raises(GraphAuthError) as info:
+            provider.token()
+    text = str(info.value)
+    assert "AADSTS7000215" in text and "IEPSCHED_CLIENT_SECRET" in text
+    assert "Trace ID" not in text
+    assert SECRET not in text
+    assert info.value.code == "AADSTS7000215"
+
+
+# -- msal error mapping ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("codes", "hint"),
+    [
+        ([7000215], "secret is wrong"),
+        ([700016], "client_id"),
+        ([90002], "tenant"),
+        ([7000218], "public client flows"),
+    ],
+)
+def test_msal_error_hints(codes: list[int], hint: str) -> None:
+    """Known AADSTS codes carry a hint saying what to fix."""
+    err = msal_error({"error": "invalid_client", "error_codes": codes}, action="App sign-in")
+    assert hint in str(err)
+
+
+def test_msal_error_scrubs_secrets_echoed_in_descriptions() -> None:
+    """Even if Entra echoed the secret, the message does not contain it."""
+    err = msal_error(
+        {"error": "invalid_request", "error_description": f"bad value {SECRET}"},
+        action="App sign-in",
+        secrets=(SECRET,),
+    )
+    assert SECRET not in str(err) and "[redacted]" in str(err)
+
+
+def test_app_provider_builds_msal_once_and_invalidates(pem_file: Path) -> None:
+    """The msal app is created once and reused; invalidate removes its app tokens."""
+    provider = make_token_provider(
+        tenant_id=TENANT, client_id=CLIENT, client_secret=SECRET, app_factory=FakeConfidentialApp
+    )
+    assert isinstance(provider, AppTokenProvider)
+    for _ in range(3):
+        provider.token()
+    provider.invalidate()
+    assert len(FakeConfidentialApp.built) == 1
+    app = provider._app
+    assert app.calls == [["https://graph.microsoft.com/.default"]] * 3 and app.removed == 1
+
+
+def test_app_provider_maps_msal_error_dict() -> None:
+    """An msal error dict (no access_token) raises GraphAuthError naming the Entra code."""
+    provider = make_token_provider(
+        tenant_id=TENANT, client_id=CLIENT, client_secret=SECRET, app_factory=FakeConfidentialApp
+    )
+    assert isinstance(provider, AppTokenProvider)
+    provider.token()
+    provider._app.result = {
+        "error": "unauthorized_client",
+        "error_description": "AADSTS700016: Application with identifier 'x' was not found",
+        "error_codes": [700016],
+    }
+    with pytest.raises(GraphAuthError, match="AADSTS700016") as info:
+        provider.token()
+    assert "tenant_id" in str(info.value)
+
+
+# -- loopback provider ----------------------------------------------------------------------------
+
+
+def test_loopback_provider_posts_client_credentials_and_caches() -> None:
+    """The sandbox seam posts the client-credentials form and reuses the token until near expiry."""
+    now = [1000.0]
+    authority = "http://127.0.0.1:8731/contoso"
+    provider = LoopbackTokenProvider(
+        client_id=CLIENT,
+        authority=authority,
+        scope="http://127.0.0.1:8731/.default",
+        client_secret=SECRET,
+        clock=lambda: now[0],
+    )
+    with responses.RequestsMock() as rs:
+        rs.add(
+            "POST",
+            f"{authority}/oauth2/v2.0/token",
+            json={"access_token": "sb-1", "expires_in": 600, "token_type": "Bearer"},
+        )
+        assert provider.token() == "sb-1"
+        now[0] += 250
+        assert provider.token() == "sb-1"
+        now[0] += 100  # past expiry minus the refresh margin (600 - 300)
+        assert provider.token() == "sb-1"
+        provider.invalidate()
+        provider.token()
+        assert len(rs.calls) == 3
+        form = parse_qs(str(rs.calls[0].request.body))
+    assert form == {
+        "grant_type": ["client_credentials"],
+        "client_id": [CLIENT],
+        "client_secret": [SECRET],
+        "scope": ["http://127.0.0.1:8731/.default"],
+    }
+
+
+def test_loopback_provider_error_hides_the_secret() -> None:
+    """A refused sandbox sign-in is GraphAuthError without the secret."""
+    authority = "http://127.0.0.1:8731/contoso"
+    provider = LoopbackTokenProvider(
+        client_id=CLIENT, authority=authority, scope="s", client_secret=SECRET
+    )
+    with responses.RequestsMock() as rs:
+        rs.add(
+            "POST",
+            f"{authority}/oauth2/v2.0/token",
+            status=401,
+            json={"error": "invalid_client", "error_description": f"AADSTS7000215: got {SECRET}"},
+        )
+        with pytest.raises(GraphAuthError) as info:
+            provider.token()
+    assert "AADSTS7000215" in str(info.value) and SECRET not in str(info.value)
+
+
+# -- device code ----------------------------------------------------------------------------------
+
+
+class FakeCache:
+    """Stands in for msal.SerializableTokenCache."""
+
+    def __init__(self) -> None:
+        self.state = ""
+        self.has_state_changed = False
+
+    def deserialize(self, text: str) -> None:
+        self.state = text
+
+    def serialize(self) -> str:
+        self.has_state_changed = False
+        return self.state or '{"AccessToken": {}}'
+
+
+class FakePublicApp:
+    """Stands in for msal.PublicClientApplication with a device flow that always succeeds."""
+
+    instances: ClassVar[list[FakePublicApp]] = []
+
+    def __init__(self, client_id: str, *, authority: str, token_cache: FakeCache) -> None:
+        self.cache = token_cache
+        self.silent_calls: list[dict[str, Any]] = []
+        self.flows = 0
+        FakePublicApp.instances.append(self)
+
+    def get_accounts(self, username: str | None = None) -> list[dict[str, str]]:
+        return [{"username": "cm@district.org"}] if "signed-in" in self.cache.state else []
+
+    def acquire_token_silent(
+        self, scopes: list[str], account: Any, force_refresh: bool = False
+    ) -> Any:
+        self.silent_calls.append({"scopes": scopes, "force_refresh": force_refresh})
+        return {"access_token": "delegated-silent"}
+
+    def initiate_device_flow(self, scopes: list[str]) -> dict[str, Any]:
+        return {
+            "user_code": "ABCD",
+            "message": "Go to https://microsoft.com/devicelogin, enter ABCD",
+        }
+
+    def acquire_token_by_device_flow(self, flow: dict[str, Any]) -> dict[str, Any]:
+        self.flows += 1
+        self.cache.state = '{"signed-in": true}'
+        self.cache.has_state_changed = True
+        return {"access_token": "delegated-new"}
+
+    def remove_account(self, account: Any) -> None:
+        self.cache.state = "{}"
+        self.cache.has_state_changed = True
+
+
+def device(cache_path: Path, prompt: Any = None) -> DeviceCodeProvider:
+    return DeviceCodeProvider(
+        client_id=CLIENT,
+        authority=f"https://login.microsoftonline.com/{TENANT}",
+        scopes=["https://graph.microsoft.com/.default"],
+        cache_path=cache_path,
+        prompt=prompt,
+        app_factory=FakePublicApp,
+        cache_factory=FakeCache,
+    )
+
+
+def test_device_flow_prompts_and_writes_a_0600_cache(tmp_path: Path) -> None:
+    """First login hands msal's message to the prompt and writes the cache file with mode 0600."""
+    prompts: list[str] = []
+    path = tmp_path / "state" / "token-cache.json"
+    old = os.umask(0)  # even a permissive umask must not widen the file
+    try:
+        assert device(path, prompts.append).login() == "delegated-new"
+    finally:
+        os.umask(old)
+    assert prompts == ["Go to https://microsoft.com/devicelogin, enter ABCD"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "signed-in" in path.read_text()
+    assert list(path.parent.iterdir()) == [path]  # no temp file left behind
+
+
+def test_cached_account_is_used_silently(tmp_path: Path) -> None:
+    """A later run finds the account in the cache file and never prompts."""
+    path = tmp_path / "cache.json"
+    device(path, lambda m: None).login()
+    prompts: list[str] = []
+    provider = device(path, prompts.append)
+    assert provider.token() == "delegated-silent"
+    assert prompts == []
+
+
+def test_widened_cache_file_is_restricted_and_warned(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An existing cache readable by others is chmod-ed back to 0600 with a warning."""
+    path = tmp_path / "cache.json"
+    path.write_text('{"signed-in": true}')
+    path.chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger="iepsched.auth"):
+        device(path).token()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "0600" in caplog.text
+
+
+def test_no_account_and_no_prompt_says_to_log_in(tmp_path: Path) -> None:
+    """Without a cached account a non-interactive run fails, naming `iepsched auth login`."""
+    with pytest.raises(GraphAuthError, match="iepsched auth login"):
+        device(tmp_path / "cache.json").token()
+
+
+def test_invalidate_forces_a_refresh_on_the_next_silent_call(tmp_path: Path) -> None:
+    """After a 401 the next token is fetched with force_refresh."""
+    path = tmp_path / "cache.json"
+    path.write_text('{"signed-in": true}')
+    path.chmod(0o600)
+    provider = device(path)
+    provider.token()
+    provider.invalidate()
+    provider.token()
+    provider.token()
+    app = FakePublicApp.instances[-1]
+    assert [c["force_refresh"] for c in app.silent_calls] == [False, True, False]
+
+
+def test_device_provider_refuses_reserved_scopes(tmp_path: Path) -> None:
+    """openid/profile/offline_access are added by msal and must not be passed."""
+    with pytest.raises(ValueError, match="offline_access"):
+        DeviceCodeProvider(
+            client_id=CLIENT,
+            authority="https://login.microsoftonline.com/t",
+            scopes=["Calendars.ReadWrite", "offline_access"],
+            cache_path=tmp_path / "c.json",
+        )
+
+
+# -- JWT claims -----------------------------------------------------------------------------------
+
+
+def test_token_claims_decodes_without_verifying() -> None:
+    """The payload is read from base64url (padding restored); the signature is ignored."""
+    claims = {"appid": CLIENT, "tid": TENANT, "roles": ["Calendars.ReadWrite"], "exp": 1700000000}
+    assert token_claims(jwt(claims)) == claims
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "a.!!!.c", f"a.{base64.b64encode(b'[1]').decode()}.c"])
+def test_token_claims_rejects_non_jwts(bad: str) -> None:
+    """Anything that is not header.payload.signature with a JSON object payload is refused."""
+    with pytest.raises(ValueError, match="not a JWT"):
+        token_claims(bad)
+
+
+def test_describe_status_for_an_app_token() -> None:
+    """An app-only token reports app id, tenant, sorted roles and UTC expiry."""
+    token = jwt(
+        {
+            "appid": CLIENT,
+            "tid": TENANT,
+            "aud": "https://graph.microsoft.com",
+            "roles": ["Tasks.ReadWrite.All", "Calendars.ReadWrite"],
+            "exp": 1700000000,
+        }
+    )
+    status = describe_status(
+        token,
+        authority="https://login.microsoftonline.com/t",
+        endpoint="https://graph.microsoft.com/v1.0",
+    )
+    assert status.app_id == CLIENT and status.tenant == TENANT
+    assert status.kind == "application"
+    assert status.permissions == ("Calendars.ReadWrite", "Tasks.ReadWrite.All")
+    assert status.expires_at == dt.datetime(2023, 11, 14, 22, 13, 20, tzinfo=dt.UTC)
+    assert token not in repr(status)
+
+
+def test_describe_status_for_a_delegated_token() -> None:
+    """A delegated token reports its scp scopes."""
+    status = describe_status(
+        jwt({"azp": CLIENT, "tid": TENANT, "scp": "User.Read Calendars.ReadWrite"}),
+        authority="a",
+        endpoint="e",
+    )
+    assert status.kind == "delegated" and status.permissions == ("Calendars.ReadWrite", "User.Read")
+    assert status.app_id == CLIENT and status.expires_at is None
+
+
+# -- import cost ----------------------------------------------------------------------------------
+
+
+def test_importing_graph_and_auth_loads_neither_msal_nor_requests() -> None:
+    """CLI start-up stays fast: msal and requests load only when a provider/client is used."""
+    code = (
+        "import sys, iepsched.auth, iepsched.graph; "
+        "print(','.join(m for m in ('msal', 'requests', 'cryptography') if m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert out.stdout.strip() == ""
