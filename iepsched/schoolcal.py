@@ -128,7 +128,7 @@ class SchoolCalendar:
     def _check_span(self, a: int, b: int) -> None:
         """Raise UnknownDate for the first uncovered ordinal in [a, b] (a <= b)."""
         lo, hi = self._lo, self._hi
-        if not self.years or a < lo:
+        if not self.years or a < lo or a > hi:
             raise UnknownDate(dt.date.fromordinal(a), self.name)
         if b > hi:
             if self._cum_uncovered[hi - lo + 1] - self._cum_uncovered[a - lo]:
