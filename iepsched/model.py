@@ -140,6 +140,7 @@ class BookedMeeting:
     start: dt.datetime
     end: dt.datetime
     cycle_id: str = ""
+    adopted: bool = False  # a person moved it in Outlook: kept even where rules object
 
 
 @dataclass(frozen=True, slots=True)

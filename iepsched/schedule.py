@@ -605,7 +605,20 @@ def _keep_booked(
     try:
         school = cal.is_school_day(day)
     except UnknownDate:
-        school = True  # a person booked it; we cannot say the day is closed
+        school = True  # we cannot say the day is closed
+    if booked.adopted:
+        # People win: a meeting moved in Outlook stays where they put it; rules become warnings.
+        if not school:
+            warnings.append(
+                f"The meeting was moved in Outlook to {day.isoformat()}, which the school "
+                "calendar shows as closed: confirm the day with the team."
+            )
+        if day > due:
+            warnings.append(
+                f"The meeting was moved in Outlook to {day.isoformat()}, after the due date "
+                f"{due.isoformat()}: the IEP will be late unless it is moved earlier."
+            )
+        return Meeting(day, start, end, "booked", _classify(day, due, cal, ctx))
     if not school:
         warnings.append(
             f"The booked meeting on {day.isoformat()} falls on a day the school calendar now "

@@ -1,0 +1,314 @@
+"""From a student's plan to the Outlook events and To Do tasks that should exist. Pure.
+
+Keys are deterministic (`student/cycle/milestone`), transaction ids derive from keys, and every
+payload is hashed field by field so an update PATCHes only what changed (each PATCH of a meeting
+emails the attendees — graph-facts §7). Calendar items carry the student id and initials only,
+through the configured templates (FERPA minimum data).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .model import CONTACT_METHODS, Milestone, StudentPlan
+from .remote import APPLICATION_NAME, KEY_PROPERTY_ID, DesiredItem, ItemKind
+
+_TX_NAMESPACE = uuid.UUID("3b0f4f0e-7f4e-4a53-9a43-2f1e5d8c6a10")
+METHOD_LABELS: dict[str, str] = {
+    "phone": "Phone",
+    "email": "Email",
+    "letter": "Letter",
+    "in_person": "In person",
+    "text": "Text message",
+    "video": "Video call",
+}
+LABEL_METHODS = {label.lower(): method for method, label in METHOD_LABELS.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOptions:
+    """What shapes the payloads: from `[delivery]`, `[privacy]`, `[rooms]` and the district."""
+
+    timezone: str
+    tasks: str = "todo"  # "todo" or "calendar"
+    category: str = "IEP"
+    subject_template: str = "{title} — {student_id} {initials}"
+    meeting_subject_template: str = "IEP meeting — {student_id} {initials}"
+    reminder_time: dt.time = dt.time(7, 30)
+    booking_horizon_days: int = 60
+    rooms: Mapping[str, str] | None = None
+
+
+def item_key(student_id: str, cycle_id: str, milestone: str) -> str:
+    """The stable key of one item; also the ICS UID stem and Graph linkedResource externalId."""
+    return f"{student_id}/{cycle_id}/{milestone}"
+
+
+def transaction_id(key: str, generation: int = 0) -> str:
+    """The event's Graph transactionId: derived from the key, so a retried create is deduplicated.
+
+    `generation` changes it when an event must be created again for the same key (after a person
+    deleted it and `--rebook` asked for it back): Graph refuses a transactionId used before.
+    """
+    name = key if generation == 0 else f"{key}#{generation}"
+    return str(uuid.uuid5(_TX_NAMESPACE, name)).upper()
+
+
+def _hash(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _dtz(value: dt.datetime, tz: str) -> dict[str, str]:
+    return {"dateTime": value.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": tz}
+
+
+def _day(value: dt.date, tz: str) -> dict[str, str]:
+    return {"dateTime": f"{value.isoformat()}T00:00:00", "timeZone": tz}
+
+
+def _subject(template: str, plan: StudentPlan, title: str) -> str:
+    s = plan.student
+    return template.format(
+        title=title, student_id=s.student_id, initials=s.initials, building=s.building
+    )
+
+
+def deliverable(plan: StudentPlan, horizon_days: int) -> bool:
+    """Whether a plan is delivered yet: a meeting exists and is booked or within the horizon."""
+    meeting = plan.meeting
+    if meeting is None:
+        return False
+    if meeting.state != "proposed":
+        return True
+    return plan.today >= plan.due_date - dt.timedelta(days=horizon_days)
+
+
+def desired_items(plans: Iterable[StudentPlan], options: DeliveryOptions) -> list[DesiredItem]:
+    """Every item that should exist for these plans (undeliverable plans give none)."""
+    out: list[DesiredItem] = []
+    for plan in plans:
+        if deliverable(plan, options.booking_horizon_days):
+            out.extend(_student_items(plan, options))
+    return out
+
+
+def _student_items(plan: StudentPlan, options: DeliveryOptions) -> Iterable[DesiredItem]:
+    meeting = plan.meeting
+    assert meeting is not None
+    cycle = plan.cycle_id or plan.due_date.isoformat()
+    reeval_cycle = plan.reeval_cycle_id or (
+        f"R{plan.student.reeval_due_date.isoformat()}" if plan.student.reeval_due_date else ""
+    )
+    yield _meeting_item(plan, options, item_key(plan.student_id, cycle, "meeting"), cycle)
+    for m in plan.milestones:
+        if m.delivery == "event" or m.date is None:
+            continue  # the meeting event carries staff_invite and meeting
+        cycle_id = reeval_cycle if m.track == "reeval" else cycle
+        key = item_key(plan.student_id, cycle_id, m.key)
+        if options.tasks == "calendar":
+            yield _calendar_item(plan, m, options, key, cycle_id)
+        else:
+            yield _task_item(plan, m, options, key, cycle_id)
+
+
+def _finish(
+    *,
+    key: str,
+    plan: StudentPlan,
+    cycle_id: str,
+    milestone: str,
+    kind: ItemKind,
+    fields: dict[str, Any],
+    create_extra: dict[str, Any],
+    **extra: Any,
+) -> DesiredItem:
+    field_hashes = {name: _hash(value) for name, value in fields.items()}
+    return DesiredItem(
+        key=key,
+        student_id=plan.student_id,
+        cycle_id=cycle_id,
+        milestone=milestone,
+        kind=kind,
+        mailbox=plan.student.case_manager_email,
+        fields=fields,
+        create_extra=create_extra,
+        field_hashes=field_hashes,
+        hash=_hash(field_hashes),
+        **extra,
+    )
+
+
+def _event_extra(key: str) -> dict[str, Any]:
+    return {
+        "transactionId": transaction_id(key),
+        "singleValueExtendedProperties": [{"id": KEY_PROPERTY_ID, "value": key}],
+    }
+
+
+def _meeting_item(
+    plan: StudentPlan, options: DeliveryOptions, key: str, cycle_id: str
+) -> DesiredItem:
+    meeting = plan.meeting
+    assert meeting is not None
+    s = plan.student
+    tz = options.timezone
+    attendees: list[dict[str, Any]] = []
+    seen = {s.case_manager_email}
+
+    def add(email: str, kind: str) -> None:
+        if email and email not in seen:
+            seen.add(email)
+            attendees.append({"emailAddress": {"address": email}, "type": kind})
+
+    add(s.lea_email, "required")
+    for email in s.gen_ed_emails:
+        add(email, "required")
+    for email in s.provider_emails:
+        add(email, "optional")
+    if s.student_email and any(m.key == "invite_student" for m in plan.milestones):
+        add(s.student_email, "optional")
+    room = (options.rooms or {}).get(s.building, "")
+    location: dict[str, Any] = {"displayName": s.building}
+    if room:
+        add(room.lower(), "resource")
+        location = {"displayName": f"{s.building} conference room", "locationEmailAddress": room}
+    fields: dict[str, Any] = {
+        "subject": _subject(options.meeting_subject_template, plan, "IEP meeting"),
+        "body": {
+            "contentType": "text",
+            "content": (
+                f"Annual IEP meeting for student {s.student_id} ({s.initials}). "
+                f"IEP due {plan.due_date.isoformat()}. Scheduled by iepsched; "
+                "if you cannot attend, decline so the case manager can find another time."
+            ),
+        },
+        "start": _dtz(meeting.start, tz),
+        "end": _dtz(meeting.end, tz),
+        "attendees": attendees,
+        "location": location,
+        "sensitivity": "private",
+        "categories": [options.category],
+        "isReminderOn": True,
+        "reminderMinutesBeforeStart": 1440,
+        "showAs": "busy",
+    }
+    return _finish(
+        key=key,
+        plan=plan,
+        cycle_id=cycle_id,
+        milestone="meeting",
+        kind="event",
+        fields=fields,
+        create_extra=_event_extra(key),
+        start=meeting.start,
+        end=meeting.end,
+        held=meeting.state == "held",
+    )
+
+
+def _task_body(plan: StudentPlan, m: Milestone) -> str:
+    s = plan.student
+    meeting = plan.meeting
+    when = meeting.date.isoformat() if meeting else "not yet placed"
+    text = (
+        f"Student {s.student_id} ({s.initials}). IEP meeting {when}; IEP due "
+        f"{plan.due_date.isoformat()}. From iepsched (milestone {m.key})."
+    )
+    if m.kind == "contact":
+        text += (
+            " Tick the method(s) you used, then complete the task: iepsched logs the contact. "
+            "Two contacts by two different methods are required."
+        )
+    return text
+
+
+def _task_item(
+    plan: StudentPlan, m: Milestone, options: DeliveryOptions, key: str, cycle_id: str
+) -> DesiredItem:
+    assert m.date is not None
+    tz = options.timezone
+    reminder = dt.datetime.combine(m.date, options.reminder_time)
+    fields: dict[str, Any] = {
+        "title": _subject(options.subject_template, plan, m.title),
+        "body": {"contentType": "text", "content": _task_body(plan, m)},
+        "dueDateTime": _day(m.date, tz),
+        "isReminderOn": True,
+        "reminderDateTime": _dtz(reminder, tz),
+        "importance": "high" if m.kind == "contact" or m.key == "written_notice" else "normal",
+        "categories": [options.category],
+    }
+    kind: ItemKind = "task"
+    if m.delivery == "recurring_task" and plan.next_due_date is not None:
+        kind = "recurring_task"
+        fields["recurrence"] = {
+            "pattern": {"type": "daily", "interval": 14},
+            "range": {
+                "type": "endDate",
+                "startDate": m.date.isoformat(),
+                "endDate": plan.next_due_date.isoformat(),
+            },
+        }
+    create_extra: dict[str, Any] = {
+        "linkedResources": [
+            {"applicationName": APPLICATION_NAME, "displayName": key, "externalId": key}
+        ]
+    }
+    if m.kind == "contact":
+        create_extra["checklistItems"] = [
+            {"displayName": METHOD_LABELS[method]} for method in CONTACT_METHODS
+        ]
+    return _finish(
+        key=key,
+        plan=plan,
+        cycle_id=cycle_id,
+        milestone=m.key,
+        kind=kind,
+        fields=fields,
+        create_extra=create_extra,
+        due=m.date,
+        contact=m.kind == "contact",
+    )
+
+
+def _calendar_item(
+    plan: StudentPlan, m: Milestone, options: DeliveryOptions, key: str, cycle_id: str
+) -> DesiredItem:
+    """The alternative to To Do: an all-day, free, private calendar item on the due date."""
+    assert m.date is not None
+    tz = options.timezone
+    fields: dict[str, Any] = {
+        "subject": _subject(options.subject_template, plan, m.title),
+        "body": {"contentType": "text", "content": _task_body(plan, m)},
+        "start": _day(m.date, tz),
+        "end": _day(m.date + dt.timedelta(days=1), tz),
+        "isAllDay": True,
+        "showAs": "free",
+        "sensitivity": "private",
+        "categories": [options.category],
+        "isReminderOn": True,
+        "reminderMinutesBeforeStart": 15 * 60 + 30,  # 08:30 the day before
+    }
+    return _finish(
+        key=key,
+        plan=plan,
+        cycle_id=cycle_id,
+        milestone=m.key,
+        kind="calendar_item",
+        fields=fields,
+        create_extra=_event_extra(key),
+        due=m.date,
+        contact=m.kind == "contact",
+    )
+
+
+def methods_from_checklist(checked: Iterable[str]) -> list[str]:
+    """Contact methods from ticked checklist item names (unknown names ignored)."""
+    found = [LABEL_METHODS.get(name.strip().lower(), "") for name in checked]
+    return [m for m in found if m]

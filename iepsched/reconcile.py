@@ -1,0 +1,383 @@
+"""Decide what to write, as data, before anything is written (STYLE habit 2). Pure.
+
+Three steps, each a function of values only:
+
+1. `assign_cycles`: which annual/reevaluation cycle each student is in (stable through due-date
+   corrections; a new one opens when the held cycle's roster row carries the next due date).
+2. `observe`: what people changed in Microsoft 365 since the last run — a moved meeting is
+   adopted, completed tasks are read back (contact tasks log a contact), items a person deleted
+   are remembered and never silently recreated, declines are reported.
+3. `reconcile`: desired items + state -> the list of actions. Nothing is cancelled or deleted for a
+   student whose roster row could not be read, who is missing from the roster, or whose plan can
+   no longer be placed; only `exited` students and items the plan no longer wants are removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import cast
+
+from .items import methods_from_checklist
+from .model import BookedMeeting, Contact, Student
+from .remote import Action, DesiredItem, ItemKind, Op, Snapshot
+from .store import Cycle, ItemState
+
+LIVE = "live"
+PENDING = "pending"
+COMPLETED = "completed"
+REMOVED_BY_PERSON = "removed_by_person"
+CANCELLED = "cancelled"
+DELETED = "deleted"
+
+
+# -- cycles ---------------------------------------------------------------------------------
+
+
+def assign_cycles(
+    students: Iterable[Student],
+    cycles: Mapping[tuple[str, str], Sequence[Cycle]],
+    *,
+    held: Mapping[str, dt.date],
+) -> tuple[dict[str, str], dict[str, str], list[Cycle]]:
+    """Current annual and reevaluation cycle id per student, and the cycle rows to save.
+
+    `held` maps student id -> date of the current annual cycle's held meeting (from state).
+    A cycle id is the due date it opened with, so a preview (no state) uses the same ids.
+    """
+    annual: dict[str, str] = {}
+    reeval: dict[str, str] = {}
+    changed: list[Cycle] = []
+    for s in students:
+        current = _current(cycles.get((s.student_id, "annual"), ()))
+        held_on = held.get(s.student_id)
+        if current is not None and held_on and current.held_on != held_on:
+            current = replace(current, held_on=held_on)
+            changed.append(current)
+        if current is None or (
+            current.held_on is not None
+            and s.due_date != current.due_date
+            and s.due_date > current.held_on
+        ):
+            # First sight, or the roster now carries the next due date after a held meeting.
+            cycle_id = _new_id(s.due_date.isoformat(), cycles, s)
+            current = Cycle(s.student_id, "annual", cycle_id, s.due_date)
+            changed.append(current)
+        elif current.held_on is None and current.due_date != s.due_date:
+            current = replace(current, due_date=s.due_date)  # a correction: same cycle
+            changed.append(current)
+        annual[s.student_id] = current.cycle_id
+        if s.reeval_due_date is not None:
+            r = _current(cycles.get((s.student_id, "reeval"), ()))
+            if r is None or (r.held_on is not None and s.reeval_due_date != r.due_date):
+                r = Cycle(
+                    s.student_id,
+                    "reeval",
+                    _new_id(f"R{s.reeval_due_date.isoformat()}", cycles, s),
+                    s.reeval_due_date,
+                )
+                changed.append(r)
+            elif r.due_date != s.reeval_due_date:
+                r = replace(r, due_date=s.reeval_due_date)
+                changed.append(r)
+            reeval[s.student_id] = r.cycle_id
+    return annual, reeval, changed
+
+
+def _current(cycles: Sequence[Cycle]) -> Cycle | None:
+    return cycles[-1] if cycles else None
+
+
+def _new_id(base: str, cycles: Mapping[tuple[str, str], Sequence[Cycle]], s: Student) -> str:
+    taken = {
+        c.cycle_id for track in ("annual", "reeval") for c in cycles.get((s.student_id, track), ())
+    }
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}.{n}"
+    return candidate
+
+
+# -- observing people's changes -------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Observation:
+    """What the snapshot says people did, turned into state updates and plan inputs."""
+
+    updates: list[ItemState] = field(default_factory=list)
+    booked: dict[str, BookedMeeting] = field(default_factory=dict)
+    done: dict[str, set[str]] = field(default_factory=dict)
+    contacts: list[tuple[Contact, str]] = field(default_factory=list)  # (contact, source_ref)
+    reports: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def count(self, what: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
+
+
+def observe(
+    state: Mapping[str, ItemState],
+    snapshot: Snapshot,
+    *,
+    now: dt.datetime,
+    milestone_of: Mapping[str, str] | None = None,
+) -> Observation:
+    """Compare the state with what Graph holds now (only for mailboxes the snapshot read)."""
+    obs = Observation()
+    for key, st in state.items():
+        if st.mailbox not in snapshot.mailboxes:
+            continue
+        milestone = key.rsplit("/", 1)[-1]
+        if st.kind in ("event", "calendar_item"):
+            _observe_event(obs, key, st, snapshot, milestone, now)
+        else:
+            _observe_task(obs, key, st, snapshot, milestone, now)
+    return obs
+
+
+def _observe_event(
+    obs: Observation, key: str, st: ItemState, snapshot: Snapshot, milestone: str, now: dt.datetime
+) -> None:
+    remote = snapshot.events.get(key)
+    if st.state == PENDING:
+        if remote is not None:  # the create landed before a crash or a dropped answer
+            obs.updates.append(
+                replace(
+                    st,
+                    state=LIVE,
+                    remote_id=remote.remote_id,
+                    change_key=remote.change_key,
+                    intent=None,
+                    start=remote.start or st.start,
+                    end=remote.end or st.end,
+                )
+            )
+            obs.count("recovered")
+            if milestone == "meeting" and remote.start and remote.end:
+                obs.booked[st.student_id] = BookedMeeting(
+                    st.student_id, remote.start, remote.end, st.cycle_id
+                )
+        return
+    if st.state != LIVE:
+        return
+    if remote is None or remote.is_cancelled:
+        obs.updates.append(replace(st, state=REMOVED_BY_PERSON, intent=None))
+        obs.reports.append(
+            f"{st.student_id}: the {_label(milestone)} was deleted in Outlook by a person; it will "
+            f"not be recreated (run sync --rebook {st.student_id} to recreate it)."
+        )
+        obs.count("removed_by_person")
+        return
+    moved = (
+        milestone == "meeting"
+        and remote.start is not None
+        and st.start is not None
+        and (remote.start != st.start or remote.end != st.end)
+    )
+    if moved:
+        obs.updates.append(
+            replace(
+                st, start=remote.start, end=remote.end, change_key=remote.change_key, moved=True
+            )
+        )
+        assert remote.start is not None
+        obs.reports.append(
+            f"{st.student_id}: the IEP meeting was moved in Outlook to "
+            f"{remote.start.isoformat(timespec='minutes')}; adopted (tasks follow)."
+        )
+        obs.count("adopted")
+    if milestone == "meeting":
+        start = remote.start if moved else st.start
+        end = remote.end if moved else st.end
+        if start and end:
+            obs.booked[st.student_id] = BookedMeeting(
+                st.student_id, start, end, st.cycle_id, adopted=moved or st.moved
+            )
+        for who in remote.declined_by:
+            obs.reports.append(f"{st.student_id}: {who} declined the IEP meeting.")
+            obs.count("declined")
+
+
+def _observe_task(
+    obs: Observation, key: str, st: ItemState, snapshot: Snapshot, milestone: str, now: dt.datetime
+) -> None:
+    remote = snapshot.tasks.get(key)
+    if st.state == PENDING:
+        if remote is not None:
+            obs.updates.append(
+                replace(
+                    st, state=LIVE, remote_id=remote.remote_id, list_id=remote.list_id, intent=None
+                )
+            )
+            obs.count("recovered")
+        else:
+            return
+    elif st.state == COMPLETED:
+        obs.done.setdefault(st.student_id, set()).add(milestone)
+        return
+    elif st.state != LIVE:
+        return
+    if remote is None:
+        obs.updates.append(replace(st, state=REMOVED_BY_PERSON, intent=None))
+        obs.reports.append(
+            f"{st.student_id}: the task '{_label(milestone)}' was deleted in To Do by a person; "
+            f"it will not be recreated (run sync --rebook {st.student_id} to recreate it)."
+        )
+        obs.count("removed_by_person")
+        return
+    if remote.status == "completed":
+        completed_on = remote.completed_on or now.date()
+        obs.updates.append(
+            replace(
+                st,
+                state=COMPLETED,
+                completed_on=completed_on,
+                intent=None,
+                remote_id=remote.remote_id,
+                list_id=remote.list_id,
+            )
+        )
+        obs.done.setdefault(st.student_id, set()).add(milestone)
+        obs.count("completed")
+        if milestone.startswith("parent_contact"):
+            methods = methods_from_checklist(remote.checked)
+            if not methods:
+                obs.reports.append(
+                    f"{st.student_id}: '{_label(milestone)}' was completed without ticking a "
+                    "method; log the contact with `iepsched contact log`."
+                )
+            at = dt.datetime.combine(completed_on, dt.time(12, 0), tzinfo=dt.UTC)
+            for method in methods:
+                obs.contacts.append(
+                    (
+                        Contact(
+                            student_id=st.student_id,
+                            at=at,
+                            method=method,
+                            with_whom="parent/guardian",
+                            outcome="reached",
+                            note="",
+                            source="todo",
+                        ),
+                        f"{key}#{method}",
+                    )
+                )
+                obs.count("contacts_logged")
+
+
+def _label(milestone: str) -> str:
+    return milestone.replace("_", " ")
+
+
+# -- reconcile ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which students' items may be removed, and which must be left alone."""
+
+    active: frozenset[str]  # planned and deliverable now
+    exited: frozenset[str]
+    protected: frozenset[str]  # bad roster rows, unplaceable plans, missing from the roster
+    current_cycles: frozenset[str]  # cycle ids in use (annual and reeval), as "student/cycle"
+    rebook: frozenset[str] = frozenset()
+
+
+def reconcile(
+    desired: Iterable[DesiredItem],
+    state: Mapping[str, ItemState],
+    scope: Scope,
+    *,
+    now: dt.datetime,
+) -> list[Action]:
+    """The actions that make Microsoft 365 match the plan, in a stable order."""
+    actions: list[Action] = []
+    wanted: dict[str, DesiredItem] = {}
+    for item in desired:
+        wanted[item.key] = item
+        st = state.get(item.key)
+        action = _for_desired(item, st, scope)
+        if action is not None:
+            actions.append(action)
+    for key, st in sorted(state.items()):
+        if key in wanted or st.state not in (LIVE, PENDING):
+            continue
+        action = _for_unwanted(st, scope, now)
+        if action is not None:
+            actions.append(action)
+    order = {"create": 0, "update": 1, "cancel": 2, "delete": 3}
+    actions.sort(key=lambda a: (a.mailbox, order[a.op], a.key))
+    return actions
+
+
+def _for_desired(item: DesiredItem, st: ItemState | None, scope: Scope) -> Action | None:
+    def act(op: Op, reason: str, changed: tuple[str, ...] = ()) -> Action:
+        return Action(
+            op=op,
+            key=item.key,
+            student_id=item.student_id,
+            kind=item.kind,
+            mailbox=item.mailbox,
+            reason=reason,
+            item=item,
+            remote_id=st.remote_id if st else None,
+            list_id=st.list_id if st else None,
+            changed=changed,
+        )
+
+    if st is None:
+        return act("create", "new")
+    if st.state == PENDING:
+        return act("create", "not confirmed by a previous run")
+    if st.state == REMOVED_BY_PERSON:
+        if item.student_id in scope.rebook:
+            return act("create", "rebook requested")
+        return None
+    if st.state in (CANCELLED, DELETED):
+        return act("create", "wanted again")
+    if st.state != LIVE or item.held:
+        return None  # completed tasks and held meetings are never rewritten
+    timed = item.kind == "event"
+    changed = tuple(
+        name
+        for name, h in item.field_hashes.items()
+        if not (timed and name in ("start", "end")) and st.field_hashes.get(name) != h
+    )
+    if timed and (item.start != st.start or item.end != st.end):
+        # Meeting times compare as instants against what Outlook last showed (a person's move
+        # is adopted into the state first, so their time is not pushed back).
+        changed = (*changed, "start", "end")
+    if not changed:
+        return None
+    return act("update", "changed: " + ", ".join(changed), changed)
+
+
+def _for_unwanted(st: ItemState, scope: Scope, now: dt.datetime) -> Action | None:
+    sid = st.student_id
+    if sid in scope.protected:
+        return None
+    if f"{sid}/{st.cycle_id}" not in scope.current_cycles and sid not in scope.exited:
+        return None  # an older (held) cycle's items stay until done
+    if sid not in scope.exited and sid not in scope.active:
+        return None  # not deliverable now (e.g. the due date moved past the horizon): keep
+    kind = cast(ItemKind, st.kind)
+    reason = "student exited" if sid in scope.exited else "no longer in the plan"
+    if kind == "event":
+        if st.end is not None and st.end <= now:
+            return None  # a meeting that took place is history, not something to cancel
+        return Action("cancel", st.key, sid, kind, st.mailbox, reason, remote_id=st.remote_id)
+    if sid in scope.exited or sid in scope.active:
+        return Action(
+            "delete",
+            st.key,
+            sid,
+            kind,
+            st.mailbox,
+            reason,
+            remote_id=st.remote_id,
+            list_id=st.list_id,
+        )
+    return None

@@ -1,0 +1,170 @@
+"""The port through which sync reaches Microsoft 365, and the values that cross it.
+
+`Remote` has two implementations that pass the same contract tests: `GraphRemote` (Microsoft
+Graph through `graph.GraphClient`) and `MemoryRemote` (in-memory, for fast tests). The sync
+engine only ever talks to this protocol.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from .errors import GraphError
+from .model import Interval
+
+ItemKind = Literal["event", "task", "recurring_task", "calendar_item"]
+Op = Literal["create", "update", "cancel", "delete"]
+
+# The single-value extended property that carries an item's key on every event iepsched creates,
+# so an event can always be found again (SPEC §5). The GUID is iepsched's own property set.
+KEY_PROPERTY_ID = "String {6f0a3c55-5f2e-4f43-9d8b-1e2a7c1b9e21} Name iepschedKey"
+APPLICATION_NAME = "iepsched"
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredItem:
+    """One Outlook event or To Do task as the plan wants it to be.
+
+    `fields` holds exactly the Graph properties iepsched manages (and so compares and PATCHes);
+    `create_extra` holds what is only sent on creation (transactionId, extended property, linked
+    resource, checklist items).
+    """
+
+    key: str
+    student_id: str
+    cycle_id: str
+    milestone: str
+    kind: ItemKind
+    mailbox: str
+    fields: Mapping[str, Any]
+    create_extra: Mapping[str, Any]
+    field_hashes: Mapping[str, str]
+    hash: str
+    start: dt.datetime | None = None  # events: aware local start/end
+    end: dt.datetime | None = None
+    due: dt.date | None = None  # tasks and calendar items
+    contact: bool = False  # a parent-contact task: ticked checklist methods are logged
+    held: bool = False  # the meeting has taken place: never PATCHed again
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteEvent:
+    """An iepsched event as Graph holds it now."""
+
+    key: str
+    remote_id: str
+    mailbox: str
+    change_key: str = ""
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    is_cancelled: bool = False
+    declined_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteTask:
+    """An iepsched To Do task as Graph holds it now."""
+
+    key: str
+    remote_id: str
+    mailbox: str
+    list_id: str
+    status: str = "notStarted"
+    completed_on: dt.date | None = None
+    checked: tuple[str, ...] = ()  # displayName of every ticked checklist item
+    change_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Every iepsched item found in the given mailboxes (events and tasks by key)."""
+
+    events: Mapping[str, RemoteEvent] = field(default_factory=dict)
+    tasks: Mapping[str, RemoteTask] = field(default_factory=dict)
+    lists: Mapping[str, str] = field(default_factory=dict)  # mailbox -> To Do list id
+    mailboxes: frozenset[str] = frozenset()  # the mailboxes actually read
+
+    def has(self, key: str) -> bool:
+        return key in self.events or key in self.tasks
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One write the sync engine will make; `sync --dry-run` prints these very objects."""
+
+    op: Op
+    key: str
+    student_id: str
+    kind: ItemKind
+    mailbox: str
+    reason: str
+    item: DesiredItem | None = None
+    remote_id: str | None = None
+    list_id: str | None = None
+    changed: tuple[str, ...] = ()  # for update: the managed fields that differ
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form for `sync --dry-run --format json` (no names: ids and keys only)."""
+        return {
+            "op": self.op,
+            "key": self.key,
+            "student_id": self.student_id,
+            "kind": self.kind,
+            "mailbox": self.mailbox,
+            "reason": self.reason,
+            "changed": list(self.changed),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What happened to one action."""
+
+    action: Action
+    ok: bool
+    remote_id: str | None = None
+    list_id: str | None = None
+    change_key: str | None = None
+    error: GraphError | None = None
+    # The write may have happened although no answer came back (dropped connection on a POST):
+    # the next snapshot decides.
+    uncertain: bool = False
+
+
+class Remote(Protocol):
+    """Microsoft 365 as the sync engine sees it."""
+
+    def snapshot(self, mailboxes: Iterable[str]) -> Snapshot:
+        """Read every iepsched event and task in these mailboxes."""
+        ...
+
+    def free_busy(
+        self, emails: Sequence[str], start: dt.datetime, end: dt.datetime, *, organizer: str
+    ) -> dict[str, list[Interval]]:
+        """Busy intervals per email in [start, end) (getSchedule; chunked by the adapter)."""
+        ...
+
+    def apply(self, actions: Sequence[Action]) -> Iterator[Result]:
+        """Carry out the actions (batched and concurrent as the adapter sees fit)."""
+        ...
+
+
+def busy_window_chunks(
+    start: dt.datetime, end: dt.datetime, days: int = 41
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Split [start, end) into windows shorter than Graph's 42-day getSchedule limit."""
+    out: list[tuple[dt.datetime, dt.datetime]] = []
+    step = dt.timedelta(days=days)
+    cursor = start
+    while cursor < end:
+        out.append((cursor, min(cursor + step, end)))
+        cursor += step
+    return out
+
+
+def chunks(values: Sequence[str], size: int = 20) -> list[Sequence[str]]:
+    """Groups of at most `size` (getSchedule takes at most 20 schedules a call)."""
+    return [values[i : i + size] for i in range(0, len(values), size)]

@@ -1,0 +1,504 @@
+"""Sync state in SQLite (stdlib): items, cycles, the contact log, runs and ICS sequences.
+
+The state keeps keys, remote ids, change keys and payload hashes — never item content — plus the
+booked meeting times it needs to notice a person moving a meeting. The file is created with mode
+0600 and opened in WAL mode; migrations are recorded in the same transaction that applies them.
+A second process that wants to sync while one holds the lock gets `LockedError` at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import LockedError, Problem, UserError
+from .model import Contact
+
+# Each entry migrates from version i to i + 1; applied in order, each in one transaction.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE items (
+        key          TEXT PRIMARY KEY,   -- student/cycle/milestone
+        student_id   TEXT NOT NULL,
+        cycle_id     TEXT NOT NULL,
+        kind         TEXT NOT NULL,      -- event | task | recurring_task | calendar_item
+        mailbox      TEXT NOT NULL,
+        remote_id    TEXT,
+        list_id      TEXT,
+        change_key   TEXT,
+        hash         TEXT,               -- hash of the payload last confirmed by Graph
+        field_hashes TEXT,               -- JSON {field: hash} to PATCH only what changed
+        state        TEXT NOT NULL,      -- pending | live | completed | removed_by_person
+                                         -- | cancelled | deleted
+        intent       TEXT,               -- create | update | cancel | delete while in flight
+        start        TEXT,               -- events: the start/end last seen (moves are adopted)
+        end          TEXT,
+        completed_on TEXT,
+        moved        INTEGER NOT NULL DEFAULT 0,  -- a person moved this meeting in Outlook
+        updated_at   TEXT NOT NULL
+    );
+    CREATE INDEX items_student ON items(student_id);
+    CREATE TABLE cycles (
+        student_id TEXT NOT NULL,
+        track      TEXT NOT NULL,        -- annual | reeval
+        cycle_id   TEXT NOT NULL,
+        due_date   TEXT NOT NULL,
+        held_on    TEXT,
+        opened_at  TEXT NOT NULL,
+        PRIMARY KEY (student_id, track, cycle_id)
+    );
+    CREATE TABLE contacts (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        student_id TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        method     TEXT NOT NULL,
+        with_whom  TEXT NOT NULL,
+        outcome    TEXT NOT NULL,
+        note       TEXT NOT NULL DEFAULT '',
+        source     TEXT NOT NULL,
+        source_ref TEXT UNIQUE,          -- e.g. the To Do task key: one log entry per completion
+        logged_at  TEXT NOT NULL
+    );
+    CREATE INDEX contacts_student ON contacts(student_id);
+    CREATE TRIGGER contacts_append_only_update BEFORE UPDATE ON contacts
+        BEGIN SELECT RAISE(ABORT, 'the contact log is append-only'); END;
+    CREATE TRIGGER contacts_append_only_delete BEFORE DELETE ON contacts
+        BEGIN SELECT RAISE(ABORT, 'the contact log is append-only'); END;
+    CREATE TABLE runs (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        started_at  TEXT NOT NULL,
+        finished_at TEXT,
+        today       TEXT NOT NULL,
+        dry_run     INTEGER NOT NULL,
+        exit_code   INTEGER,
+        counts      TEXT NOT NULL DEFAULT '{}',
+        failures    INTEGER NOT NULL DEFAULT 0,
+        duration_s  REAL
+    );
+    CREATE TABLE ics_sequences (
+        uid      TEXT PRIMARY KEY,
+        hash     TEXT NOT NULL,
+        sequence INTEGER NOT NULL
+    );
+    CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemState:
+    """What the state knows about one delivered (or in-flight) item."""
+
+    key: str
+    student_id: str
+    cycle_id: str
+    kind: str
+    mailbox: str
+    state: str
+    remote_id: str | None = None
+    list_id: str | None = None
+    change_key: str | None = None
+    hash: str | None = None
+    field_hashes: Mapping[str, str] = field(default_factory=dict)
+    intent: str | None = None
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    completed_on: dt.date | None = None
+    moved: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Cycle:
+    """A student's annual (or reevaluation) cycle: stable through due-date corrections."""
+
+    student_id: str
+    track: str
+    cycle_id: str
+    due_date: dt.date
+    held_on: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One `iepsched sync` run, for `iepsched runs`."""
+
+    id: int
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    today: dt.date
+    dry_run: bool
+    exit_code: int | None
+    counts: Mapping[str, int]
+    failures: int
+    duration_s: float | None
+
+
+def _iso(value: dt.date | dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _dt(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+class StateStore:
+    """The SQLite state file. Use as a context manager; `lock()` guards a sync run."""
+
+    def __init__(self, path: Path, *, now: dt.datetime | None = None) -> None:
+        self.path = path
+        self._now = now
+        self._lock_fd: int | None = None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            # Create it 0600 before SQLite opens it: the state names students.
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        else:
+            os.chmod(path, 0o600)
+        try:
+            self.db = sqlite3.connect(path, timeout=10.0, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as exc:
+            raise UserError(
+                Problem(str(path), f"is not an iepsched state file ({exc}); move it aside")
+            ) from None
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.row_factory = sqlite3.Row
+        self._migrate()
+        for suffix in ("-wal", "-shm"):
+            side = Path(f"{path}{suffix}")
+            if side.exists():
+                os.chmod(side, 0o600)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.unlock()
+        self.db.close()
+
+    def now(self) -> dt.datetime:
+        """The time recorded in rows (injectable so tests are reproducible)."""
+        return self._now or dt.datetime.now(dt.UTC)
+
+    def _migrate(self) -> None:
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise UserError(
+                Problem(
+                    str(self.path),
+                    f"was written by a newer iepsched (schema {version} > {SCHEMA_VERSION}); "
+                    "upgrade iepsched",
+                )
+            )
+        for index in range(version, SCHEMA_VERSION):
+            with self.transaction():
+                for statement in MIGRATIONS[index].split(";\n"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {index + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit of work; rolled back on any exception."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def lock(self) -> None:
+        """Take the run lock (an flock on a sibling file), or raise LockedError at once."""
+        import fcntl
+
+        lock_path = Path(f"{self.path}.lock")
+        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise LockedError(
+                Problem(
+                    str(self.path),
+                    "another iepsched sync is running with this state file; "
+                    "wait for it to finish (or check for a stuck process) and run again",
+                )
+            ) from None
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing releases the flock
+            self._lock_fd = None
+
+    # -- items ------------------------------------------------------------------------------
+
+    def items(self) -> dict[str, ItemState]:
+        """Every item, by key."""
+        return {row["key"]: _item(row) for row in self.db.execute("SELECT * FROM items")}
+
+    def item(self, key: str) -> ItemState | None:
+        row = self.db.execute("SELECT * FROM items WHERE key = ?", (key,)).fetchone()
+        return _item(row) if row else None
+
+    def record_intents(self, intents: Iterable[tuple[ItemState, str]]) -> None:
+        """Before writing: note what is about to happen to each item (one transaction)."""
+        stamp = self.now().isoformat()
+        with self.transaction() as db:
+            for item, intent in intents:
+                db.execute(
+                    """
+                    INSERT INTO items (key, student_id, cycle_id, kind, mailbox, remote_id,
+                        list_id, change_key, hash, field_hashes, state, intent, start, end,
+                        completed_on, moved, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(key) DO UPDATE SET intent = excluded.intent,
+                        updated_at = excluded.updated_at
+                    """,
+                    (*_row(item), intent, *_times(item), stamp),
+                )
+
+    def save(self, items: Iterable[ItemState]) -> None:
+        """After writing (or adopting a remote change): the confirmed state, intent cleared."""
+        stamp = self.now().isoformat()
+        with self.transaction() as db:
+            for item in items:
+                db.execute(
+                    """
+                    INSERT OR REPLACE INTO items (key, student_id, cycle_id, kind, mailbox,
+                        remote_id, list_id, change_key, hash, field_hashes, state, intent,
+                        start, end, completed_on, moved, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    (*_row(item), item.intent, *_times(item), stamp),
+                )
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Drop items entirely (used by `--rebook` for items a person removed)."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM items WHERE key = ?", [(k,) for k in keys])
+
+    # -- cycles -----------------------------------------------------------------------------
+
+    def cycles(self) -> dict[tuple[str, str], list[Cycle]]:
+        """Cycles per (student, track), oldest first."""
+        found: dict[tuple[str, str], list[Cycle]] = {}
+        for row in self.db.execute("SELECT * FROM cycles ORDER BY opened_at, cycle_id"):
+            cycle = Cycle(
+                row["student_id"],
+                row["track"],
+                row["cycle_id"],
+                dt.date.fromisoformat(row["due_date"]),
+                _date(row["held_on"]),
+            )
+            found.setdefault((cycle.student_id, cycle.track), []).append(cycle)
+        return found
+
+    def save_cycles(self, cycles: Iterable[Cycle]) -> None:
+        stamp = self.now().isoformat()
+        with self.transaction() as db:
+            for c in cycles:
+                db.execute(
+                    """
+                    INSERT INTO cycles (student_id, track, cycle_id, due_date, held_on, opened_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(student_id, track, cycle_id) DO UPDATE SET
+                        due_date = excluded.due_date, held_on = excluded.held_on
+                    """,
+                    (
+                        c.student_id,
+                        c.track,
+                        c.cycle_id,
+                        c.due_date.isoformat(),
+                        _iso(c.held_on),
+                        stamp,
+                    ),
+                )
+
+    # -- contacts (append-only) -------------------------------------------------------------
+
+    def log_contact(self, contact: Contact, *, source_ref: str | None = None) -> bool:
+        """Append a contact; False when `source_ref` was already logged (idempotent read-back)."""
+        try:
+            with self.transaction() as db:
+                db.execute(
+                    """
+                    INSERT INTO contacts (student_id, at, method, with_whom, outcome, note,
+                        source, source_ref, logged_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    (
+                        contact.student_id,
+                        contact.at.isoformat(),
+                        contact.method,
+                        contact.with_whom,
+                        contact.outcome,
+                        contact.note,
+                        contact.source,
+                        source_ref,
+                        self.now().isoformat(),
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def contacts(self, student_id: str | None = None) -> list[Contact]:
+        """The log, oldest first; one student's when given."""
+        query = "SELECT * FROM contacts"
+        args: tuple[Any, ...] = ()
+        if student_id is not None:
+            query += " WHERE student_id = ?"
+            args = (student_id,)
+        return [
+            Contact(
+                student_id=row["student_id"],
+                at=dt.datetime.fromisoformat(row["at"]),
+                method=row["method"],
+                with_whom=row["with_whom"],
+                outcome=row["outcome"],
+                note=row["note"],
+                source=row["source"],
+            )
+            for row in self.db.execute(query + " ORDER BY at, id", args)
+        ]
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def start_run(self, *, today: dt.date, dry_run: bool) -> int:
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO runs (started_at, today, dry_run) VALUES (?, ?, ?)",
+                (self.now().isoformat(), today.isoformat(), int(dry_run)),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        exit_code: int,
+        counts: Mapping[str, int],
+        failures: int,
+        duration_s: float,
+    ) -> None:
+        with self.transaction() as db:
+            db.execute(
+                """UPDATE runs SET finished_at = ?, exit_code = ?, counts = ?, failures = ?,
+                   duration_s = ? WHERE id = ?""",
+                (
+                    self.now().isoformat(),
+                    exit_code,
+                    json.dumps(dict(counts), sort_keys=True),
+                    failures,
+                    duration_s,
+                    run_id,
+                ),
+            )
+
+    def runs(self, limit: int = 50) -> list[RunRecord]:
+        """Newest first."""
+        return [
+            RunRecord(
+                id=row["id"],
+                started_at=dt.datetime.fromisoformat(row["started_at"]),
+                finished_at=_dt(row["finished_at"]),
+                today=dt.date.fromisoformat(row["today"]),
+                dry_run=bool(row["dry_run"]),
+                exit_code=row["exit_code"],
+                counts=json.loads(row["counts"]),
+                failures=row["failures"],
+                duration_s=row["duration_s"],
+            )
+            for row in self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+        ]
+
+    # -- ICS sequences ----------------------------------------------------------------------
+
+    def ics_sequence(self, uid: str, content_hash: str) -> int:
+        """SEQUENCE for an exported item: unchanged content keeps it, a change increments it."""
+        row = self.db.execute(
+            "SELECT hash, sequence FROM ics_sequences WHERE uid = ?", (uid,)
+        ).fetchone()
+        if row is None:
+            sequence = 0
+        elif row["hash"] == content_hash:
+            return int(row["sequence"])
+        else:
+            sequence = int(row["sequence"]) + 1
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO ics_sequences (uid, hash, sequence) VALUES (?, ?, ?)",
+                (uid, content_hash, sequence),
+            )
+        return sequence
+
+    # -- meta -------------------------------------------------------------------------------
+
+    def get_meta(self, name: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return str(row["value"]) if row else None
+
+    def set_meta(self, name: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+
+
+def _item(row: sqlite3.Row) -> ItemState:
+    return ItemState(
+        key=row["key"],
+        student_id=row["student_id"],
+        cycle_id=row["cycle_id"],
+        kind=row["kind"],
+        mailbox=row["mailbox"],
+        state=row["state"],
+        remote_id=row["remote_id"],
+        list_id=row["list_id"],
+        change_key=row["change_key"],
+        hash=row["hash"],
+        field_hashes=json.loads(row["field_hashes"]) if row["field_hashes"] else {},
+        intent=row["intent"],
+        start=_dt(row["start"]),
+        end=_dt(row["end"]),
+        completed_on=_date(row["completed_on"]),
+        moved=bool(row["moved"]),
+    )
+
+
+def _row(item: ItemState) -> tuple[Any, ...]:
+    return (
+        item.key,
+        item.student_id,
+        item.cycle_id,
+        item.kind,
+        item.mailbox,
+        item.remote_id,
+        item.list_id,
+        item.change_key,
+        item.hash,
+        json.dumps(dict(item.field_hashes), sort_keys=True) if item.field_hashes else None,
+        item.state,
+    )
+
+
+def _times(item: ItemState) -> tuple[Any, ...]:
+    return (_iso(item.start), _iso(item.end), _iso(item.completed_on), int(item.moved))
