@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .model import (
@@ -170,6 +170,7 @@ def plan_district(
     done: Mapping[str, frozenset[str]] | None = None,
     contacts: Mapping[str, Sequence[Contact]] | None = None,
     cycle_ids: Mapping[str, str] | None = None,
+    reeval_cycle_ids: Mapping[str, str] | None = None,
 ) -> DistrictPlan:
     """Plan every active student; the answer is the same one `sync` would book.
 
@@ -182,6 +183,7 @@ def plan_district(
     done = done or {}
     contacts = contacts or {}
     cycle_ids = cycle_ids or {}
+    reeval_cycle_ids = reeval_cycle_ids or {}
     occupancy = _Occupancy()
     free_busy = _busy_index(busy, ctx.tz)
     active = [s for s in students if s.status == "active"]
@@ -212,6 +214,7 @@ def plan_district(
             done=done.get(s.student_id, frozenset()),
             contacts=contacts.get(s.student_id, ()),
             cycle_id=cycle_ids.get(s.student_id, ""),
+            reeval_cycle_id=reeval_cycle_ids.get(s.student_id, ""),
             memo=memo,
         )
         for s in active
@@ -304,6 +307,7 @@ def _plan_student(
     done: frozenset[str],
     contacts: Sequence[Contact],
     cycle_id: str,
+    reeval_cycle_id: str,
     memo: _RunMemo,
 ) -> StudentPlan:
     cal = ctx.calendar_for(student)
@@ -361,6 +365,7 @@ def _plan_student(
         milestones=tuple(milestones),
         warnings=tuple(warnings),
         cycle_id=cycle_id,
+        reeval_cycle_id=reeval_cycle_id,
         contacts=contact_req,
     )
 
@@ -688,20 +693,17 @@ def _place(
         latest = cal.calendar_days_back(due, ladder.buffer_days)
         # Rung 1: on track, latest first.
         floor = max(due - dt.timedelta(days=ladder.window_days), notice)
-        if latest >= floor:
-            for day in cal.walk(latest, -1):
-                if day < floor:
-                    break
-                slot = usable(day)
-                if slot is not None:
-                    return book(day, slot, "on_track")
+        for day in _school_days(cal, latest, floor, -1):
+            slot = usable(day)
+            if slot is not None:
+                return book(day, slot, "on_track")
         # Rung 2: less than two weeks of buffer, earliest first.
-        for day in _forward(cal, max(latest + _DAY, notice), due):
+        for day in _school_days(cal, max(latest + _DAY, notice), due, 1):
             slot = usable(day)
             if slot is not None:
                 return book(day, slot, "at_risk")
         # Rung 3: the district's notice is gone; the legal 10-day notice still holds.
-        for day in _forward(cal, legal, due):
+        for day in _school_days(cal, legal, due, 1):
             slot = usable(day)
             if slot is not None:
                 return book(day, slot, "at_risk")
@@ -718,13 +720,31 @@ def _place(
     return None
 
 
-def _forward(cal: SchoolCalendar, start: dt.date, end: dt.date) -> Iterable[dt.date]:
-    if start > end:
+def _school_days(
+    cal: SchoolCalendar, start: dt.date, stop: dt.date, step: int
+) -> Iterator[dt.date]:
+    """School days from `start` to `stop` inclusive, forward (step 1) or backward (step -1).
+
+    Only dates inside the range are looked at: a rung fails on an unknown date it needs, never on
+    one beyond its end that the walk would step onto while looking for the next school day.
+    """
+    if (start > stop) if step > 0 else (start < stop):
         return
-    for day in cal.walk(start, 1):
-        if day > end:
+    try:
+        if step > 0:
+            for day in cal.walk(start, 1):
+                if day > stop:
+                    return
+                yield day
+        else:
+            for day in cal.walk(start, -1):
+                if day < stop:
+                    return
+                yield day
+    except UnknownDate as exc:
+        if (exc.day > stop) if step > 0 else (exc.day < stop):
             return
-        yield day
+        raise
 
 
 # -- statuses ---------------------------------------------------------------------------------
