@@ -75,9 +75,9 @@ def plan_table(plan: StudentPlan) -> str:
     if meeting is None:
         lines.append("meeting: not placed")
     else:
+        when = f"{meeting.start.strftime('%a %Y-%m-%d %H:%M')}-{meeting.end.strftime('%H:%M')}"
         lines.append(
-            f"meeting: {meeting.start.strftime('%a %Y-%m-%d %H:%M')}-{meeting.end.strftime('%H:%M')}"
-            f" ({meeting.state}, {meeting.rung.replace('_', ' ')})"
+            f"meeting: {when} ({meeting.state}, {meeting.rung.replace('_', ' ')})"
             + (f"   next due {plan.next_due_date.isoformat()}" if plan.next_due_date else "")
         )
     if plan.contacts is not None:
