@@ -1,0 +1,206 @@
+"""`iepsched demo`: the whole main job against the local Graph sandbox, in one command."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .base import app, handle_errors, main, parse_day
+
+if TYPE_CHECKING:
+    from ..graph import GraphClient
+    from ..model import StudentPlan
+    from ..sync import SyncReport
+
+DEMO_TODAY = dt.date(2026, 11, 30)  # the sample roster is written around this date
+DEMO_TENANT = "sandbox-tenant"
+
+
+@main.command()
+@click.option(
+    "--today",
+    metavar="YYYY-MM-DD",
+    default=DEMO_TODAY.isoformat(),
+    show_default=True,
+    help="The night to simulate (the sample district is written around 2026-11-30).",
+)
+@click.option("--latency-ms", default=2, show_default=True, help="Sandbox latency per request.")
+@click.option(
+    "--state",
+    "state_dir",
+    metavar="DIR",
+    help="Keep the demo's state file here (default: a temporary folder, removed afterwards).",
+)
+@click.pass_context
+@handle_errors
+def demo(ctx: click.Context, today: str, latency_ms: int, state_dir: str | None) -> None:
+    """Sync the sample district into a local Graph sandbox, play a case manager, sync again.
+
+    Nothing leaves this machine: the sandbox listens on 127.0.0.1 only.
+
+    Example: iepsched demo
+    """
+    from ..sandbox import GraphSandbox
+
+    config = app(ctx).config()
+    day = parse_day(today)
+    with GraphSandbox(latency_ms=latency_ms, seed=7, tenant_id=DEMO_TENANT) as sandbox:
+        sandbox.start(port=0)
+        if state_dir:
+            Path(state_dir).mkdir(parents=True, exist_ok=True)
+            _run_demo(config, sandbox, day, Path(state_dir))
+        else:
+            with tempfile.TemporaryDirectory(prefix="iepsched-demo-") as tmp:
+                _run_demo(config, sandbox, day, Path(tmp))
+
+
+def _run_demo(config: Any, sandbox: Any, day: dt.date, state_dir: Path) -> None:
+    from ..auth import make_token_provider
+    from ..district import load_district
+    from ..graph import GraphClient
+    from ..render import at_risk_lines
+    from ..settings import GraphSettings, StateSettings
+    from ..store import StateStore
+    from .graph_setup import graph_remote
+    from .sync_cmd import sync_once
+
+    config = dataclasses.replace(
+        config,
+        graph=GraphSettings(
+            tenant_id=DEMO_TENANT,
+            client_id="iepsched-demo",
+            authority=sandbox.authority,
+            endpoint=sandbox.graph_url,
+        ),
+        state=StateSettings(path=state_dir / "iepsched.sqlite"),
+    )
+    tokens = make_token_provider(
+        tenant_id=DEMO_TENANT,
+        client_id="iepsched-demo",
+        authority=sandbox.authority,
+        endpoint=sandbox.graph_url,
+        client_secret="sandbox-secret",
+    )
+    district = load_district(config)
+    say = click.echo
+    say(f"iepsched demo — {config.district.name} (fictional), night of {day.isoformat()}")
+    say(f"Graph sandbox on {sandbox.graph_url} (loopback only); state in {state_dir}")
+    for problem in district.problems:
+        say(f"  {problem.severity}: {problem}")
+    client = GraphClient(
+        endpoint=sandbox.graph_url, tokens=tokens, timezone=config.district.timezone
+    )
+    try:
+        remote = graph_remote(config, client)
+        with StateStore(config.state_path) as store:
+            say("\n1. First sync: meetings booked, tasks created")
+            first = sync_once(district, store, remote, today=day)
+            _summary(first, sandbox)
+            plan = first.plan
+            assert plan is not None
+            plans = [p for p in plan.plans if p.meeting is not None]
+            delivered = store.items()
+
+            say("\n2. A case manager moves one meeting in Outlook and completes two contact tasks")
+            moved = _move_one_meeting(client, plans, delivered, config.district.timezone)
+            if moved:
+                say(f"   moved the IEP meeting of {moved[0]} to {moved[1]}")
+            for sid, method in _complete_contacts(client, delivered):
+                say(f"   completed '{sid} parent contact' with method ticked: {method}")
+
+            sandbox.reset_stats()
+            say("\n3. Second sync: the move is adopted, tasks follow, contacts are logged")
+            second = sync_once(district, store, remote, today=day)
+            for line in second.reports:
+                say(f"   {line}")
+            _summary(second, sandbox)
+            for contact in store.contacts():
+                say(
+                    f"   contact log: {contact.student_id} {contact.at.date().isoformat()} "
+                    f"{contact.method} ({contact.source})"
+                )
+
+            sandbox.reset_stats()
+            say("\n4. Third sync with nothing changed")
+            third = sync_once(district, store, remote, today=day)
+            _summary(third, sandbox)
+
+            final = third.plan or second.plan
+            assert final is not None
+            say("\nStudents who need action:")
+            for line in at_risk_lines(final.plans):
+                say(f"  {line}")
+            code = max(first.exit_code, second.exit_code, third.exit_code)
+    finally:
+        client.close()
+    sys.exit(code)
+
+
+def _summary(report: SyncReport, sandbox: Any) -> None:
+    stats = sandbox.stats()
+    counts = ", ".join(f"{n} {what}" for what, n in sorted(report.counts.items())) or "no changes"
+    click.echo(f"   {counts}")
+    click.echo(
+        f"   Graph requests: {stats['http_requests']} HTTP ({stats.get('batches', 0)} batches), "
+        f"{stats['writes']} writes, {stats['throttled']} throttled"
+    )
+    for failure in report.failures:
+        click.echo(f"   error: {failure}")
+
+
+def _move_one_meeting(
+    client: GraphClient, plans: list[StudentPlan], items: dict[str, Any], tz: str
+) -> tuple[str, str] | None:
+    """Play a person: move the first booked meeting to the next weekday, same time (via Graph)."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    for p in plans:
+        key = f"{p.student_id}/{p.cycle_id or p.due_date.isoformat()}/meeting"
+        st = items.get(key)
+        if st is None or st.remote_id is None or st.start is None or st.end is None:
+            continue
+        start = st.start.astimezone(zone) + dt.timedelta(days=1)
+        while start.weekday() >= 5:
+            start += dt.timedelta(days=1)
+        end = start + (st.end - st.start)
+        client.patch(
+            f"/users/{st.mailbox}/events/{st.remote_id}",
+            json={
+                "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": tz},
+                "end": {"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": tz},
+            },
+            mailbox=st.mailbox,
+        )
+        return p.student_id, start.strftime("%Y-%m-%d %H:%M")
+    return None
+
+
+def _complete_contacts(client: GraphClient, items: dict[str, Any]) -> list[tuple[str, str]]:
+    """Play a person: tick a method on two parent-contact tasks and complete them."""
+    done: list[tuple[str, str]] = []
+    labels = ["Phone", "Email"]
+    for key, st in sorted(items.items()):
+        if len(done) == 2:
+            break
+        if not key.endswith("/parent_contact_1") or not st.remote_id or not st.list_id:
+            continue
+        base = f"/users/{st.mailbox}/todo/lists/{st.list_id}/tasks/{st.remote_id}"
+        label = labels[len(done)]
+        checklist = client.get(f"{base}/checklistItems", mailbox=st.mailbox)
+        for entry in checklist.get("value", []):
+            if entry.get("displayName") == label:
+                client.patch(
+                    f"{base}/checklistItems/{entry['id']}",
+                    json={"isChecked": True},
+                    mailbox=st.mailbox,
+                )
+        client.patch(base, json={"status": "completed"}, mailbox=st.mailbox)
+        done.append((st.student_id, label))
+    return done

@@ -1,0 +1,182 @@
+"""`iepsched sync`: the nightly job."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from typing import TYPE_CHECKING
+
+import click
+
+from .base import EXIT_USAGE, app, handle_errors, main, resolve_today, today_option
+
+if TYPE_CHECKING:
+    from ..district import District
+    from ..remote import Remote
+    from ..store import StateStore
+    from ..sync import SyncOptions, SyncReport
+
+
+@main.command()
+@today_option
+@click.option(
+    "--dry-run", is_flag=True, help="Print the actions a real run would apply; write nothing."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format (json: one object with actions, results and reports).",
+)
+@click.option(
+    "--force-cancel",
+    is_flag=True,
+    help="Apply even when more items would be cancelled than [safety] max_cancellations.",
+)
+@click.option(
+    "--rebook",
+    "rebook",
+    multiple=True,
+    metavar="STUDENT",
+    help="Recreate items of this student that a person deleted (repeatable).",
+)
+@click.pass_context
+@handle_errors
+def sync(
+    ctx: click.Context,
+    today: str | None,
+    dry_run: bool,
+    fmt: str,
+    force_cancel: bool,
+    rebook: tuple[str, ...],
+) -> None:
+    """Deliver the plan into Outlook and To Do; safe to re-run (exit 0 ok, 1 some items failed,
+    2 bad config or input, 3 safety stop).
+
+    Example: iepsched sync --dry-run --today 2026-11-30
+    """
+    from ..district import load_district
+    from .graph_setup import graph_client, graph_remote, token_provider
+    from .state import open_state
+
+    application = app(ctx)
+    config = application.config()
+    district = load_district(config)
+    for problem in district.problems:
+        click.echo(f"{problem.severity}: {problem}", err=True)
+    rebook_ids = frozenset(district.student(s).student_id for s in rebook)
+    day = resolve_today(today, config)
+    client = graph_client(config, token_provider(config))
+    try:
+        remote = graph_remote(config, client)
+        with open_state(config) as store:
+            report = sync_once(
+                district,
+                store,
+                remote,
+                today=day,
+                dry_run=dry_run,
+                force_cancel=force_cancel,
+                rebook=rebook_ids,
+                show_progress=application.verbosity >= 0 and sys.stderr.isatty(),
+            )
+    finally:
+        client.close()
+    render_report(report, fmt=fmt, dry_run=dry_run)
+    sys.exit(report.exit_code)
+
+
+def sync_once(
+    district: District,
+    store: StateStore,
+    remote: Remote,
+    *,
+    today: dt.date,
+    dry_run: bool = False,
+    force_cancel: bool = False,
+    rebook: frozenset[str] = frozenset(),
+    show_progress: bool = False,
+) -> SyncReport:
+    """Lock, record the run, sync. Shared by `sync` and `demo`."""
+    from ..sync import SyncOptions
+
+    store.lock()
+    try:
+        started = time.monotonic()
+        run_id = store.start_run(today=today, dry_run=dry_run)
+        options = SyncOptions(
+            today=today,
+            now=dt.datetime.now(dt.UTC),
+            dry_run=dry_run,
+            force_cancel=force_cancel,
+            rebook=rebook,
+            max_cancellations=district.config.safety.max_cancellations,
+        )
+        report = _run(district, store, remote, options, show_progress)
+        store.finish_run(
+            run_id,
+            exit_code=report.exit_code,
+            counts=dict(report.counts),
+            failures=len(report.failures),
+            duration_s=round(time.monotonic() - started, 3),
+        )
+    finally:
+        store.unlock()
+    return report
+
+
+def _run(
+    district: District, store: StateStore, remote: Remote, options: SyncOptions, show: bool
+) -> SyncReport:
+    from ..sync import run_sync
+
+    if not show:
+        return run_sync(district, store, remote, options)
+    with click.progressbar(length=0, label="syncing", file=sys.stderr) as bar:
+
+        def step(n: int) -> None:
+            bar.length = max(bar.length or 0, bar.pos + n)
+            bar.update(n)
+
+        return run_sync(district, store, remote, options, progress=step)
+
+
+def render_report(report: SyncReport, *, fmt: str, dry_run: bool) -> None:
+    """Print what a run decided and did (ids and keys only, no names)."""
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "dry_run": dry_run,
+                    "exit_code": report.exit_code,
+                    "actions": [a.as_dict() for a in report.actions],
+                    "counts": dict(report.counts),
+                    "reports": report.reports,
+                    "failures": report.failures,
+                },
+                indent=2,
+            )
+        )
+        return
+    for line in report.reports:
+        click.echo(line)
+    if dry_run or report.safety_stop:
+        for a in report.actions:
+            click.echo(f"{a.op:<7} {a.kind:<14} {a.key}  ({a.reason})")
+        click.echo(
+            f"{len(report.actions)} actions" + (" (dry run: nothing written)" if dry_run else "")
+        )
+    else:
+        summary = (
+            ", ".join(f"{n} {what}" for what, n in sorted(report.counts.items())) or "no changes"
+        )
+        click.echo(f"sync: {summary}")
+    for failure in report.failures:
+        click.echo(f"error: {failure}", err=True)
+
+
+__all__ = ["EXIT_USAGE", "render_report", "sync_once"]

@@ -1,0 +1,365 @@
+"""The sync engine: plan, compare, then apply — every collaborator passed in (STYLE habit 2/4).
+
+    snapshot (reads) -> observe people's edits -> plan with state (+ free/busy for new meetings)
+    -> desired items -> reconcile (pure list of actions) -> safety check -> apply, item by item:
+       intent recorded before each write, result recorded after it.
+
+Crash safety: an item whose write was sent but not confirmed stays `pending` with its intent; the
+next run finds it in the snapshot (events by their key property, tasks by their linked resource)
+and adopts it instead of writing again. Events carry a transactionId derived from the key, so a
+retried create is refused by Graph rather than duplicated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from .district import District, StateInputs, plan_inputs, state_inputs
+from .items import deliverable, desired_items
+from .model import DistrictPlan, Interval, StudentPlan
+from .reconcile import (
+    CANCELLED,
+    DELETED,
+    LIVE,
+    PENDING,
+    Scope,
+    observe,
+    reconcile,
+)
+from .remote import Action, DesiredItem, Remote, Result, Snapshot
+from .store import ItemState, StateStore
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILURES, EXIT_SAFETY = 0, 1, 3
+_SAVE_EVERY = 100  # results confirmed per state transaction
+_DONE = {"create": "created", "update": "updated", "cancel": "cancelled", "delete": "deleted"}
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOptions:
+    """How one run behaves."""
+
+    today: dt.date
+    now: dt.datetime  # aware; recorded in state and used to tell past meetings from future ones
+    dry_run: bool = False
+    force_cancel: bool = False
+    rebook: frozenset[str] = frozenset()
+    max_cancellations: int = 10
+    max_passes: int = 3  # re-read and re-apply what a dropped answer left uncertain
+
+
+@dataclass
+class SyncReport:
+    """What a run decided and did."""
+
+    actions: list[Action] = field(default_factory=list)
+    results: list[Result] = field(default_factory=list)
+    reports: list[str] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    exit_code: int = EXIT_OK
+    safety_stop: bool = False
+    plan: DistrictPlan | None = None
+
+
+def run_sync(
+    district: District,
+    store: StateStore,
+    remote: Remote,
+    options: SyncOptions,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> SyncReport:
+    """One sync run. The caller holds the state lock and records the run."""
+    report = SyncReport()
+    items = store.items()
+    mailboxes = _mailboxes(district, items)
+    snapshot = remote.snapshot(sorted(mailboxes))
+    items = _observe(store, items, snapshot, options, report)
+
+    inputs = state_inputs(
+        district.students,
+        items,
+        store.cycles(),
+        store.contacts(),
+        today=options.today,
+        tz=district.ctx.tz,
+    )
+    if not options.dry_run and inputs.cycle_rows:
+        store.save_cycles(inputs.cycle_rows)
+    plan = _plan(district, inputs, remote, options)
+    report.plan = plan
+    for p in plan.plans:
+        for warning in p.warnings:
+            if p.meeting is None or p.status != "on_track":
+                log.info("%s: %s", p.student_id, warning)
+
+    desired = desired_items(plan.plans, district.delivery_options())
+    items = _adopt_orphans(store, items, desired, snapshot, options)
+    scope = _scope(district, plan, inputs, items, options)
+    actions = reconcile(desired, items, scope, now=options.now)
+    report.actions = actions
+    removals = [a for a in actions if a.op in ("cancel", "delete")]
+    if len(removals) > options.max_cancellations and not options.force_cancel:
+        report.safety_stop = True
+        report.exit_code = EXIT_SAFETY
+        report.failures.append(
+            f"this run would cancel or delete {len(removals)} items, more than "
+            f"[safety] max_cancellations = {options.max_cancellations}: nothing was written. "
+            "Check the roster (a truncated export?) and run with --force-cancel if it is right."
+        )
+        return report
+    if options.dry_run:
+        return report
+
+    pending = actions
+    for attempt in range(options.max_passes):
+        uncertain = _apply(store, remote, pending, report, progress)
+        if not uncertain:
+            break
+        # Some writes may have landed without an answer: read those mailboxes again, adopt
+        # what landed, and redo only what is still missing.
+        again_mailboxes = sorted({a.mailbox for a in uncertain})
+        log.info(
+            "re-reading %d mailboxes after %d unconfirmed writes",
+            len(again_mailboxes),
+            len(uncertain),
+        )
+        items = store.items()
+        snapshot = remote.snapshot(again_mailboxes)
+        items = _observe(store, items, snapshot, options, report, quiet=True)
+        keys = {a.key for a in uncertain}
+        wanted = [d for d in desired if d.key in keys]
+        items = _adopt_orphans(store, items, wanted, snapshot, options)
+        pending = [
+            a
+            for a in reconcile(
+                wanted, {k: v for k, v in items.items() if k in keys}, scope, now=options.now
+            )
+            if a.key in keys
+        ]
+        if not pending:
+            break
+        if attempt == options.max_passes - 1:
+            report.failures.extend(f"{a.key}: not confirmed after retries" for a in pending)
+    failed = [r for r in report.results if not r.ok and not r.uncertain]
+    report.failures.extend(f"{r.action.op} {r.action.key}: {r.error}" for r in failed)
+    report.exit_code = EXIT_FAILURES if report.failures else EXIT_OK
+    return report
+
+
+def _mailboxes(district: District, items: Mapping[str, ItemState]) -> set[str]:
+    found = {s.case_manager_email for s in district.students if s.status == "active"}
+    found.update(st.mailbox for st in items.values() if st.state in (LIVE, PENDING))
+    return found
+
+
+def _observe(
+    store: StateStore,
+    items: dict[str, ItemState],
+    snapshot: Snapshot,
+    options: SyncOptions,
+    report: SyncReport,
+    *,
+    quiet: bool = False,
+) -> dict[str, ItemState]:
+    obs = observe(items, snapshot, now=options.now)
+    if not quiet:
+        report.reports.extend(obs.reports)
+    report.counts.update(obs.counts)
+    if obs.updates and not options.dry_run:
+        store.save(obs.updates)
+    if not options.dry_run:
+        for contact, ref in obs.contacts:
+            store.log_contact(contact, source_ref=ref)
+    merged = dict(items)
+    merged.update((u.key, u) for u in obs.updates)
+    return merged
+
+
+def _plan(
+    district: District, inputs: StateInputs, remote: Remote, options: SyncOptions
+) -> DistrictPlan:
+    """Plan; when new meetings must be placed, ask Graph who is busy and plan again."""
+    plan = plan_inputs(district, inputs, today=options.today)
+    horizon = district.config.delivery.booking_horizon_days
+    placing = [
+        p
+        for p in plan.plans
+        if p.meeting is not None and p.meeting.state == "proposed" and deliverable(p, horizon)
+    ]
+    if not placing:
+        return plan
+    busy = _free_busy(district, placing, remote, options)
+    return plan_inputs(district, inputs, today=options.today, busy=busy)
+
+
+def _free_busy(
+    district: District, placing: Sequence[StudentPlan], remote: Remote, options: SyncOptions
+) -> dict[str, list[Interval]]:
+    rooms = district.config.rooms
+    emails: set[str] = set()
+    for p in placing:
+        emails.update(p.student.required_emails)
+        room = rooms.get(p.student.building)
+        if room:
+            emails.add(room.lower())
+    tz = district.ctx.tz
+    ladder = district.rules.ladder
+    first = options.today + dt.timedelta(days=ladder.legal_notice_days)
+    last = max(p.due_date for p in placing) + dt.timedelta(days=42)
+    start = dt.datetime.combine(first, dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(last, dt.time(0), tzinfo=tz)
+    organizer = placing[0].student.case_manager_email
+    return remote.free_busy(sorted(emails), start, end, organizer=organizer)
+
+
+def _adopt_orphans(
+    store: StateStore,
+    items: dict[str, ItemState],
+    desired: Iterable[DesiredItem],
+    snapshot: Snapshot,
+    options: SyncOptions,
+) -> dict[str, ItemState]:
+    """Items Graph holds that the state doesn't know (state restored from a backup, or lost):
+    adopt them instead of creating duplicates. Their fields are re-sent once."""
+    adopted: list[ItemState] = []
+    for d in desired:
+        if d.key in items:
+            continue
+        event = snapshot.events.get(d.key)
+        task = snapshot.tasks.get(d.key)
+        if event is None and task is None:
+            continue
+        adopted.append(
+            ItemState(
+                key=d.key,
+                student_id=d.student_id,
+                cycle_id=d.cycle_id,
+                kind=d.kind,
+                mailbox=d.mailbox,
+                state=LIVE,
+                remote_id=event.remote_id if event else task.remote_id if task else None,
+                list_id=task.list_id if task else None,
+                start=event.start if event else None,
+                end=event.end if event else None,
+            )
+        )
+    if adopted and not options.dry_run:
+        store.save(adopted)
+    merged = dict(items)
+    merged.update((a.key, a) for a in adopted)
+    return merged
+
+
+def _scope(
+    district: District,
+    plan: DistrictPlan,
+    inputs: StateInputs,
+    items: Mapping[str, ItemState],
+    options: SyncOptions,
+) -> Scope:
+    horizon = district.config.delivery.booking_horizon_days
+    in_roster = {s.student_id for s in district.roster.students}
+    active = frozenset(p.student_id for p in plan.plans if deliverable(p, horizon))
+    unplaced = {p.student_id for p in plan.plans if p.meeting is None}
+    missing = {st.student_id for st in items.values()} - in_roster
+    protected = frozenset(district.roster.skipped_ids | district.unplannable | unplaced | missing)
+    exited = (
+        frozenset(s.student_id for s in district.roster.students if s.status == "exited")
+        - protected
+    )
+    current = {f"{sid}/{c}" for sid, c in inputs.cycle_ids.items()}
+    current |= {f"{sid}/{c}" for sid, c in inputs.reeval_cycle_ids.items()}
+    return Scope(
+        active=active,
+        exited=exited,
+        protected=protected,
+        current_cycles=frozenset(current),
+        rebook=options.rebook,
+    )
+
+
+def _intent(action: Action, existing: ItemState | None) -> ItemState:
+    item = action.item
+    if action.op == "create" and item is not None:
+        return ItemState(
+            key=item.key,
+            student_id=item.student_id,
+            cycle_id=item.cycle_id,
+            kind=item.kind,
+            mailbox=item.mailbox,
+            state=PENDING,
+            hash=item.hash,
+            field_hashes=item.field_hashes,
+            start=item.start,
+            end=item.end,
+        )
+    assert existing is not None
+    return existing
+
+
+def _confirmed(result: Result, existing: ItemState | None) -> ItemState | None:
+    action, item = result.action, result.action.item
+    if action.op in ("create", "update") and item is not None:
+        base = existing or _intent(action, None)
+        return replace(
+            base,
+            state=LIVE,
+            intent=None,
+            remote_id=result.remote_id or base.remote_id,
+            list_id=result.list_id or base.list_id,
+            change_key=result.change_key or base.change_key,
+            hash=item.hash,
+            field_hashes=item.field_hashes,
+            start=item.start if item.kind == "event" else base.start,
+            end=item.end if item.kind == "event" else base.end,
+            mailbox=item.mailbox,
+        )
+    if existing is None:
+        return None
+    return replace(existing, state=CANCELLED if action.op == "cancel" else DELETED, intent=None)
+
+
+def _apply(
+    store: StateStore,
+    remote: Remote,
+    actions: Sequence[Action],
+    report: SyncReport,
+    progress: Callable[[int], None] | None,
+) -> list[Action]:
+    """Apply actions; returns those whose outcome is uncertain (to re-read and retry)."""
+    if not actions:
+        return []
+    known = store.items()
+    store.record_intents((_intent(a, known.get(a.key)), a.op) for a in actions)
+    known = store.items()
+    uncertain: list[Action] = []
+    confirmed: list[ItemState] = []
+    for result in remote.apply(actions):
+        report.results.append(result)
+        action = result.action
+        if result.ok:
+            report.counts[_DONE[action.op]] += 1
+            state = _confirmed(result, known.get(action.key))
+            if state is not None:
+                confirmed.append(state)
+        elif result.uncertain:
+            uncertain.append(action)
+            report.counts["uncertain"] += 1
+        else:
+            report.counts["failed"] += 1
+            log.warning("%s %s failed: %s", action.op, action.kind, result.error)
+        if len(confirmed) >= _SAVE_EVERY:
+            store.save(confirmed)
+            confirmed = []
+        if progress is not None:
+            progress(1)
+    if confirmed:
+        store.save(confirmed)
+    return uncertain
