@@ -68,8 +68,13 @@ def age_on(birth_date: dt.date, day: dt.date) -> int:
     """`relativedelta(day, birth_date).years` (SPEC §3.2): whole years, a Feb 29 birthday
     counting on Feb 28 in common years, exactly as dateutil does."""
     years = day.year - birth_date.year
-    if add_months(birth_date, 12 * years) > day:
-        years -= 1
+    anniversary = add_months(birth_date, 12 * years)
+    if day >= birth_date:
+        if anniversary > day:
+            years -= 1
+    elif anniversary < day:
+        # Before the birth date dateutil counts toward zero: -11 months is 0 years, not -1.
+        years += 1
     return years
 
 
