@@ -32,7 +32,6 @@ from .settings import Config, IcsFeedSettings
 _YEAR_KEYS = ("name", "first_day", "last_day", "closed", "grading_periods")
 _CLOSED_KEYS = ("date", "start", "end", "label")
 _PERIOD_KEYS = ("name", "end", "report_date")
-_YEAR_NAME = re.compile(r"^(\d{4})-(\d{2})$")
 _ONE_DAY = dt.timedelta(days=1)
 
 
@@ -72,15 +71,15 @@ def calendar_from_toml(data: Mapping[str, Any], *, shown: str, default_name: str
         year = _year(raw, number, shown, problems)
         if year is not None:
             years.append(year)
-    seen: dict[tuple[dt.date, dt.date], str] = {}
+    seen: dict[tuple[dt.date, dt.date], SchoolYear] = {}
     for year in years:
-        other = seen.setdefault(year.covers, year.name)
-        if other != year.name:
+        other = seen.setdefault(year.covers, year)
+        if other is not year:
             problems.append(
                 Problem(
                     f"{shown} year {year.name}",
                     f"covers the same school year ({school_year_label(year.first_day)}) as year "
-                    f"{other}; keep one [[years]] per school year",
+                    f"{other.name}; keep one [[years]] per school year",
                 )
             )
     if problems:
@@ -104,7 +103,8 @@ class _Entry:
 
     def error(self, key: str, message: str) -> None:
         self.ok = False
-        self.problems.append(Problem(f"{self.where} {key}".rstrip(), message))
+        sep = "" if key.startswith(",") else " "
+        self.problems.append(Problem(f"{self.where}{sep}{key}".rstrip(), message))
 
     def date(self, key: str, *, required: bool = True) -> dt.date | None:
         value = self.table.get(key)
@@ -114,7 +114,7 @@ class _Entry:
             return None
         if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
             self.error(
-                key, f"{value!r} is not a date; write a TOML date without quotes, 2026-08-13"
+                key, f"{value!r} is not a date; write a TOML date without quotes, e.g. 2026-08-13"
             )
             return None
         return value
@@ -146,30 +146,35 @@ def _year(raw: Any, number: int, shown: str, problems: list[Problem]) -> SchoolY
     name = entry.text("name")
     first = entry.date("first_day")
     last = entry.date("last_day")
+    # The statutory year July 1 .. June 30 that first_day starts: what this entry may describe.
+    lo, hi = SchoolYear(name, first, first).covers if first else (dt.date.min, dt.date.max)
+    if first and name and name != school_year_label(first):
+        entry.error(
+            "name", f"{name!r} should be {school_year_label(first)!r}, the school year of first_day"
+        )
     if first and last:
         if last <= first:
             entry.error(
                 "last_day", f"{last.isoformat()} is not after first_day {first.isoformat()}"
             )
-        else:
-            covers = SchoolYear(name, first, last).covers
-            if last > covers[1]:
-                entry.error(
-                    "last_day",
-                    f"{last.isoformat()} is after June 30, the end of school year "
-                    f"{school_year_label(first)} that first_day {first.isoformat()} starts",
-                )
-            match = _YEAR_NAME.match(name)
-            expected = school_year_label(first)
-            if match is None or name != expected:
-                entry.error(
-                    "name", f"{name!r} should be {expected!r}, the school year of first_day"
-                )
-    closed = [
-        c
-        for n, item in enumerate(entry.list("closed"), start=1)
-        if (c := _closure(item, f"{where}, closed #{n}", problems)) is not None
-    ]
+        elif last > hi:
+            entry.error(
+                "last_day",
+                f"{last.isoformat()} is after June 30, the end of school year "
+                f"{school_year_label(first)} that first_day {first.isoformat()} starts",
+            )
+    closed: list[ClosedDays] = []
+    for n, item in enumerate(entry.list("closed"), start=1):
+        closure = _closure(item, f"{where}, closed #{n}", problems)
+        if closure is None:
+            continue
+        if closure.start < lo or closure.end > hi:
+            entry.error(
+                f", closed #{n} ({closure.label or closure.start.isoformat()})",
+                f"{_span(closure)} is outside school year {school_year_label(lo)} "
+                f"({lo.isoformat()} to {hi.isoformat()}); put it under the [[years]] it belongs to",
+            )
+        closed.append(closure)
     periods = [
         g
         for n, item in enumerate(entry.list("grading_periods"), start=1)
@@ -177,18 +182,7 @@ def _year(raw: Any, number: int, shown: str, problems: list[Problem]) -> SchoolY
     ]
     if not entry.ok or first is None or last is None:
         return None
-    year = SchoolYear(name, first, last, tuple(closed), tuple(periods))
-    lo, hi = year.covers
-    for n, closure in enumerate(closed, start=1):
-        if closure.start < lo or closure.end > hi:
-            problems.append(
-                Problem(
-                    f"{where}, closed #{n} ({closure.label or closure.start.isoformat()})",
-                    f"{_span(closure)} is outside school year {name} ({lo.isoformat()} to "
-                    f"{hi.isoformat()}); put it under the [[years]] it belongs to",
-                )
-            )
-    return year
+    return SchoolYear(name, first, last, tuple(closed), tuple(periods))
 
 
 def _closure(raw: Any, where: str, problems: list[Problem]) -> ClosedDays | None:

@@ -62,6 +62,11 @@ _KNOWN: dict[str, tuple[str, ...]] = {
     "privacy": ("subject_template", "meeting_subject_template"),
 }
 _ICS_KEYS = ("path", "closure_patterns", "first_day", "last_day")
+_REQUIRED_HINT = {
+    "district": 'name = "..." and timezone = "America/Chicago"',
+    "roster": 'path = "roster.csv"',
+    "calendar": 'path = "calendars/district.toml" (the default school calendar)',
+}
 
 # Placeholders a subject may use. Anything that identifies a student beyond the district id and
 # initials (names, birth date, email, disability) must never reach a calendar item: subjects are
@@ -233,17 +238,23 @@ class _Reader:
             if isinstance(value, Mapping):
                 self.secrets(value, where)
             elif _SECRET_KEY.search(key):
-                var = (
-                    "IEPSCHED_CERTIFICATE_PASSWORD"
-                    if re.search("pass", key, re.IGNORECASE)
-                    else "IEPSCHED_CLIENT_SECRET"
-                )
                 sec, _, name = where.rpartition(".")
+                if sec == "graph":
+                    var = (
+                        "IEPSCHED_CERTIFICATE_PASSWORD"
+                        if re.search("pass", key, re.IGNORECASE)
+                        else "IEPSCHED_CLIENT_SECRET"
+                    )
+                    fix = f"set the environment variable {var} where iepsched runs"
+                else:
+                    fix = (
+                        "iepsched reads its only secrets from the environment "
+                        "(IEPSCHED_CLIENT_SECRET, IEPSCHED_CERTIFICATE_PASSWORD)"
+                    )
                 self.problems.append(
                     Problem(
                         self.where(sec, _quote_key(name)) if sec else f"{self.shown} {name}",
-                        "secrets must not be stored in the config file: delete this key and set "
-                        f"the environment variable {var} where iepsched runs",
+                        f"secrets must not be stored in the config file: delete this key; {fix}",
                     )
                 )
 
@@ -255,7 +266,7 @@ class _Reader:
         value = data.get(section.rpartition(".")[2])
         if value is None:
             if required:
-                self.error(section, "", "missing section")
+                self.error(section, "", f"missing section; add it with {_REQUIRED_HINT[section]}")
             return {}
         if not isinstance(value, dict):
             self.error(section, "", f"must be a table ([{section}]), not {_describe(value)}")

@@ -10,11 +10,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 from .config import display_path
 from .errors import Problem, UserError
@@ -47,13 +47,10 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     "status",
 )
 COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+_POSITION = {name: i for i, name in enumerate(COLUMNS)}  # also the order of a row's messages
 
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_US = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _EMAIL = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+$")
 _DATE_HELP = "use YYYY-MM-DD or M/D/YYYY"
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,32 +76,25 @@ class RosterResult:
         return tuple(s for s in self.students if s.status == "active")
 
 
-class _RowError(Exception):
-    """One bad cell; carries the column so the message can point at it."""
-
-    def __init__(self, column: str, message: str) -> None:
-        super().__init__(message)
-        self.column = column
-        self.message = message
-
-
-class _RowErrors(Exception):
-    """Every bad cell of one row."""
-
-    def __init__(self, errors: list[_RowError]) -> None:
-        super().__init__("; ".join(e.message for e in errors))
-        self.errors = errors
-
-
 def parse_date(text: str) -> dt.date:
     """A roster date: YYYY-MM-DD or M/D/YYYY; ValueError (with the message to show) otherwise."""
-    match = _ISO.match(text) or _US.match(text)
-    if match is not None:
-        a, b, c = (int(g) for g in match.groups())
-        try:
-            return dt.date(a, b, c) if match.re is _ISO else dt.date(c, a, b)
-        except ValueError:
-            pass
+    # String tests instead of a regex: this runs for several cells of every row.
+    try:
+        if len(text) == 10 and text[4] == "-" and text[7] == "-":
+            if text.isascii() and text[:4].isdigit() and text[5:7].isdigit():
+                return dt.date.fromisoformat(text)
+        else:
+            month, day, year = text.split("/")
+            if (
+                len(year) == 4
+                and 0 < len(month) < 3
+                and 0 < len(day) < 3
+                and (month + day + year).isascii()
+                and (month + day + year).isdigit()
+            ):
+                return dt.date(int(year), int(month), int(day))
+    except ValueError:
+        pass
     raise ValueError(f"{text!r} is not a date; {_DATE_HELP}")
 
 
@@ -125,7 +115,7 @@ def read_roster(path: Path, columns: Mapping[str, str] | None = None) -> RosterR
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     for header in reader:
-        if any(cell.strip() for cell in header):
+        if "".join(header).strip():
             break
     else:
         header = None
@@ -143,25 +133,24 @@ def read_roster(path: Path, columns: Mapping[str, str] | None = None) -> RosterR
     bad: dict[int, str] = {}  # line -> student id ("" when unreadable)
     lines_of: dict[str, list[int]] = {}
     row_problems: list[tuple[int, int, Problem]] = []
-    order = {name: i for i, name in enumerate(COLUMNS)}
+    id_at = index["student_id"]
     end_line = reader.line_num
     for row in reader:
         line = end_line + 1
         end_line = reader.line_num
-        if not any(cell.strip() for cell in row):
+        if not "".join(row).strip():
             continue  # blank rows (or rows of bare commas) are padding, not students
-        sid = parser.cell(row, "student_id")
+        sid = row[id_at].strip() if id_at < len(row) else ""
         if sid:
             lines_of.setdefault(sid, []).append(line)
-        try:
-            student = parser.student(row, line)
-        except _RowErrors as exc:
-            bad[line] = sid
-            for error in exc.errors:
-                where = f"{shown} line {line}, column {error.column}"
-                row_problems.append((line, order[error.column], Problem(where, error.message)))
+        parsed = parser.parse(row, line)
+        if isinstance(parsed, Student):
+            good.append((line, parsed))
             continue
-        good.append((line, student))
+        bad[line] = sid
+        for column, message in parsed:
+            where = f"{shown} line {line}, column {column}"
+            row_problems.append((line, _POSITION[column], Problem(where, message)))
 
     duplicates = {sid: lines for sid, lines in lines_of.items() if len(lines) > 1}
     for sid, lines in duplicates.items():
@@ -207,8 +196,8 @@ def _decode(raw: bytes, shown: str, problems: list[Problem]) -> tuple[str, str]:
     problems.append(
         Problem(
             shown,
-            'is not UTF-8; read it as Windows-1252. Export the roster as "CSV UTF-8" so names '
-            "with accents are read correctly for sure",
+            "is not UTF-8, so it was read as Windows-1252; export the roster as "
+            '"CSV UTF-8" to be sure accented names are read correctly',
             "warning",
         )
     )
@@ -262,111 +251,112 @@ def _header_index(
 
 
 class _RowParser:
-    """Turns one CSV row into a Student, raising _RowError at the first bad cell."""
+    """Turns one CSV row into a Student, or into every (column, message) wrong with it.
 
-    __slots__ = ("_index",)
+    Errors are collected, not raised, so a row reports all its bad cells at once; and the cells
+    are picked once per row because this runs for every row of a 10,000-row roster.
+    """
+
+    __slots__ = ("_dates", "_emails", "_lists", "_pick", "_width")
 
     def __init__(self, index: dict[str, int]) -> None:
-        self._index = index
+        # Columns the file lacks read the empty cell `parse` appends to every row (index -1).
+        self._pick = operator.itemgetter(*(index.get(name, -1) for name in COLUMNS))
+        self._width = max(index.values()) + 1
+        # Valid values seen before: case-manager, LEA and teacher emails and many dates repeat on
+        # most rows of a real roster, so each distinct text is validated once.
+        self._emails: dict[str, str] = {}
+        self._dates: dict[str, dt.date] = {}
+        self._lists: dict[str, tuple[str, ...]] = {}
 
-    def cell(self, row: list[str], name: str) -> str:
-        i = self._index.get(name)
-        return row[i].strip() if i is not None and i < len(row) else ""
-
-    def required(self, row: list[str], name: str) -> str:
-        value = self.cell(row, name)
-        if not value:
-            raise _RowError(name, f"{name} is empty; it is required")
-        return value
-
-    def date(self, row: list[str], name: str, *, required: bool = False) -> dt.date | None:
-        value = self.required(row, name) if required else self.cell(row, name)
-        if not value:
-            return None
-        try:
-            return parse_date(value)
-        except ValueError as exc:
-            raise _RowError(name, str(exc)) from None
-
-    def email(self, row: list[str], name: str, *, required: bool = False) -> str:
-        value = self.required(row, name) if required else self.cell(row, name)
-        return _email(value, name) if value else ""
-
-    def emails(self, row: list[str], name: str) -> tuple[str, ...]:
-        found: dict[str, None] = {}
-        for part in self.cell(row, name).split(";"):
-            if part.strip():
-                found.setdefault(_email(part, name), None)
-        return tuple(found)
-
-    def student(self, row: list[str], line: int) -> Student:
-        """The row as a Student; raises _RowErrors naming every bad cell of the row at once."""
-        errors: list[_RowError] = []
-
-        def check(get: Callable[[], T]) -> T | None:
-            try:
-                return get()
-            except _RowError as exc:
-                errors.append(exc)
-                return None
-
-        student_id = check(lambda: self.required(row, "student_id"))
-        first_name = check(lambda: self.required(row, "first_name"))
-        last_name = check(lambda: self.required(row, "last_name"))
-        birth_date = check(lambda: self.date(row, "birth_date", required=True))
-        building = check(lambda: " ".join(self.required(row, "building").split()))
-        case_manager = check(lambda: self.email(row, "case_manager_email", required=True))
-        lea = check(lambda: self.email(row, "lea_email", required=True))
-        gen_ed = check(lambda: self.emails(row, "gen_ed_emails"))
-        providers = check(lambda: self.emails(row, "provider_emails"))
-        dm1 = check(lambda: self.decision_maker(row, 1))
-        dm2 = check(lambda: self.decision_maker(row, 2))
-        student_email = check(lambda: self.email(row, "student_email"))
-        last_iep = check(lambda: self.date(row, "last_iep_date"))
-        iep_due = check(lambda: self.date(row, "iep_due_date"))
-        reeval_due = check(lambda: self.date(row, "reeval_due_date"))
+    def parse(self, row: list[str], line: int) -> Student | list[tuple[str, str]]:
+        if len(row) < self._width:  # spreadsheets drop trailing empty cells
+            row = row + [""] * (self._width - len(row))
+        row.append("")
+        (
+            student_id,
+            first_name,
+            last_name,
+            birth_text,
+            building,
+            cm_text,
+            lea_text,
+            grade,
+            gen_ed_text,
+            providers_text,
+            dm1_name,
+            dm1_email,
+            dm1_phone,
+            dm2_name,
+            dm2_email,
+            dm2_phone,
+            student_email_text,
+            last_iep_text,
+            iep_due_text,
+            reeval_text,
+            status_text,
+        ) = [cell.strip() for cell in self._pick(row)]
+        errors: list[tuple[str, str]] = []
+        if not (student_id and first_name and last_name and building):
+            for column, value in (
+                ("student_id", student_id),
+                ("first_name", first_name),
+                ("last_name", last_name),
+                ("building", building),
+            ):
+                if not value:
+                    errors.append((column, f"{column} is empty; it is required"))
+        birth_date = self.date(birth_text, "birth_date", errors, required=True)
+        case_manager = self.email(cm_text, "case_manager_email", errors, required=True)
+        lea = self.email(lea_text, "lea_email", errors, required=True)
+        gen_ed = self.emails(gen_ed_text, "gen_ed_emails", errors)
+        providers = self.emails(providers_text, "provider_emails", errors)
+        decision_makers = tuple(
+            dm
+            for dm in (
+                self.decision_maker(1, dm1_name, dm1_email, dm1_phone, errors),
+                self.decision_maker(2, dm2_name, dm2_email, dm2_phone, errors),
+            )
+            if dm is not None
+        )
+        student_email = self.email(student_email_text, "student_email", errors)
+        last_iep = self.date(last_iep_text, "last_iep_date", errors)
+        iep_due = self.date(iep_due_text, "iep_due_date", errors)
+        reeval_due = self.date(reeval_text, "reeval_due_date", errors)
         due = due_date_from(last_iep, iep_due)
-        dates_read = not any(e.column in ("last_iep_date", "iep_due_date") for e in errors)
-        if due is None and dates_read:
+        if due is None and not (last_iep_text or iep_due_text):
             errors.append(
-                _RowError(
+                (
                     "iep_due_date",
                     "neither last_iep_date nor iep_due_date is given; one of them is required",
                 )
             )
-        status = self.cell(row, "status").casefold() or "active"
+        status = status_text.casefold() or "active"
         if status not in ("active", "exited"):
-            errors.append(
-                _RowError(
-                    "status", f"{self.cell(row, 'status')!r} is not a status; use active or exited"
-                )
-            )
+            errors.append(("status", f"{status_text!r} is not a status; use active or exited"))
         if birth_date is not None and due is not None and birth_date >= due:
             errors.append(
-                _RowError(
+                (
                     "birth_date",
                     f"{birth_date.isoformat()} is not before the IEP due date {due.isoformat()}",
                 )
             )
-        if errors:
-            raise _RowErrors(errors)
-        # Every value below was read without error, so none of them is None.
-        assert student_id and first_name and last_name and building and case_manager and lea
-        assert birth_date is not None and due is not None
+        if errors or birth_date is None or due is None:
+            return errors
         return Student(
             student_id=student_id,
             first_name=first_name,
             last_name=last_name,
             birth_date=birth_date,
-            building=building,
+            building=" ".join(building.split()),
             case_manager_email=case_manager,
             lea_email=lea,
             due_date=due,
-            grade=self.cell(row, "grade"),
-            gen_ed_emails=gen_ed or (),
-            provider_emails=providers or (),
-            decision_makers=tuple(dm for dm in (dm1, dm2) if dm is not None),
-            student_email=student_email or "",
+            grade=grade,
+            gen_ed_emails=gen_ed,
+            provider_emails=providers,
+            decision_makers=decision_makers,
+            student_email=student_email,
             last_iep_date=last_iep,
             iep_due_date=iep_due,
             reeval_due_date=reeval_due,
@@ -374,26 +364,66 @@ class _RowParser:
             line=line,
         )
 
-    def decision_maker(self, row: list[str], n: int) -> DecisionMaker | None:
-        prefix = f"decision_maker_{n}"
-        name = self.cell(row, f"{prefix}_name")
-        email = self.email(row, f"{prefix}_email")
-        phone = self.cell(row, f"{prefix}_phone")
-        if not (name or email or phone):
+    def date(
+        self, text: str, column: str, errors: list[tuple[str, str]], *, required: bool = False
+    ) -> dt.date | None:
+        if not text:
+            if required:
+                errors.append((column, f"{column} is empty; it is required"))
             return None
+        day = self._dates.get(text)
+        if day is None:
+            try:
+                day = self._dates[text] = parse_date(text)
+            except ValueError as exc:
+                errors.append((column, str(exc)))
+        return day
+
+    def email(
+        self, text: str, column: str, errors: list[tuple[str, str]], *, required: bool = False
+    ) -> str:
+        if not text:
+            if required:
+                errors.append((column, f"{column} is empty; it is required"))
+            return ""
+        known = self._emails.get(text)
+        if known is not None:
+            return known
+        email = text.lower()
+        if _EMAIL.match(email):
+            self._emails[text] = email
+            return email
+        if "," in text:
+            errors.append((column, f"{text!r}: separate email addresses with ';'"))
+        else:
+            errors.append((column, f"{text!r} is not an email address (expected name@example.org)"))
+        return ""
+
+    def emails(self, text: str, column: str, errors: list[tuple[str, str]]) -> tuple[str, ...]:
+        if not text:
+            return ()
+        known = self._lists.get(text)
+        if known is not None:
+            return known
+        before = len(errors)
+        found: dict[str, None] = {}
+        for part in text.split(";"):
+            part = part.strip()
+            if part and (email := self.email(part, column, errors)):
+                found.setdefault(email, None)
+        result = tuple(found)
+        if len(errors) == before:
+            self._lists[text] = result
+        return result
+
+    def decision_maker(
+        self, n: int, name: str, email_text: str, phone: str, errors: list[tuple[str, str]]
+    ) -> DecisionMaker | None:
+        if not (name or email_text or phone):
+            return None
+        email = self.email(email_text, f"decision_maker_{n}_email", errors)
         if not name:
-            raise _RowError(
-                f"{prefix}_name", f"{prefix}_name is empty but an email or phone is given"
-            )
+            column = f"decision_maker_{n}_name"
+            errors.append((column, f"{column} is empty but an email or phone is given"))
+            return None
         return DecisionMaker(name=name, email=email, phone=phone)
-
-
-def _email(value: str, column: str) -> str:
-    text = value.strip().lower()
-    if _EMAIL.match(text):
-        return text
-    if "," in text:
-        raise _RowError(column, f"{value.strip()!r}: separate email addresses with ';'")
-    raise _RowError(
-        column, f"{value.strip()!r} is not an email address (expected name@example.org)"
-    )
