@@ -195,10 +195,13 @@ def plan_district(
     active.sort(key=lambda s: (s.due_date, s.student_id))
     by_id = {s.student_id: s for s in active}
 
-    # Booked meetings hold their slots before anything new is placed.
+    # Booked meetings hold their slots before anything new is placed; one that a correction moves
+    # (now-closed day, after a corrected DUE) frees its old slot, as it will once sync moves it.
     for sid, meeting in booked.items():
         student = by_id.get(sid)
         if student is None:
+            continue
+        if _keep_booked(student, meeting, ctx.calendar_for(student), ctx, today, []) is None:
             continue
         people = _occupants(student, ctx)
         for index, (day, span) in enumerate(_local_spans(meeting.start, meeting.end, ctx.tz)):
