@@ -9,18 +9,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .calendars import CalendarSet, load_calendars
 from .config import check_rooms, display_path, load_rules_checked
 from .errors import Problem, UserError
-from .items import DeliveryOptions
 from .model import BookedMeeting, Contact, DistrictPlan, Interval, Student
-from .reconcile import COMPLETED, LIVE, PENDING, assign_cycles
 from .roster import RosterResult, read_roster
 from .rules import Rules
 from .schedule import PlanContext, plan_district
 from .settings import Config
-from .store import Cycle, ItemState, StateStore
+
+if TYPE_CHECKING:  # the state adapter (sqlite3) is only loaded when a state file exists
+    from .items import DeliveryOptions
+    from .store import Cycle, ItemState, StateStore
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class District:
         return found
 
     def delivery_options(self) -> DeliveryOptions:
+        from .items import DeliveryOptions
+
         c = self.config
         return DeliveryOptions(
             timezone=c.district.timezone,
@@ -133,6 +137,8 @@ def state_inputs(
     tz: dt.tzinfo,
 ) -> StateInputs:
     """Booked meetings, completed items, contacts and cycle ids, from the state's rows."""
+    from .reconcile import COMPLETED, LIVE, PENDING, assign_cycles
+
     held: dict[str, dt.date] = {}
     current = {
         sid: track_cycles[-1].cycle_id

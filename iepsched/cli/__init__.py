@@ -1,15 +1,20 @@
-"""Command-line interface: `main` and every command module registered on it."""
+"""Command-line interface: `main` and every command module registered on it.
+
+Command modules import only click at module level; what a command needs is imported inside it,
+so `iepsched plan` does not pay for msal, requests or icalendar at start-up.
+"""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
+from . import (  # noqa: F401  (each module registers its commands on `main`)
+    auth_cmd,
+    calendar_cmd,
+    config_cmd,
+    demo_cmd,
+    plan_cmd,
+    sandbox_cmd,
+    sync_cmd,
+)
 from .base import main
-
-# Every module in this package named *_cmd registers its commands on `main` when imported.
-for _info in pkgutil.iter_modules(__path__):
-    if _info.name.endswith("_cmd"):
-        importlib.import_module(f"{__name__}.{_info.name}")
 
 __all__ = ["main"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +55,8 @@ def demo(ctx: click.Context, today: str, latency_ms: int, state_dir: str | None)
             Path(state_dir).mkdir(parents=True, exist_ok=True)
             _run_demo(config, sandbox, day, Path(state_dir))
         else:
+            import tempfile
+
             with tempfile.TemporaryDirectory(prefix="iepsched-demo-") as tmp:
                 _run_demo(config, sandbox, day, Path(tmp))
 
