@@ -888,7 +888,10 @@ def test_microsoft_create_event_samples_are_accepted(g: Graph, name: str) -> Non
 
 def test_microsoft_todo_and_schedule_samples_are_accepted(g: Graph) -> None:
     """Microsoft's To Do, checklist, link, update, cancel and getSchedule samples are accepted."""
-    sample = lambda name: json.loads((EXAMPLES / name).read_text())  # noqa: E731
+
+    def sample(name: str) -> Any:
+        return json.loads((EXAMPLES / name).read_text())
+
     user = "/users/AdeleV@contoso.onmicrosoft.com"
     lst = g.post(user + "/todo/lists", sample("create-todo-list.request.json"))
     assert (

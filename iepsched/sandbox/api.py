@@ -45,6 +45,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     wrote: bool = False  # data changed (counts as a write in the stats)
     read: bool = False
+    drop_after: bool = False  # a fault: applied, but the connection is to close unanswered
 
 
 def error_body(code: str, message: str, request_id: str, date: str) -> dict[str, Any]:

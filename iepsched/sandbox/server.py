@@ -117,9 +117,16 @@ class GraphSandbox:
 
     def start(self, port: int = 0) -> str:
         """Serve on 127.0.0.1:`port` (0 = any free port) in a background thread; returns the
-        base URL, e.g. ``http://127.0.0.1:50123``."""
+        base URL, e.g. ``http://127.0.0.1:50123``.
+
+        Calling it again while running (``with GraphSandbox() as sb: sb.start()``) returns the
+        running URL when `port` is 0 or the current port, and moves to `port` otherwise; the
+        data and statistics are kept either way.
+        """
         if self._server is not None:
-            raise RuntimeError("the sandbox is already running")
+            if port in (0, self.port):
+                return self._base_url
+            self.stop()
         server = _Server(("127.0.0.1", port), _Handler)
         server.sandbox = self
         if self.tls:
@@ -129,7 +136,7 @@ class GraphSandbox:
         self._base_url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
         self._thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.05},
             name="graph-sandbox",
             daemon=True,
         )
@@ -333,6 +340,8 @@ class GraphSandbox:
                     return _error(405, "BadRequest", "$batch accepts POST only.")
                 return self._batch(headers, body)
             reply = self._run([ItemRequest(method, rel, headers, body)], first_wave=True)[0]
+            if reply.drop_after:
+                raise _Drop()
             return _answer(reply)
         self._sleep()
         return self._identity(method, path, split.query, headers, body)
@@ -414,7 +423,8 @@ class GraphSandbox:
     def _run(self, items: list[ItemRequest], *, first_wave: bool) -> list[Reply]:
         """Admit, delay, execute one wave of items; raises _Drop for a drop-before fault.
 
-        A drop-after fault is reported by the returned reply's header ``x-sandbox-drop``.
+        A drop-after fault is applied first and then flagged (``Reply.drop_after``); the caller
+        closes the connection once the whole request (or batch) has run.
         """
         gate, stats = self.gate, self.gate.stats
         replies: list[Reply | None] = [None] * len(items)
@@ -455,7 +465,7 @@ class GraphSandbox:
                     stats.fault("drop")
                     if reply.wrote:
                         stats.fault("drop_after_write")
-                    reply.headers["x-sandbox-drop"] = "after"
+                    reply.drop_after = True
                 replies[i] = reply
         finally:
             for box in held:
@@ -511,7 +521,7 @@ class GraphSandbox:
             replies = self._run([plan.requests[r] for r in runnable], first_wave=first)
             first = False
             for rid, reply in zip(runnable, replies, strict=True):
-                drop_after |= reply.headers.pop("x-sandbox-drop", None) is not None
+                drop_after |= reply.drop_after
                 results[rid] = reply
         if first:
             self._sleep()
