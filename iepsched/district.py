@@ -147,11 +147,16 @@ def state_inputs(
     }
     meetings: dict[str, ItemState] = {}
     for st in items.values():
-        if st.key.endswith("/meeting") and st.state in (LIVE, PENDING) and st.start and st.end:
-            if current.get(st.student_id) == st.cycle_id:
-                meetings[st.student_id] = st
-                if st.start.astimezone(tz).date() < today:
-                    held[st.student_id] = st.start.astimezone(tz).date()
+        if (
+            st.key.endswith("/meeting")
+            and st.state in (LIVE, PENDING)
+            and st.start
+            and st.end
+            and current.get(st.student_id) == st.cycle_id
+        ):
+            meetings[st.student_id] = st
+            if st.start.astimezone(tz).date() < today:
+                held[st.student_id] = st.start.astimezone(tz).date()
     annual, reeval, rows = assign_cycles(students, cycles, held=held)
     booked: dict[str, BookedMeeting] = {}
     for sid, st in meetings.items():
