@@ -1,0 +1,788 @@
+"""`Remote` over Microsoft Graph: reads as paged GETs, writes as JSON batches (SPEC §5).
+
+Everything goes through one `GraphClient` (headers, retries, throttling, per-mailbox concurrency
+live there). This module only knows which URLs iepsched reads and writes, and what an answer
+means for the sync engine:
+
+* an event create carries a ``transactionId`` derived from its key, so it is marked safe to retry;
+  ``ErrorDuplicateTransactionId`` means "already created": the event is looked up by its key
+  property and adopted, or — when a person deleted it and it is wanted again — created once more
+  under the next transaction-id generation;
+* a To Do task create has no such guard: when its answer is lost the result is *uncertain* and the
+  sync engine re-reads before deciding (a blind re-POST would duplicate it);
+* removing something that is already gone (404 on cancel/delete) is success.
+
+The mapping helpers (`event_from_graph`, `task_from_graph`, `parse_datetime`) are shared with
+`MemoryRemote`, which stores Graph-shaped objects, so both read items the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import (
+    GraphAuthError,
+    GraphConflict,
+    GraphError,
+    GraphNotFound,
+    GraphTransportError,
+)
+from .graph import MAX_BATCH_ITEMS, BatchRequest, GraphClient, GraphResponse
+from .items import transaction_id
+from .model import Interval
+from .remote import (
+    APPLICATION_NAME,
+    KEY_PROPERTY_ID,
+    Action,
+    RemoteEvent,
+    RemoteTask,
+    Result,
+    Snapshot,
+    busy_window_chunks,
+    chunks,
+)
+
+__all__ = [
+    "CANCEL_COMMENT",
+    "MAX_GENERATIONS",
+    "GraphRemote",
+    "event_from_graph",
+    "key_filter",
+    "odata_string",
+    "parse_date",
+    "parse_datetime",
+    "pick_event",
+    "pick_task",
+    "query_string",
+    "resolve_zone",
+    "task_from_graph",
+]
+
+log = logging.getLogger(__name__)
+
+CANCEL_COMMENT = "This IEP meeting has been cancelled by the case manager."
+# How many fresh transaction ids a create may go through after ErrorDuplicateTransactionId (each
+# generation is one earlier event a person deleted; more than a handful means something is wrong).
+MAX_GENERATIONS = 5
+EVENT_SELECT = "id,changeKey,start,end,isCancelled,attendees,isAllDay"
+BUSY_STATUSES = frozenset({"busy", "oof", "tentative"})
+EVENT_KINDS = frozenset({"event", "calendar_item"})
+TASK_KINDS = frozenset({"task", "recurring_task"})
+
+# Windows zone names Graph may echo (when a mailbox or caller uses them), for US districts.
+_WINDOWS_ZONES = {
+    "eastern standard time": "America/New_York",
+    "us eastern standard time": "America/Indiana/Indianapolis",
+    "central standard time": "America/Chicago",
+    "mountain standard time": "America/Denver",
+    "us mountain standard time": "America/Phoenix",
+    "pacific standard time": "America/Los_Angeles",
+    "alaskan standard time": "America/Anchorage",
+    "aleutian standard time": "America/Adak",
+    "hawaiian standard time": "Pacific/Honolulu",
+    "atlantic standard time": "America/Halifax",
+    "utc": "UTC",
+    "coordinated universal time": "UTC",
+    "tzone://microsoft/utc": "UTC",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure helpers (shared with MemoryRemote)
+
+
+def resolve_zone(name: str) -> dt.tzinfo | None:
+    """The tzinfo for an IANA or (common US) Windows zone name Graph uses; None if unknown."""
+    text = name.strip()
+    if not text:
+        return None
+    mapped = _WINDOWS_ZONES.get(text.lower(), text)
+    if mapped == "UTC":
+        return dt.UTC
+    try:
+        return ZoneInfo(mapped)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def parse_datetime(value: Any) -> dt.datetime | None:
+    """An aware datetime from a Graph ``dateTimeTimeZone`` (None when absent or unreadable).
+
+    Graph writes up to seven fractional digits (``07:45:00.0000000``); Python reads six.
+    """
+    if not isinstance(value, Mapping):
+        return None
+    text = value.get("dateTime")
+    if not isinstance(text, str) or not text:
+        return None
+    zone = resolve_zone(str(value.get("timeZone") or "UTC"))
+    if zone is None:
+        log.warning("Graph returned a time in a zone iepsched does not know; time ignored")
+        return None
+    base, dot, fraction = text.rstrip("Z").partition(".")
+    try:
+        parsed = dt.datetime.fromisoformat(base + (dot + fraction[:6] if dot else ""))
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        return parsed
+    return parsed.replace(tzinfo=zone)
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """The calendar date of a Graph ``dateTimeTimeZone`` as written, without zone conversion.
+
+    To Do keeps dates only and returns ``completedDateTime`` as UTC midnight whatever zone was
+    asked for (graph-facts §3), so converting would shift the date.
+    """
+    if not isinstance(value, Mapping):
+        return None
+    text = value.get("dateTime")
+    if not isinstance(text, str) or len(text) < 10:
+        return None
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def _etag_value(etag: Any) -> str:
+    """The change key inside a weak ETag (``W/"abc"`` -> ``abc``)."""
+    if not isinstance(etag, str):
+        return ""
+    text = etag.removeprefix("W/")
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
+
+
+def _key_of_event(obj: Mapping[str, Any]) -> str | None:
+    wanted = KEY_PROPERTY_ID.lower()
+    for prop in obj.get("singleValueExtendedProperties") or []:
+        if not isinstance(prop, Mapping):
+            continue
+        if str(prop.get("id", "")).lower() == wanted and isinstance(prop.get("value"), str):
+            return str(prop["value"])
+    return None
+
+
+def event_from_graph(obj: Mapping[str, Any], mailbox: str) -> RemoteEvent | None:
+    """A `RemoteEvent` from a Graph event carrying iepsched's key property, else None."""
+    key = _key_of_event(obj)
+    if not key or not isinstance(obj.get("id"), str):
+        return None
+    declined = []
+    for attendee in obj.get("attendees") or []:
+        status = attendee.get("status") if isinstance(attendee, Mapping) else None
+        response = str(status.get("response", "")) if isinstance(status, Mapping) else ""
+        email = attendee.get("emailAddress") if isinstance(attendee, Mapping) else None
+        address = email.get("address") if isinstance(email, Mapping) else None
+        if response.lower() == "declined" and isinstance(address, str):
+            declined.append(address.lower())
+    return RemoteEvent(
+        key=key,
+        remote_id=str(obj["id"]),
+        mailbox=mailbox,
+        change_key=str(obj.get("changeKey") or _etag_value(obj.get("@odata.etag"))),
+        start=parse_datetime(obj.get("start")),
+        end=parse_datetime(obj.get("end")),
+        is_cancelled=bool(obj.get("isCancelled")),
+        declined_by=tuple(declined),
+    )
+
+
+def task_from_graph(obj: Mapping[str, Any], mailbox: str, list_id: str) -> RemoteTask | None:
+    """A `RemoteTask` from a To Do task linked to iepsched (linkedResources expanded), else None."""
+    key = None
+    for link in obj.get("linkedResources") or []:
+        if (
+            isinstance(link, Mapping)
+            and link.get("applicationName") == APPLICATION_NAME
+            and isinstance(link.get("externalId"), str)
+            and link["externalId"]
+        ):
+            key = str(link["externalId"])
+            break
+    if key is None or not isinstance(obj.get("id"), str):
+        return None
+    status = str(obj.get("status") or "notStarted")
+    checked = tuple(
+        str(item.get("displayName", ""))
+        for item in obj.get("checklistItems") or []
+        if isinstance(item, Mapping) and item.get("isChecked")
+    )
+    return RemoteTask(
+        key=key,
+        remote_id=str(obj["id"]),
+        mailbox=mailbox,
+        list_id=list_id,
+        status=status,
+        completed_on=parse_date(obj.get("completedDateTime")) if status == "completed" else None,
+        checked=checked,
+        change_key=_etag_value(obj.get("@odata.etag")),
+    )
+
+
+def pick_event(current: RemoteEvent | None, found: RemoteEvent) -> RemoteEvent:
+    """Which of two events sharing a key the snapshot reports: a live one over a cancelled one,
+    else the first seen (a second copy should not exist; transactionId prevents it)."""
+    if current is None or (current.is_cancelled and not found.is_cancelled):
+        return found
+    return current
+
+
+def pick_task(current: RemoteTask | None, found: RemoteTask) -> RemoteTask:
+    """Which of two tasks sharing a key the snapshot reports: an open one over a completed one.
+
+    Completing an occurrence of a recurring To Do task leaves the completed task (with its linked
+    resource) and creates the next occurrence as a new task with a copy of the linked resource;
+    the open occurrence is the one that carries the series.
+    """
+    if current is None or (current.status == "completed" and found.status != "completed"):
+        return found
+    return current
+
+
+def odata_string(value: str) -> str:
+    """An OData string literal (single quotes doubled)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def key_filter(key: str | None = None) -> str:
+    """The ``$filter`` finding iepsched events (all of them, or the one with `key`)."""
+    clause = f"ep/id eq {odata_string(KEY_PROPERTY_ID)}"
+    if key is not None:
+        clause += f" and ep/value eq {odata_string(key)}"
+    return f"singleValueExtendedProperties/Any(ep: {clause})"
+
+
+def query_string(params: Mapping[str, str]) -> str:
+    """A query string with values percent-encoded (spaces as %20, never '+')."""
+    return "&".join(
+        f"{name}={quote(value, safe=chr(39) + '(),')}" for name, value in params.items()
+    )
+
+
+def _seg(value: str) -> str:
+    """A path segment: ids are opaque base64-like strings and must be encoded."""
+    return quote(value, safe="@")
+
+
+# ---------------------------------------------------------------------------------------------
+# GraphRemote
+
+
+@dataclass
+class _Read:
+    """What one mailbox holds (or why it could not be read)."""
+
+    mailbox: str
+    events: dict[str, RemoteEvent]
+    tasks: dict[str, RemoteTask]
+    list_id: str | None
+
+
+class GraphRemote:
+    """The `Remote` port over Microsoft Graph (see the module docstring for the write rules).
+
+    `timezone` is the district's IANA zone: free/busy windows are sent in it. Times Graph returns
+    are read in whatever zone they are labelled with (the client asks for the district's zone).
+    With `skip_unreadable_mailboxes`, a mailbox that cannot be read for a reason other than
+    authorization is left out of `Snapshot.mailboxes` (and logged) instead of failing the read.
+    """
+
+    def __init__(
+        self,
+        client: GraphClient,
+        *,
+        timezone: str,
+        todo_list_name: str = "IEP deadlines",
+        page_size: int = 100,
+        skip_unreadable_mailboxes: bool = False,
+    ) -> None:
+        zone = resolve_zone(timezone)
+        if zone is None:
+            raise ValueError(f"unknown time zone {timezone!r}")
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        self.client = client
+        self.timezone = timezone
+        self._zone = zone
+        self.todo_list_name = todo_list_name
+        self.page_size = page_size
+        self.skip_unreadable_mailboxes = skip_unreadable_mailboxes
+        self.unread: dict[str, GraphError] = {}  # mailboxes the last snapshot skipped, and why
+        self._lock = threading.Lock()
+        # mailbox (lower-case) -> To Do list id, or None when the last snapshot saw no such list
+        self._lists: dict[str, str | None] = {}
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def snapshot(self, mailboxes: Iterable[str]) -> Snapshot:
+        """Read every iepsched event and task in these mailboxes, mailboxes in parallel.
+
+        Per mailbox: ceil(events / page_size) event pages, one page of To Do lists, and
+        ceil(tasks / page_size) task pages of the iepsched list (none when it does not exist);
+        each at least one request.
+        """
+        boxes = list(dict.fromkeys(mailboxes))
+        self.unread = {}
+        reads: dict[str, _Read] = {}
+        if boxes:
+            workers = max(1, min(len(boxes), self.client.max_workers))
+            with ThreadPoolExecutor(workers, thread_name_prefix="graph-snapshot") as pool:
+                futures = {mb: pool.submit(self._read_mailbox, mb) for mb in boxes}
+                try:
+                    for mb in boxes:
+                        try:
+                            reads[mb] = futures[mb].result()
+                        except GraphAuthError:
+                            raise
+                        except GraphError as exc:
+                            if not self.skip_unreadable_mailboxes:
+                                raise type(exc)(
+                                    f"could not read mailbox {mb}: {exc}",
+                                    status=exc.status,
+                                    code=exc.code,
+                                    request_id=exc.request_id,
+                                    retry_after=exc.retry_after,
+                                ) from exc
+                            log.warning("skipping mailbox %s this run: %s", mb, exc)
+                            self.unread[mb] = exc
+                finally:
+                    for fut in futures.values():
+                        fut.cancel()
+        events: dict[str, RemoteEvent] = {}
+        tasks: dict[str, RemoteTask] = {}
+        lists: dict[str, str] = {}
+        for mb in boxes:
+            read = reads.get(mb)
+            if read is None:
+                continue
+            for key, event in read.events.items():
+                events[key] = pick_event(events.get(key), event)
+            for key, task in read.tasks.items():
+                tasks[key] = pick_task(tasks.get(key), task)
+            if read.list_id is not None:
+                lists[mb] = read.list_id
+            with self._lock:
+                self._lists[mb.lower()] = read.list_id
+        return Snapshot(
+            events=events, tasks=tasks, lists=lists, mailboxes=frozenset(m for m in reads)
+        )
+
+    def _read_mailbox(self, mailbox: str) -> _Read:
+        events: dict[str, RemoteEvent] = {}
+        for obj in self.client.paginate(self._events_url(mailbox), mailbox=mailbox):
+            event = event_from_graph(obj, mailbox)
+            if event is not None:
+                events[event.key] = pick_event(events.get(event.key), event)
+        list_ids = self._find_lists(mailbox)
+        tasks: dict[str, RemoteTask] = {}
+        for list_id in list_ids:  # normally one; a second same-named list is read, not ignored
+            for obj in self.client.paginate(self._tasks_url(mailbox, list_id), mailbox=mailbox):
+                task = task_from_graph(obj, mailbox, list_id)
+                if task is not None:
+                    tasks[task.key] = pick_task(tasks.get(task.key), task)
+        log.debug("mailbox read: %d events, %d tasks", len(events), len(tasks))
+        return _Read(mailbox, events, tasks, list_ids[0] if list_ids else None)
+
+    def _events_url(self, mailbox: str, key: str | None = None) -> str:
+        params = {"$filter": key_filter(key)}
+        params["$expand"] = (
+            f"singleValueExtendedProperties($filter=id eq {odata_string(KEY_PROPERTY_ID)})"
+        )
+        params["$select"] = EVENT_SELECT
+        params["$top"] = str(self.page_size)
+        return f"/users/{_seg(mailbox)}/events?{query_string(params)}"
+
+    def _tasks_url(self, mailbox: str, list_id: str) -> str:
+        params = {"$expand": "linkedResources,checklistItems", "$top": str(self.page_size)}
+        return f"/users/{_seg(mailbox)}/todo/lists/{_seg(list_id)}/tasks?{query_string(params)}"
+
+    def _find_lists(self, mailbox: str) -> list[str]:
+        """Ids of the To Do lists named `todo_list_name`, in Graph's order."""
+        return [
+            str(obj["id"])
+            for obj in self.client.paginate(f"/users/{_seg(mailbox)}/todo/lists", mailbox=mailbox)
+            if obj.get("displayName") == self.todo_list_name and isinstance(obj.get("id"), str)
+        ]
+
+    def free_busy(
+        self, emails: Sequence[str], start: dt.datetime, end: dt.datetime, *, organizer: str
+    ) -> dict[str, list[Interval]]:
+        """Busy intervals per email: getSchedule in < 42-day windows and groups of ≤ 20, batched.
+
+        Busy means a schedule item whose status is busy, oof or tentative. An email Graph cannot
+        answer for (unknown address) gets no intervals; a failed request raises.
+        """
+        wanted = list(dict.fromkeys(emails))
+        out: dict[str, list[Interval]] = {email: [] for email in wanted}
+        if not wanted or end <= start:
+            return out
+        by_lower = {email.lower(): email for email in wanted}
+        requests: list[BatchRequest] = []
+        for w, (lo, hi) in enumerate(busy_window_chunks(start, end)):
+            for g, group in enumerate(chunks(wanted)):
+                body = {
+                    "schedules": list(group),
+                    "startTime": self._local(lo),
+                    "endTime": self._local(hi),
+                    "availabilityViewInterval": 15,
+                }
+                requests.append(
+                    BatchRequest(
+                        id=f"{w}-{g}",
+                        method="POST",
+                        url=f"/users/{_seg(organizer)}/calendar/getSchedule",
+                        body=body,
+                        mailbox=organizer,
+                        idempotent=True,  # a read, although it is a POST
+                    )
+                )
+        answers = self.client.batch(requests)
+        seen: dict[str, set[tuple[dt.datetime, dt.datetime]]] = {email: set() for email in wanted}
+        for req in requests:
+            answer = answers[req.id]
+            if isinstance(answer, GraphError):
+                raise answer
+            page: Mapping[str, Any] = answer.body if isinstance(answer.body, Mapping) else {}
+            for info in page.get("value") or []:
+                if not isinstance(info, Mapping):
+                    continue
+                email = by_lower.get(str(info.get("scheduleId", "")).lower())
+                if email is None:
+                    continue
+                if info.get("error"):
+                    log.debug("getSchedule could not answer for one schedule")
+                    continue
+                for item in info.get("scheduleItems") or []:
+                    if str(item.get("status", "")).lower() not in BUSY_STATUSES:
+                        continue
+                    s, e = parse_datetime(item.get("start")), parse_datetime(item.get("end"))
+                    if s is None or e is None or (s, e) in seen[email]:
+                        continue  # an item spanning two windows comes back twice
+                    seen[email].add((s, e))
+                    out[email].append(Interval(s, e))
+        for intervals in out.values():
+            intervals.sort(key=lambda i: (i.start, i.end))
+        return out
+
+    def _local(self, value: dt.datetime) -> dict[str, str]:
+        local = value.astimezone(self._zone) if value.tzinfo else value
+        return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": self.timezone}
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def apply(self, actions: Sequence[Action]) -> Iterator[Result]:
+        """Carry out the actions: one result per action, streamed as each envelope answers.
+
+        Mailboxes run in parallel (one worker each, up to the client's `max_workers`); within a
+        mailbox, envelopes of ≤ 20 go one after another (the client keeps ≤ 4 requests in flight).
+        """
+        by_box: dict[str, list[Action]] = {}
+        for action in actions:
+            by_box.setdefault(action.mailbox, []).append(action)
+        if not by_box:
+            return
+        answers: queue.Queue[list[Result] | BaseException | None] = queue.Queue()
+        stop = threading.Event()
+
+        def work(mailbox: str, mine: list[Action]) -> None:
+            try:
+                list_id: str | GraphError | None = None
+                if any(a.kind in TASK_KINDS and not a.list_id for a in mine):
+                    try:
+                        list_id = self._ensure_list(mailbox)
+                    except GraphError as exc:
+                        list_id = exc
+                for start in range(0, len(mine), MAX_BATCH_ITEMS):
+                    if stop.is_set():
+                        return
+                    answers.put(
+                        self._apply_chunk(mailbox, mine[start : start + MAX_BATCH_ITEMS], list_id)
+                    )
+            except BaseException as exc:  # a bug: surface it in the caller's thread
+                answers.put(exc)
+            finally:
+                answers.put(None)
+
+        workers = max(1, min(len(by_box), self.client.max_workers))
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="graph-apply")
+        try:
+            for mailbox, mine in by_box.items():
+                pool.submit(work, mailbox, mine)
+            running = len(by_box)
+            while running:
+                got = answers.get()
+                if got is None:
+                    running -= 1
+                elif isinstance(got, BaseException):
+                    raise got
+                else:
+                    yield from got
+        finally:
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _ensure_list(self, mailbox: str) -> str:
+        """The iepsched To Do list id, created when the mailbox has none (cached)."""
+        low = mailbox.lower()
+        with self._lock:
+            known = self._lists.get(low)
+            seen = low in self._lists
+        if known:
+            return known
+        if not seen:  # not read by a snapshot yet: look before creating
+            found = self._find_lists(mailbox)
+            if found:
+                return self._remember_list(low, found[0])
+        url = f"/users/{_seg(mailbox)}/todo/lists"
+        try:
+            body = self.client.post(url, json={"displayName": self.todo_list_name}, mailbox=mailbox)
+        except GraphTransportError:
+            # The answer was lost; the list may exist now. Look before creating it again.
+            found = self._find_lists(mailbox)
+            if found:
+                return self._remember_list(low, found[0])
+            body = self.client.post(url, json={"displayName": self.todo_list_name}, mailbox=mailbox)
+        if not isinstance(body, Mapping) or not isinstance(body.get("id"), str):
+            raise GraphError("creating the To Do list: Graph answered without an id")
+        log.info("created the To Do list %r in a mailbox", self.todo_list_name)
+        return self._remember_list(low, str(body["id"]))
+
+    def _remember_list(self, low: str, list_id: str) -> str:
+        with self._lock:
+            self._lists[low] = list_id
+        return list_id
+
+    def _apply_chunk(
+        self, mailbox: str, chunk: list[Action], list_id: str | GraphError | None
+    ) -> list[Result]:
+        """One envelope of writes (plus follow-ups), one result per action in order."""
+        done: dict[int, Result] = {}
+        lists: dict[int, str] = {}
+        remote_ids = self._resolve_missing_ids(mailbox, chunk, list_id)
+        requests: dict[int, BatchRequest] = {}
+        for i, action in enumerate(chunk):
+            target_list = action.list_id or (list_id if isinstance(list_id, str) else None)
+            if action.kind in TASK_KINDS:
+                if target_list is None:
+                    error = list_id if isinstance(list_id, GraphError) else None
+                    done[i] = _failed(action, error or GraphError("no To Do list for this task"))
+                    continue
+                lists[i] = target_list
+            rid = remote_ids.get(i, action.remote_id)
+            if isinstance(rid, GraphError):
+                done[i] = _failed(action, rid)
+                continue
+            outcome = self._request_for(str(i), action, rid, lists.get(i))
+            if isinstance(outcome, Result):
+                done[i] = outcome
+            else:
+                requests[i] = outcome
+        if requests:
+            answers = self.client.batch(list(requests.values()))
+            conflicts: list[int] = []
+            for i, req in requests.items():
+                action = chunk[i]
+                answer = answers[req.id]
+                known = remote_ids.get(i, action.remote_id)
+                rid = known if isinstance(known, str) else None
+                if (
+                    isinstance(answer, GraphConflict)
+                    and action.op == "create"
+                    and action.kind in EVENT_KINDS
+                ):
+                    conflicts.append(i)
+                else:
+                    done[i] = _result(action, answer, rid, lists.get(i))
+            if conflicts:
+                done.update(self._settle_conflicts(mailbox, {i: chunk[i] for i in conflicts}))
+        return [done[i] for i in range(len(chunk))]
+
+    def _request_for(
+        self, rid: str, action: Action, remote_id: str | None, list_id: str | None
+    ) -> BatchRequest | Result:
+        """The batch request carrying `action`, or its result when no request is needed."""
+        mb = _seg(action.mailbox)
+        item = action.item
+        is_event = action.kind in EVENT_KINDS
+        if action.op == "create":
+            if item is None:
+                return _failed(action, GraphError("create without a desired item"))
+            body = {**item.fields, **item.create_extra}
+            if is_event:
+                # Safe to repeat: Graph refuses a second create with the same transactionId.
+                return BatchRequest(rid, "POST", f"/users/{mb}/events", body, idempotent=True)
+            return BatchRequest(
+                rid, "POST", f"/users/{mb}/todo/lists/{_seg(list_id or '')}/tasks", body
+            )
+        if remote_id is None:
+            if action.op == "update":
+                return _failed(action, GraphNotFound(f"{action.kind} not found for update"))
+            return Result(action, ok=True, list_id=list_id)  # nothing there to remove
+        target = (
+            f"/users/{mb}/events/{_seg(remote_id)}"
+            if is_event
+            else f"/users/{mb}/todo/lists/{_seg(list_id or '')}/tasks/{_seg(remote_id)}"
+        )
+        if action.op == "update":
+            if item is None:
+                return _failed(action, GraphError("update without a desired item"))
+            patch = {name: item.fields[name] for name in action.changed if name in item.fields}
+            if not patch:
+                return Result(action, ok=True, remote_id=remote_id, list_id=list_id)
+            return BatchRequest(rid, "PATCH", target, patch)
+        if action.op == "cancel" and action.kind == "event":
+            # Cancelling twice is harmless (the second finds nothing: 404, treated as done).
+            return BatchRequest(
+                rid, "POST", f"{target}/cancel", {"comment": CANCEL_COMMENT}, idempotent=True
+            )
+        return BatchRequest(rid, "DELETE", target)
+
+    def _resolve_missing_ids(
+        self, mailbox: str, chunk: list[Action], list_id: str | GraphError | None
+    ) -> dict[int, str | GraphError | None]:
+        """Remote ids, looked up by key, for non-create actions that came without one (an item
+        whose create was never confirmed): None where nothing carries the key, or the error that
+        prevented the lookup."""
+        missing = [i for i, a in enumerate(chunk) if a.op != "create" and a.remote_id is None]
+        found: dict[int, str | GraphError | None] = {}
+        event_ix = {i: chunk[i].key for i in missing if chunk[i].kind in EVENT_KINDS}
+        if event_ix:
+            for i, hit in self._lookup_events(mailbox, event_ix).items():
+                found[i] = hit.remote_id if isinstance(hit, RemoteEvent) else hit
+        task_ix = [i for i in missing if chunk[i].kind in TASK_KINDS]
+        if task_ix:
+            lists = {lid for i in task_ix if (lid := chunk[i].list_id)}
+            if isinstance(list_id, str):
+                lists.add(list_id)
+            by_key: dict[str, RemoteTask] = {}
+            try:
+                for lid in sorted(lists):
+                    url = self._tasks_url(mailbox, lid)
+                    for obj in self.client.paginate(url, mailbox=mailbox):
+                        task = task_from_graph(obj, mailbox, lid)
+                        if task is not None:
+                            by_key[task.key] = pick_task(by_key.get(task.key), task)
+            except GraphError as exc:
+                found.update(dict.fromkeys(task_ix, exc))
+            else:
+                for i in task_ix:
+                    task_hit = by_key.get(chunk[i].key)
+                    found[i] = task_hit.remote_id if task_hit else None
+        return found
+
+    def _lookup_events(
+        self, mailbox: str, keys: Mapping[int, str]
+    ) -> dict[int, RemoteEvent | GraphError | None]:
+        """Find events by key (one batched GET each); None where no event carries the key."""
+        requests = [
+            BatchRequest(str(i), "GET", self._events_url(mailbox, key), mailbox=mailbox)
+            for i, key in keys.items()
+        ]
+        answers = self.client.batch(requests)
+        out: dict[int, RemoteEvent | GraphError | None] = {}
+        for i, key in keys.items():
+            answer = answers[str(i)]
+            if isinstance(answer, GraphError):
+                out[i] = answer
+                continue
+            body = answer.body if isinstance(answer.body, Mapping) else {}
+            best: RemoteEvent | None = None
+            for obj in body.get("value") or []:
+                event = event_from_graph(obj, mailbox) if isinstance(obj, Mapping) else None
+                # Graph compares property values case-insensitively; keys are exact.
+                if event is not None and event.key == key:
+                    best = pick_event(best, event)
+            out[i] = best
+        return out
+
+    def _settle_conflicts(
+        self, mailbox: str, conflicted: Mapping[int, Action]
+    ) -> dict[int, Result]:
+        """Event creates refused as duplicates: adopt the existing event, or create it again under
+        the next transaction-id generation when no event carries the key any more."""
+        done: dict[int, Result] = {}
+        generation = dict.fromkeys(conflicted, 0)
+        pending = dict(conflicted)
+        while pending:
+            log.debug("%d event creates already used their transactionId; looking up", len(pending))
+            found = self._lookup_events(mailbox, {i: a.key for i, a in pending.items()})
+            retry: dict[int, Action] = {}
+            for i, action in pending.items():
+                hit = found[i]
+                if isinstance(hit, GraphError):
+                    done[i] = _failed(action, hit)
+                elif hit is not None and not hit.is_cancelled:
+                    done[i] = Result(
+                        action, ok=True, remote_id=hit.remote_id, change_key=hit.change_key
+                    )
+                elif generation[i] >= MAX_GENERATIONS:
+                    done[i] = _failed(
+                        action,
+                        GraphConflict(
+                            f"event create refused as a duplicate {MAX_GENERATIONS + 1} times, "
+                            "yet no event carries its key",
+                            code="ErrorDuplicateTransactionId",
+                        ),
+                    )
+                else:
+                    generation[i] += 1
+                    retry[i] = action
+            if not retry:
+                break
+            requests = []
+            for i, action in retry.items():
+                assert action.item is not None
+                body = {
+                    **action.item.fields,
+                    **action.item.create_extra,
+                    "transactionId": transaction_id(action.key, generation[i]),
+                }
+                requests.append(
+                    BatchRequest(
+                        str(i), "POST", f"/users/{_seg(mailbox)}/events", body, idempotent=True
+                    )
+                )
+            answers = self.client.batch(requests)
+            pending = {}
+            for i, action in retry.items():
+                answer = answers[str(i)]
+                if isinstance(answer, GraphConflict):
+                    pending[i] = action
+                else:
+                    done[i] = _result(action, answer, None, None)
+        return done
+
+
+def _failed(action: Action, error: GraphError) -> Result:
+    return Result(action, ok=False, error=error, uncertain=isinstance(error, GraphTransportError))
+
+
+def _result(
+    action: Action, answer: GraphResponse | GraphError, remote_id: str | None, list_id: str | None
+) -> Result:
+    """The result of one write from Graph's answer to it."""
+    if isinstance(answer, GraphError):
+        if isinstance(answer, GraphNotFound) and action.op in ("cancel", "delete"):
+            return Result(action, ok=True, remote_id=remote_id, list_id=list_id)  # already gone
+        return _failed(action, answer)
+    body: Mapping[str, Any] = answer.body if isinstance(answer.body, Mapping) else {}
+    new_id = body.get("id")
+    change_key = body.get("changeKey") or _etag_value(body.get("@odata.etag")) or None
+    return Result(
+        action,
+        ok=True,
+        remote_id=str(new_id) if isinstance(new_id, str) and action.op == "create" else remote_id,
+        list_id=list_id if action.kind in TASK_KINDS else None,
+        change_key=str(change_key) if change_key else None,
+    )
