@@ -971,3 +971,82 @@ def test_binds_loopback_only(sb: GraphSandbox) -> None:
     """The server listens on 127.0.0.1 only, never on all interfaces."""
     assert sb.base_url.startswith("http://127.0.0.1:")
     assert sb._server is not None and sb._server.server_address[0] == "127.0.0.1"
+
+
+def test_token_audience_must_be_graph_or_the_sandbox(sb: GraphSandbox) -> None:
+    """Tokens for Graph or for the sandbox's own origin work; tokens for other resources get 401."""
+    url = sb.graph_url + "/users/cm@d.org/todo/lists"
+    for scope, status in (
+        (f"{sb.base_url}/.default", 200),
+        ("https://graph.microsoft.us/.default", 200),
+        ("https://management.azure.com/.default", 401),
+    ):
+        auth = {"Authorization": "Bearer " + token_for(sb, scope=scope)}
+        assert requests.get(url, headers=auth, timeout=5).status_code == status, scope
+
+
+def test_tasks_delta_reports_changes_and_removals(g: Graph) -> None:
+    """tasks/delta lists every task first, then only changed tasks and @removed deletions."""
+    lst = g.post(todo_path("cm@d.org"), {"displayName": "IEP"}).json()
+    ids = [
+        g.post(todo_path("cm@d.org", lst["id"], "tasks"), {"title": f"t{i}"}).json()["id"]
+        for i in range(3)
+    ]
+    url = todo_path("cm@d.org", lst["id"], "tasks", "delta")
+    seen: list[str] = []
+    while True:
+        page = g.get(url, headers={"Prefer": "odata.maxpagesize=2"}).json()
+        seen += [valid("todoTask", t)["id"] for t in page["value"]]
+        if "@odata.deltaLink" in page:
+            delta = page["@odata.deltaLink"]
+            break
+        url = page["@odata.nextLink"]
+    assert sorted(seen) == sorted(ids)
+    g.patch(todo_path("cm@d.org", lst["id"], "tasks", ids[0]), {"status": "completed"})
+    g.delete(todo_path("cm@d.org", lst["id"], "tasks", ids[1]))
+    changes = {t["id"]: t for t in g.get(delta).json()["value"]}
+    assert changes[ids[0]]["status"] == "completed"
+    assert changes[ids[1]]["@removed"] == {"reason": "deleted"}
+    assert ids[2] not in changes
+
+
+def test_event_list_orderby(g: Graph) -> None:
+    """$orderby sorts collections, e.g. by start/dateTime descending."""
+    for day in (3, 1, 2):
+        g.post(ev_path("cm@d.org"), meeting(f"2026-09-0{day}T08:00:00", f"2026-09-0{day}T09:00:00"))
+    listed = g.get(ev_path("cm@d.org"), params={"$orderby": "start/dateTime desc"}).json()
+    assert [e["start"]["dateTime"][8:10] for e in listed["value"]] == ["03", "02", "01"]
+
+
+def test_all_day_events_are_floating_dates(g: Graph) -> None:
+    """All-day items need midnight bounds, read back as midnight in any zone, block the day."""
+    bad = g.post(
+        ev_path("cm@d.org"), meeting("2026-09-01T08:00:00", "2026-09-02T00:00:00", isAllDay=True)
+    )
+    assert bad.status_code == 400
+    ev = g.post(
+        ev_path("cm@d.org"), meeting("2026-09-01T00:00:00", "2026-09-02T00:00:00", isAllDay=True)
+    ).json()
+    assert valid("event", ev)["start"] == {
+        "dateTime": "2026-09-01T00:00:00.0000000",
+        "timeZone": "UTC",
+    }
+    pacific = g.get(
+        ev_path("cm@d.org", ev["id"]),
+        headers={"Prefer": 'outlook.timezone="Pacific Standard Time"'},
+    ).json()
+    assert pacific["end"] == {
+        "dateTime": "2026-09-02T00:00:00.0000000",
+        "timeZone": "Pacific Standard Time",
+    }
+    day = schedule(g, ["cm@d.org"], "2026-09-01T00:00:00", "2026-09-02T00:00:00", 720)[0]
+    assert day["availabilityView"] == "22"
+
+
+def test_start_inside_with_block_keeps_the_running_server() -> None:
+    """`with GraphSandbox() as sb: sb.start()` returns the running URL instead of failing."""
+    with GraphSandbox() as sb:
+        first = sb.base_url
+        assert sb.start(port=0) == first
+        assert requests.get(first + "/_sandbox/health", timeout=5).status_code == 200
+    assert sb.port == 0
