@@ -314,7 +314,7 @@ def load_calendars(config: Config) -> CalendarSet:
     """The default and per-building calendars, each file loaded once; `UserError` lists all."""
     settings = config.calendar
     problems: list[Problem] = []
-    loaded: dict[Path, SchoolCalendar] = {}
+    loaded: dict[Path, SchoolCalendar | None] = {}  # None: failed, already reported
 
     def load(path: Path) -> SchoolCalendar | None:
         if path not in loaded:
@@ -322,7 +322,7 @@ def load_calendars(config: Config) -> CalendarSet:
                 loaded[path] = load_calendar(path)
             except UserError as exc:
                 problems.extend(exc.problems)
-                return None
+                loaded[path] = None
         return loaded[path]
 
     default: SchoolCalendar | None = None

@@ -22,6 +22,7 @@ from .base import (
     resolve_today,
     today_option,
 )
+from .config_cmd import count_of
 
 if TYPE_CHECKING:
     from ..calendars import CalendarSet, MonthView
@@ -108,10 +109,6 @@ def _months(
     return [(day.year, day.month)]
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _render_month(view: MonthView) -> str:
     title = f"{stdcal.month_name[view.month]} {view.year} — {view.calendar}"
     lines = [title, "  Mon  Tue  Wed  Thu  Fri  Sat  Sun"]
@@ -136,7 +133,7 @@ def _render_month(view: MonthView) -> str:
     if view.unknown_years:
         years = ", ".join(view.unknown_years)
         lines.append(f"  {_MARK_UNKNOWN} school year {years} is not loaded in this calendar")
-    lines.append(f"  {_count(view.school_days, 'school day')}")
+    lines.append(f"  {count_of(view.school_days, 'school day')}")
     return "\n".join(lines)
 
 
@@ -162,7 +159,7 @@ def calendar_check(ctx: click.Context, building: str | None) -> None:
     errors = sum(1 for p in problems if p.severity == "error")
     warnings = len(problems) - errors
     summary = ", ".join(
-        _count(n, word)
+        count_of(n, word)
         for n, word in ((len(selected), "calendar"), (errors, "error"), (warnings, "warning"))
     )
     if errors:

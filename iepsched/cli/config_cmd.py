@@ -65,15 +65,19 @@ def config_check(ctx: click.Context) -> None:
     parts = []
     if students is not None:
         exited = sum(1 for s in students if s.status == "exited")
-        parts.append(f"{len(students)} students ({exited} exited)")
-    parts.append(f"{calendar_count} calendar{'s' if calendar_count != 1 else ''}")
-    parts.append(f"{skipped} row{'s' if skipped != 1 else ''} skipped")
+        parts.append(f"{count_of(len(students), 'student')} ({exited} exited)")
+    parts.append(count_of(calendar_count, "calendar"))
+    parts.append(f"{count_of(skipped, 'row')} skipped")
     warnings = len(problems) - len(errors)
     if warnings:
-        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+        parts.append(count_of(warnings, "warning"))
     if errors:
-        count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
-        click.echo(f"config has {count}: {', '.join(parts)}")
+        click.echo(f"config has {count_of(len(errors), 'error')}: {', '.join(parts)}")
         sys.exit(EXIT_USAGE)
     click.echo(f"config OK: {', '.join(parts)}")
     sys.exit(EXIT_OK)
+
+
+def count_of(n: int, word: str) -> str:
+    """ "1 calendar", "2 calendars": the summaries of the check commands."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
