@@ -4,13 +4,17 @@ Secrets come in as arguments: the CLI is the only reader of the environment (STY
 never touches ``os.environ``. msal and requests are imported inside the providers, so importing
 this module (for ``iepsched --help``) stays cheap.
 
-Why a loopback provider exists: msal refuses any authority that is not ``https``
-(``msal.authority.canonicalize`` raises "should consist of an https url" for
-``http://127.0.0.1:PORT/tenant``, with or without ``instance_discovery=False`` or
-``oidc_authority``; checked in msal 1.39), and it also runs OIDC discovery against the authority.
-The local Graph emulator serves plain HTTP on 127.0.0.1, so for it — and only for a loopback
-host — `LoopbackTokenProvider` performs the same client-credentials POST to
-``{authority}/oauth2/v2.0/token`` itself.
+The local Graph emulator (`iepsched.sandbox`) is reached two ways, both for loopback hosts only:
+
+* ``http://127.0.0.1:PORT/tenant`` — msal refuses any authority that is not ``https``
+  (``msal.authority.canonicalize`` raises "should consist of an https url", with or without
+  ``instance_discovery=False`` or ``oidc_authority``; checked in msal 1.39). For this authority
+  `LoopbackTokenProvider` performs the same client-credentials POST to
+  ``{authority}/oauth2/v2.0/token`` itself.
+* ``https://127.0.0.1:PORT/tenant`` (``GraphSandbox(tls=True)``) — real msal works, given
+  ``instance_discovery=False`` (else it asks login.microsoftonline.com about the unknown host) and
+  the sandbox's CA file (`ca_file`), passed on every request because a session-level ``verify``
+  loses to ``REQUESTS_CA_BUNDLE`` in requests.
 """
 
 from __future__ import annotations
@@ -308,6 +312,25 @@ def certificate_credential(path: str | os.PathLike[str], password: str | None) -
 # Providers
 
 
+def _session_trusting(ca_file: str, timeout: float) -> Any:
+    """A requests session for msal that verifies TLS against `ca_file` on every request."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    class _Session(requests.Session):
+        def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+            if kwargs.get("verify") in (None, True):
+                kwargs["verify"] = ca_file
+            kwargs.setdefault("timeout", timeout)
+            return super().request(*args, **kwargs)
+
+    session = _Session()
+    adapter = HTTPAdapter(max_retries=1)  # what msal mounts on its own session
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
 class AppTokenProvider:
     """App-only tokens via `msal.ConfidentialClientApplication` (client-credentials grant).
 
@@ -324,6 +347,8 @@ class AppTokenProvider:
         client_credential: str | dict[str, Any],
         app_factory: Callable[..., Any] | None = None,
         timeout: float = 30.0,
+        ca_file: str | None = None,
+        instance_discovery: bool = True,
     ) -> None:
         self.client_id = client_id
         self.authority = authority
@@ -331,6 +356,8 @@ class AppTokenProvider:
         self._credential = client_credential
         self._factory = app_factory
         self._timeout = timeout
+        self._ca_file = ca_file
+        self._instance_discovery = instance_discovery
         self._app: Any = None
         self._lock = threading.Lock()
 
@@ -346,13 +373,17 @@ class AppTokenProvider:
                 import msal
 
                 factory = msal.ConfidentialClientApplication
+            options: dict[str, Any] = {"timeout": self._timeout, "app_name": "iepsched"}
+            if not self._instance_discovery:
+                options["instance_discovery"] = False
+            if self._ca_file:
+                options["http_client"] = _session_trusting(self._ca_file, self._timeout)
             try:
                 self._app = factory(
                     self.client_id,
                     client_credential=self._credential,
                     authority=self.authority,
-                    timeout=self._timeout,
-                    app_name="iepsched",
+                    **options,
                 )
             except ValueError as exc:
                 # msal raises ValueError for an authority it cannot use / an unknown tenant.
@@ -647,17 +678,20 @@ def make_token_provider(
     certificate_path: str | os.PathLike[str] | None = None,
     client_secret: str | None = None,
     certificate_password: str | None = None,
+    ca_file: str | None = None,
     app_factory: Callable[..., Any] | None = None,
 ) -> TokenProvider:
     """The app-only token provider the configuration asks for.
 
-    A certificate is preferred over a secret. A loopback authority (the local emulator) gets
-    `LoopbackTokenProvider` and needs a secret; real and loopback settings cannot be mixed, so a
-    real token is never handed to a local process nor a sandbox secret sent to Entra.
-    Raises `UserError` naming the config key or environment variable to fix.
+    A certificate is preferred over a secret; both go through msal. The local sandbox: a plain
+    ``http://`` loopback authority gets `LoopbackTokenProvider` (msal refuses http) and needs a
+    secret; an ``https://`` loopback authority uses msal without instance discovery, trusting
+    `ca_file`. Sandbox and Microsoft settings cannot be mixed, so a real token is never handed to
+    a local process nor a sandbox secret sent to Entra. `tenant_id` may be empty when
+    `authority` is given. Raises `UserError` naming the config key or environment variable to fix.
     """
     problems: list[Problem] = []
-    if not tenant_id:
+    if not tenant_id and not authority:
         problems.append(
             Problem("config: tenant_id", "missing (the directory/tenant id of the district)")
         )
@@ -667,6 +701,7 @@ def make_token_provider(
         )
     authority = (authority or (default_authority(tenant_id) if tenant_id else "")).rstrip("/")
     loopback = bool(authority) and is_loopback_url(authority)
+    plain_http = urlsplit(authority).scheme == "http"
     if authority:
         parts = urlsplit(authority)
         if not parts.netloc or len(parts.path.strip("/")) == 0:
@@ -675,7 +710,7 @@ def make_token_provider(
                     "config: authority", f"{authority!r} must look like https://<host>/<tenant>"
                 )
             )
-        elif parts.scheme != "https" and not loopback:
+        elif parts.scheme != "https" and not (loopback and plain_http):
             problems.append(
                 Problem(
                     "config: authority", "must use https (plain http only for a loopback sandbox)"
@@ -694,11 +729,14 @@ def make_token_provider(
                 f"got authority {authority} and endpoint {endpoint}",
             )
         )
-    if loopback and not client_secret:
+    if loopback and plain_http and not client_secret:
         problems.append(
-            Problem(f"env {SECRET_ENV}", "the local sandbox signs in with a client secret; set it")
+            Problem(
+                f"env {SECRET_ENV}",
+                "the plain-http sandbox signs in with a client secret only; set it",
+            )
         )
-    if not loopback and not certificate_path and not client_secret:
+    if not (loopback and plain_http) and not certificate_path and not client_secret:
         problems.append(
             Problem(
                 "config: certificate_path",
@@ -709,7 +747,7 @@ def make_token_provider(
     if problems:
         raise UserError(problems)
 
-    if loopback:
+    if loopback and plain_http:
         assert client_secret is not None
         return LoopbackTokenProvider(
             client_id=client_id, authority=authority, scope=scope, client_secret=client_secret
@@ -726,4 +764,8 @@ def make_token_provider(
         scope=scope,
         client_credential=credential,
         app_factory=app_factory,
+        ca_file=ca_file,
+        # Instance discovery asks login.microsoftonline.com to vouch for the host: pointless (and
+        # offline-hostile) for the sandbox on this machine, worthwhile for anything else.
+        instance_discovery=not loopback,
     )

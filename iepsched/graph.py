@@ -406,14 +406,17 @@ def error_from_response(
 
 
 def _package_version() -> str:
-    try:
-        from importlib.metadata import PackageNotFoundError, version
+    import iepsched
 
-        try:
-            return version("iepsched")
-        except PackageNotFoundError:
-            return "dev"
-    except ImportError:  # pragma: no cover - stdlib always has it on 3.11
+    version = getattr(iepsched, "__version__", None)
+    if isinstance(version, str) and version:
+        return version
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("iepsched")
+    except PackageNotFoundError:
         return "dev"
 
 
@@ -454,7 +457,10 @@ class GraphClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.time,
+        verify: bool | str = True,
     ) -> None:
+        """`verify` may name a CA bundle (the TLS sandbox's ``ca_file``); `clock` (epoch seconds)
+        only measures HTTP-date ``Retry-After`` values when the answer carries no ``Date``."""
         import requests
         from requests.adapters import HTTPAdapter
 
@@ -475,6 +481,8 @@ class GraphClient:
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
         self._clock = clock
+        # Passed on every request: a Session-level `verify` loses to REQUESTS_CA_BUNDLE.
+        self._verify = verify
         self._limiter = _MailboxLimiter(max_concurrency_per_mailbox)
         self._counters = _Counters()
         self._user_agent = f"iepsched/{_package_version()}"
@@ -553,29 +561,43 @@ class GraphClient:
         return self.request("DELETE", url, **kw).body
 
     def pages(
-        self, url: str, *, params: Mapping[str, str] | None = None, mailbox: str = ""
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        mailbox: str = "",
     ) -> Iterator[dict[str, Any]]:
         """Every page of a collection, following the whole ``@odata.nextLink`` URL.
 
-        The last page of a delta round carries ``@odata.deltaLink``; read it from here.
+        `params` go on the first request only (the nextLink carries them); `headers` (e.g.
+        ``Prefer: odata.maxpagesize=50``) on every page. The last page of a delta round carries
+        ``@odata.deltaLink``: read it from the final page.
         """
         next_url: str | None = url
         next_params = params
         mailbox = mailbox or _mailbox_of(self._relative(url))
         while next_url:
-            body = self.request("GET", next_url, params=next_params, mailbox=mailbox).body
+            body = self.request(
+                "GET", next_url, params=next_params, headers=headers, mailbox=mailbox
+            ).body
             if not isinstance(body, dict):
                 raise GraphError(f"GET {redact_url(next_url)}: expected a JSON object page")
             yield body
             link = body.get("@odata.nextLink")
             next_url = link if isinstance(link, str) and link else None
-            next_params = None  # the nextLink already carries every parameter (and $skiptoken)
+            next_params = None
 
     def paginate(
-        self, url: str, *, params: Mapping[str, str] | None = None, mailbox: str = ""
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        mailbox: str = "",
     ) -> Iterator[dict[str, Any]]:
-        """Every item of ``value`` across all pages."""
-        for page in self.pages(url, params=params, mailbox=mailbox):
+        """Every item of ``value`` across all pages (see `pages`)."""
+        for page in self.pages(url, params=params, headers=headers, mailbox=mailbox):
             items = page.get("value", [])
             if isinstance(items, list):
                 yield from items
@@ -726,7 +748,7 @@ class GraphClient:
                     yield pending, err
 
     def _wire_item(self, local_id: str, req: BatchRequest) -> dict[str, Any]:
-        headers = {"Prefer": self._prefer(), **dict(req.headers)}
+        headers = _merged({"Prefer": self._prefer()}, req.headers)
         item: dict[str, Any] = {
             "id": local_id,
             "method": req.method.upper(),
@@ -832,7 +854,7 @@ class GraphClient:
                 send_headers["Content-Type"] = "application/json"
                 data = jsonlib.dumps(json_body).encode("utf-8")
             if headers:
-                send_headers.update(headers)
+                send_headers.update(_merged(send_headers, headers))
             held = self._limiter.acquire(mailbox, weight)
             started = time.perf_counter()
             try:
@@ -844,6 +866,7 @@ class GraphClient:
                     data=data,
                     headers=send_headers,
                     timeout=self.timeout,
+                    verify=self._verify,
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
@@ -995,6 +1018,18 @@ class GraphClient:
                 "applied — look the item up before writing it again"
             )
         return GraphTransportError(f"{method} {safe_url}: {what}; {tail}")
+
+
+def _merged(ours: Mapping[str, str], theirs: Mapping[str, str]) -> dict[str, str]:
+    """`ours` updated with the caller's headers; a caller's Prefer (e.g. odata.maxpagesize) is
+    appended to ours instead of replacing the time zone and ImmutableId preferences."""
+    out = dict(ours)
+    for name, value in theirs.items():
+        if name.lower() == "prefer" and "Prefer" in out:
+            out["Prefer"] = f"{out['Prefer']}, {value}"
+        else:
+            out[name] = value
+    return out
 
 
 def _for_item(exc: GraphError, req: BatchRequest) -> GraphError:

@@ -216,6 +216,19 @@ def test_factory_reports_every_missing_key_at_once() -> None:
     assert "config: certificate_path" in wheres
 
 
+def test_factory_accepts_an_authority_without_tenant_id() -> None:
+    """The tenant can come from the authority's path alone."""
+    provider = make_token_provider(
+        tenant_id="",
+        client_id=CLIENT,
+        authority=f"https://login.microsoftonline.com/{TENANT}/",
+        client_secret=SECRET,
+        app_factory=FakeConfidentialApp,
+    )
+    assert isinstance(provider, AppTokenProvider)
+    assert provider.authority == f"https://login.microsoftonline.com/{TENANT}"
+
+
 def test_factory_for_gcc_high_uses_us_authority_and_scope() -> None:
     """GCC High: login.microsoftonline.us authority and the graph.microsoft.us scope."""
     provider = make_token_provider(
@@ -760,3 +773,78 @@ def test_importing_graph_and_auth_loads_neither_msal_nor_requests() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     )
     assert out.stdout.strip() == ""
+
+
+# -- against the local Graph emulator -------------------------------------------------------------
+
+
+def test_make_token_provider_gets_a_token_from_the_http_sandbox() -> None:
+    """Plain-http sandbox: the loopback provider gets a token Graph calls are accepted with."""
+    from iepsched.graph import GraphClient
+    from iepsched.sandbox import GraphSandbox
+
+    with GraphSandbox(client_secret=SECRET, tenant_id="contoso-sandbox") as sb:
+        provider = make_token_provider(
+            tenant_id="contoso-sandbox",
+            client_id=CLIENT,
+            authority=sb.authority,
+            endpoint=sb.graph_url,
+            client_secret=SECRET,
+        )
+        assert isinstance(provider, LoopbackTokenProvider)
+        token = provider.token()
+        assert provider.token() == token  # cached
+        status = describe_status(token, authority=sb.authority, endpoint=sb.graph_url)
+        with GraphClient(endpoint=sb.graph_url, tokens=provider) as client:
+            assert client.get("/users/cm@district.example/events")["value"] == []
+        token_requests = sb.stats()["token_requests"]
+    assert status.app_id == CLIENT and status.tenant == "contoso-sandbox"
+    assert "Calendars.ReadWrite" in status.permissions and status.kind == "application"
+    assert token_requests == 1
+
+
+def test_sandbox_rejects_a_wrong_secret_without_echoing_it() -> None:
+    """A wrong secret is GraphAuthError AADSTS7000215 that never shows either secret."""
+    from iepsched.sandbox import GraphSandbox
+
+    with GraphSandbox(client_secret=SECRET) as sb:
+        provider = make_token_provider(
+            tenant_id="",
+            client_id=CLIENT,
+            authority=sb.authority,
+            endpoint=sb.graph_url,
+            client_secret="Wrong~Secret.Value",
+        )
+        with pytest.raises(GraphAuthError) as info:
+            provider.token()
+    text = str(info.value)
+    assert "AADSTS7000215" in text and "IEPSCHED_CLIENT_SECRET" in text
+    assert "Wrong~Secret.Value" not in text and SECRET not in text
+
+
+@pytest.mark.parametrize("credential", ["secret", "certificate"])
+def test_real_msal_gets_a_token_from_the_tls_sandbox(credential: str, pem_file: Path) -> None:
+    """https sandbox: msal itself (no instance discovery, sandbox CA) signs in, secret or cert."""
+    from iepsched.graph import GraphClient
+    from iepsched.sandbox import GraphSandbox
+
+    with GraphSandbox(client_secret=SECRET, tls=True) as sb:
+        assert sb.ca_file is not None
+        provider = make_token_provider(
+            tenant_id="",
+            client_id=CLIENT,
+            authority=sb.authority,
+            endpoint=sb.graph_url,
+            client_secret=SECRET if credential == "secret" else None,
+            certificate_path=pem_file if credential == "certificate" else None,
+            ca_file=sb.ca_file,
+        )
+        assert isinstance(provider, AppTokenProvider)
+        token = provider.token()
+        provider.invalidate()  # no alias look-up at login.microsoftonline.com for a local host
+        assert provider.token() != token
+        with GraphClient(endpoint=sb.graph_url, tokens=provider, verify=sb.ca_file) as client:
+            assert client.get("/users/cm@district.example/events")["value"] == []
+        token_requests = sb.stats()["token_requests"]
+    assert token_claims(token)["aud"] == sb.base_url
+    assert token_requests == 2

@@ -621,6 +621,22 @@ def test_paginate_follows_next_link_across_three_pages(
     assert rs.calls[0].request.url == first + "?%24top=2"
 
 
+def test_caller_prefer_is_added_to_ours_on_every_page(
+    rs: responses.RequestsMock, client: GraphClient
+) -> None:
+    """A caller's Prefer (odata.maxpagesize) joins the time zone and ImmutableId on every page."""
+    first = f"{ROOT}/users/x/calendarView/delta"
+    nxt = f"{ROOT}/users/x/calendarView/delta?$skiptoken=s1"
+    rs.add("GET", first, json={"value": [{"id": "1"}], "@odata.nextLink": nxt})
+    rs.add("GET", nxt, json={"value": [{"id": "2"}], "@odata.deltaLink": f"{first}?$deltatoken=d"})
+    pages = list(client.pages(first, headers={"Prefer": "odata.maxpagesize=1"}))
+    assert pages[-1]["@odata.deltaLink"].endswith("$deltatoken=d")
+    for call in rs.calls:
+        prefer = call.request.headers["Prefer"]
+        assert "odata.maxpagesize=1" in prefer
+        assert 'outlook.timezone="UTC"' in prefer and 'IdType="ImmutableId"' in prefer
+
+
 # -- batching -------------------------------------------------------------------------------------
 
 
@@ -1009,3 +1025,119 @@ def test_stats_count_requests_batches_and_retries(
     client.batch([BatchRequest(str(i), "GET", f"/users/x/events/{i}") for i in range(3)])
     s = client.stats
     assert (s.requests, s.batches, s.batch_items, s.retries, s.throttled) == (3, 1, 3, 1, 1)
+
+
+# -- against the local Graph emulator -------------------------------------------------------------
+
+SANDBOX_SECRET = "sandbox-secret-value"
+
+
+def _sandbox_client(sb: Any, sleeps: Sleeps, **kw: Any) -> GraphClient:
+    from iepsched.auth import make_token_provider
+
+    tokens = make_token_provider(
+        tenant_id="",
+        client_id="iepsched-tests",
+        authority=sb.authority,
+        endpoint=sb.graph_url,
+        client_secret=SANDBOX_SECRET,
+    )
+    return GraphClient(
+        endpoint=sb.graph_url, tokens=tokens, sleep=sleeps, rng=random.Random(1), **kw
+    )
+
+
+def _event(n: int, txid: str) -> dict[str, Any]:
+    return {
+        "subject": f"S{n}",
+        "start": {"dateTime": "2026-03-02T10:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-03-02T11:00:00", "timeZone": "UTC"},
+        "transactionId": txid,
+    }
+
+
+def test_sandbox_batch_creates_converge_under_faults(sleeps: Sleeps) -> None:
+    """Under emulated 429/503/dropped connections, transactionId creates land exactly once."""
+    from iepsched.sandbox import GraphSandbox
+
+    mailboxes = [f"cm{m}@district.example" for m in range(2)]
+    with GraphSandbox(client_secret=SANDBOX_SECRET, seed=11, fault_rate=0.2) as sb:
+        client = _sandbox_client(sb, sleeps, max_attempts=12)
+        reqs = [
+            BatchRequest(
+                f"{box}#{n}",
+                "POST",
+                f"/users/{box}/events",
+                body=_event(n, str(uuid.uuid5(uuid.NAMESPACE_URL, f"{box}#{n}"))),
+                idempotent=True,
+            )
+            for box in mailboxes
+            for n in range(22)
+        ]
+        results = client.batch(reqs)
+        for rid, result in results.items():
+            if isinstance(result, GraphError):
+                # A create applied just before its connection dropped is refused when re-sent.
+                assert isinstance(result, GraphConflict), (rid, result)
+                assert result.code == "ErrorDuplicateTransactionId"
+            else:
+                assert result.status == 201
+        for box in mailboxes:
+            subjects = sorted(e["subject"] for e in client.paginate(f"/users/{box}/events"))
+            assert subjects == sorted(f"S{n}" for n in range(22))
+        stats = sb.stats()
+        client.close()
+    assert sum(stats["faults"].values()) > 0 and client.stats.retries > 0
+    assert all(m["max_concurrency_seen"] <= 4 for m in stats["by_mailbox"].values())
+
+
+def test_sandbox_never_sees_more_than_four_requests_per_mailbox(sleeps: Sleeps) -> None:
+    """Sixteen threads on one mailbox: the emulator never counts a 5th concurrent request."""
+    from iepsched.sandbox import GraphSandbox
+
+    with GraphSandbox(client_secret=SANDBOX_SECRET, latency_ms=5) as sb:
+        client = _sandbox_client(sb, sleeps, max_concurrency_per_mailbox=4)
+        client.get("/users/one@district.example/events")  # warm the token
+        threads = [
+            threading.Thread(target=client.get, args=("/users/one@district.example/events",))
+            for _ in range(16)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        stats = sb.stats()
+        client.close()
+    box = stats["by_mailbox"]["one@district.example"]
+    assert box["requests"] == 17 and box["throttled"] == 0
+    assert 1 < box["max_concurrency_seen"] <= 4
+
+
+def test_sandbox_401_gets_a_fresh_token(sleeps: Sleeps) -> None:
+    """A token the emulator rejects is invalidated once and the request succeeds with a new one."""
+    from iepsched.auth import make_token_provider
+    from iepsched.sandbox import GraphSandbox
+
+    with GraphSandbox(client_secret=SANDBOX_SECRET) as sb:
+        real = make_token_provider(
+            tenant_id="",
+            client_id="iepsched-tests",
+            authority=sb.authority,
+            endpoint=sb.graph_url,
+            client_secret=SANDBOX_SECRET,
+        )
+
+        class StaleFirst:
+            stale = True
+
+            def token(self) -> str:
+                return "eyJ.stale.token" if self.stale else real.token()
+
+            def invalidate(self) -> None:
+                self.stale = False
+                real.invalidate()
+
+        client = GraphClient(endpoint=sb.graph_url, tokens=StaleFirst(), sleep=sleeps)
+        assert client.get("/users/a@district.example/events")["value"] == []
+        assert client.stats.auth_retries == 1
+        client.close()
