@@ -17,13 +17,12 @@ import datetime as dt
 import itertools
 import json
 import re
-import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import display_path
+from .config import building_key, display_path, read_toml, unmatched_buildings
 from .errors import Problem, UserError
 from .model import ClosedDays, GradingPeriod, SchoolYear, Student
 from .schoolcal import DayInfo, SchoolCalendar, school_year_label
@@ -40,16 +39,8 @@ _ONE_DAY = dt.timedelta(days=1)
 
 def load_calendar(path: Path) -> SchoolCalendar:
     """Read a calendar TOML; raise `UserError` listing every problem (file, year, entry)."""
-    shown = display_path(path)
-    try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
-    except FileNotFoundError:
-        raise UserError(Problem(shown, "calendar file not found")) from None
-    except UnicodeDecodeError:
-        raise UserError(Problem(shown, "is not UTF-8 text; save it as UTF-8")) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(Problem(shown, f"is not valid TOML: {exc}")) from None
-    return calendar_from_toml(data, shown=shown, default_name=path.stem)
+    data = read_toml(path, not_found="calendar file not found")
+    return calendar_from_toml(data, shown=display_path(path), default_name=path.stem)
 
 
 def calendar_from_toml(data: Mapping[str, Any], *, shown: str, default_name: str) -> SchoolCalendar:
@@ -233,10 +224,6 @@ def _span(closure: ClosedDays) -> str:
 # -- the set of calendars of one config -----------------------------------------------------------
 
 
-def _building_key(name: str) -> str:
-    return " ".join(name.split()).casefold()
-
-
 @dataclass(frozen=True, slots=True)
 class CalendarSet:
     """The default calendar and the per-building ones (`[calendar.buildings]`)."""
@@ -247,9 +234,9 @@ class CalendarSet:
 
     def for_building(self, building: str) -> SchoolCalendar:
         """The building's calendar (case-insensitive), else the default; `UserError` if none."""
-        key = _building_key(building)
+        key = building_key(building)
         for name, cal in self.buildings.items():
-            if _building_key(name) == key:
+            if building_key(name) == key:
                 return cal
         if self.default is not None:
             return self.default
@@ -267,39 +254,30 @@ class CalendarSet:
                 found.setdefault(id(cal), cal)
         return tuple(found.values())
 
-    def check_buildings(self, students: Iterable[Student]) -> list[Problem]:
+    def check_buildings(self, students: Sequence[Student]) -> list[Problem]:
         """Roster buildings with no calendar (errors) and configured buildings no student is in.
 
         Call it before planning: `calendar_for` raises for a building without a calendar.
         """
         problems: list[Problem] = []
-        by_building: dict[str, list[str]] = {}
+        ids: dict[str, list[str]] = {}
         names: dict[str, str] = {}
         for s in students:
-            key = _building_key(s.building)
-            by_building.setdefault(key, []).append(s.student_id)
+            key = building_key(s.building)
+            ids.setdefault(key, []).append(s.student_id)
             names.setdefault(key, s.building)
-        configured = {_building_key(name) for name in self.buildings}
+        configured = {building_key(name) for name in self.buildings}
         if self.default is None:
-            for key, ids in by_building.items():
+            for key, some in ids.items():
                 if key not in configured:
-                    shown_ids = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+                    shown_ids = ", ".join(some[:5]) + (", ..." if len(some) > 5 else "")
                     problems.append(
                         Problem(
                             self.where,
                             f"{_no_calendar_message(names[key])} (students {shown_ids})",
                         )
                     )
-        for name in self.buildings:
-            if _building_key(name) not in by_building:
-                problems.append(
-                    Problem(
-                        f"{self.where} {name!r}",
-                        "no student in the roster is in this building; check the spelling "
-                        f"(roster buildings: {', '.join(sorted(names.values()))})",
-                        "warning",
-                    )
-                )
+        problems.extend(unmatched_buildings(self.buildings, students, where=self.where))
         return problems
 
 
@@ -457,7 +435,7 @@ def check_calendar(cal: SchoolCalendar) -> list[Problem]:
                 problems.append(
                     Problem(
                         where,
-                        f"closures overlap: {_describe(prev)} and {_describe(cur)}",
+                        f"closures overlap: {_closure_text(prev)} and {_closure_text(cur)}",
                         "warning",
                     )
                 )
@@ -466,7 +444,7 @@ def check_calendar(cal: SchoolCalendar) -> list[Problem]:
                 problems.append(
                     Problem(
                         where,
-                        f"closure {_describe(closure)} is outside the school year "
+                        f"closure {_closure_text(closure)} is outside the school year "
                         f"({year.first_day.isoformat()} to {year.last_day.isoformat()}); "
                         "it has no effect",
                         "warning",
@@ -515,7 +493,7 @@ def _public_holidays(*, years: range) -> dict[dt.date, str]:
     return dict(holidays.country_holidays("US", subdiv="KS", years=years))
 
 
-def _describe(closure: ClosedDays) -> str:
+def _closure_text(closure: ClosedDays) -> str:
     return f"{_span(closure)} ({closure.label})" if closure.label else _span(closure)
 
 

@@ -15,7 +15,7 @@ import difflib
 import re
 import string
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -89,7 +89,8 @@ _PERSONAL_FIELDS = (
 
 _SECRET_KEY = re.compile(r"secret|password|passwd|passphrase", re.IGNORECASE)
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
-_EMAIL = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+$")
+# A basic shape check (x@y.z, no spaces or list separators), not RFC 5322: Graph is the judge.
+EMAIL = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+$")
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -107,24 +108,33 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def load_config(path: Path) -> Config:
-    """Read and validate the config file; raise `UserError` listing every problem found."""
+def read_toml(path: Path, *, not_found: str) -> dict[str, Any]:
+    """A TOML file's tables; `UserError` naming the file when it is missing or unreadable.
+
+    A BOM is tolerated because Windows editors add one; `tomllib` itself would refuse it.
+    """
     shown = display_path(path)
-    if not path.is_file():
-        raise UserError(
-            Problem(
-                shown,
-                f"config file not found (looked for {path.absolute()}). Point at another file "
-                "with `iepsched --config PATH ...` or the IEPSCHED_CONFIG environment variable; "
-                "config/iepsched.toml in the iepsched repository is a complete example.",
-            )
-        )
     try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
+        return tomllib.loads(path.read_bytes().decode("utf-8-sig"))
+    except (FileNotFoundError, IsADirectoryError):
+        raise UserError(Problem(shown, not_found)) from None
     except UnicodeDecodeError:
         raise UserError(Problem(shown, "is not UTF-8 text; save it as UTF-8")) from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(Problem(shown, f"is not valid TOML: {exc}")) from None
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the config file; raise `UserError` listing every problem found."""
+    shown = display_path(path)
+    data = read_toml(
+        path,
+        not_found=(
+            f"config file not found (looked for {path.absolute()}). Point at another file "
+            "with `iepsched --config PATH ...` or the IEPSCHED_CONFIG environment variable; "
+            "config/iepsched.toml in the iepsched repository is a complete example."
+        ),
+    )
     reader = _Reader(shown=shown, base=path.resolve().parent)
     config = reader.build(data, source=path.resolve())
     errors = [p for p in reader.problems if p.severity == "error"]
@@ -140,16 +150,8 @@ def load_rules_checked(config: Config) -> tuple[Rules, tuple[Problem, ...]]:
     """
     if config.rules_path is None:
         return DEFAULT_RULES, ()
-    shown = display_path(config.rules_path)
-    try:
-        data = tomllib.loads(config.rules_path.read_bytes().decode("utf-8-sig"))
-    except FileNotFoundError:
-        raise UserError(Problem(shown, "rules file not found ([rules] path)")) from None
-    except UnicodeDecodeError:
-        raise UserError(Problem(shown, "is not UTF-8 text; save it as UTF-8")) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(Problem(shown, f"is not valid TOML: {exc}")) from None
-    rules, problems = rules_from_toml(data, shown)
+    data = read_toml(config.rules_path, not_found="rules file not found ([rules] path)")
+    rules, problems = rules_from_toml(data, display_path(config.rules_path))
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise UserError(errors)
@@ -163,21 +165,31 @@ def load_rules(config: Config) -> Rules:
 
 def check_rooms(config: Config, students: Sequence[Student]) -> list[Problem]:
     """Warn about `[rooms]` entries that name no building of the roster (a typo loses the room)."""
-    buildings = {_building_key(s.building) for s in students}
+    return unmatched_buildings(
+        config.rooms, students, where=f"{display_path(config.source)} [rooms]"
+    )
+
+
+def unmatched_buildings(
+    names: Iterable[str], students: Iterable[Student], *, where: str
+) -> list[Problem]:
+    """A warning for each configured building name that no student of the roster is in."""
+    roster = {building_key(s.building): s.building for s in students}
+    listed = ", ".join(sorted(roster.values()))
     return [
         Problem(
-            f"{display_path(config.source)} [rooms] {_quote_key(name)}",
-            "no student in the roster is in this building; check the spelling "
-            f"(roster buildings: {', '.join(sorted({s.building for s in students}))})",
+            f"{where} {_quote_key(name)}",
+            f"no student in the roster is in this building; check the spelling "
+            f"(roster buildings: {listed})",
             "warning",
         )
-        for name in config.rooms
-        if _building_key(name) not in buildings
+        for name in names
+        if building_key(name) not in roster
     ]
 
 
-def _building_key(name: str) -> str:
-    """Buildings match case-insensitively and regardless of repeated spaces."""
+def building_key(name: str) -> str:
+    """How building names are compared: case-insensitively, regardless of repeated spaces."""
     return " ".join(name.split()).casefold()
 
 
@@ -406,7 +418,7 @@ class _Reader:
         seen: dict[str, str] = {}
         for name, value in self.table(table, "calendar.buildings").items():
             key = _quote_key(name)
-            other = seen.setdefault(_building_key(name), name)
+            other = seen.setdefault(building_key(name), name)
             if other != name:
                 self.error("calendar.buildings", key, f"the same building as {other!r}; keep one")
                 continue
@@ -486,7 +498,7 @@ class _Reader:
             key = _quote_key(name)
             if _SECRET_KEY.search(name):
                 continue
-            other = seen.setdefault(_building_key(name), name)
+            other = seen.setdefault(building_key(name), name)
             if other != name:
                 self.error("rooms", key, f"the same building as {other!r}; keep one")
                 continue
@@ -661,7 +673,7 @@ def _date(value: Any) -> dt.date:
 
 def _email(value: Any) -> str:
     text = _text(value).lower()
-    if not _EMAIL.match(text):
+    if not EMAIL.match(text):
         raise ValueError(f"{value!r} is not an email address (expected name@example.org)")
     return text
 

@@ -11,12 +11,11 @@ import csv
 import datetime as dt
 import io
 import operator
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import display_path
+from .config import EMAIL, display_path
 from .errors import Problem, UserError
 from .model import DecisionMaker, Student
 from .schedule import due_date_from
@@ -49,7 +48,6 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
 COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 _POSITION = {name: i for i, name in enumerate(COLUMNS)}  # also the order of a row's messages
 
-_EMAIL = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+$")
 _DATE_HELP = "use YYYY-MM-DD or M/D/YYYY"
 
 
@@ -390,7 +388,7 @@ class _RowParser:
         if known is not None:
             return known
         email = text.lower()
-        if _EMAIL.match(email):
+        if EMAIL.match(email):
             self._emails[text] = email
             return email
         if "," in text:

@@ -275,7 +275,7 @@ def test_building_without_calendar(monkeypatch: pytest.MonkeyPatch) -> None:
         "error: no_default_calendar.toml [calendar.buildings]: no school calendar for building "
         "'South Elementary': add it under [calendar.buildings], or set [calendar] path as the "
         "default calendar (students S2)",
-        "warning: no_default_calendar.toml [calendar.buildings] 'West Middle': no student in the "
+        'warning: no_default_calendar.toml [calendar.buildings] "West Middle": no student in the '
         "roster is in this building; check the spelling (roster buildings: North High, South "
         "Elementary)",
     ]
