@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar as stdcal
 import datetime as dt
 import sys
 from collections.abc import Callable
@@ -110,6 +109,8 @@ def _months(
 
 
 def _render_month(view: MonthView) -> str:
+    import calendar as stdcal  # only for month names; kept off the CLI's start-up path
+
     title = f"{stdcal.month_name[view.month]} {view.year} — {view.calendar}"
     lines = [title, "  Mon  Tue  Wed  Thu  Fri  Sat  Sun"]
     cells = ["     "] * view.first_weekday
