@@ -732,6 +732,11 @@ class _Server(ThreadingHTTPServer):
     sandbox: GraphSandbox
     ssl_context: ssl.SSLContext | None = None
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints tracebacks to stderr; clients that hang up mid-request are normal
+        # here (fault tests, Ctrl-C), so they go to the log instead.
+        logger.debug("connection from %s ended with an error", client_address, exc_info=True)
+
     def finish_request(self, request: Any, client_address: Any) -> None:
         # TLS handshakes happen here, in the per-connection thread, so one slow client cannot
         # stall the accept loop.
