@@ -666,9 +666,12 @@ def test_cached_account_is_used_silently(tmp_path: Path) -> None:
 
 
 def test_widened_cache_file_is_restricted_and_warned(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An existing cache readable by others is chmod-ed back to 0600 with a warning."""
+    # The CLI's logging set-up (run by other tests) stops "iepsched" records at its own handler.
+    monkeypatch.setattr(logging.getLogger("iepsched"), "propagate", True)
+    monkeypatch.setattr(logging.getLogger("iepsched"), "handlers", [])
     path = tmp_path / "cache.json"
     path.write_text('{"signed-in": true}')
     path.chmod(0o644)

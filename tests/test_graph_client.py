@@ -976,8 +976,14 @@ def test_logs_carry_no_upn_student_id_or_token(
     rs: responses.RequestsMock,
     client: GraphClient,
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """At DEBUG, logs and error messages show method/redacted path/status only."""
+    # The CLI's logging set-up (run by other tests) stops "iepsched" records at its own handler.
+    package_log = logging.getLogger("iepsched")
+    monkeypatch.setattr(package_log, "propagate", True)
+    monkeypatch.setattr(package_log, "handlers", [])
+    caplog.set_level(logging.DEBUG, logger="iepsched.graph")
     caplog.set_level(logging.DEBUG)
     upn = "jane.doe@district.org"
     student = "S123456"
