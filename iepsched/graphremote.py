@@ -328,9 +328,9 @@ class GraphRemote:
     def snapshot(self, mailboxes: Iterable[str]) -> Snapshot:
         """Read every iepsched event and task in these mailboxes, mailboxes in parallel.
 
-        Per mailbox: ceil(events / page_size) event pages, one page of To Do lists, and
-        ceil(tasks / page_size) task pages of the iepsched list (none when it does not exist);
-        each at least one request.
+        Per mailbox: ceil(events / page_size) event pages (at least one), the To Do lists (one
+        page unless the mailbox has very many lists), and ceil(tasks / page_size) task pages of
+        the iepsched list — completed tasks included — (none when the list does not exist).
         """
         boxes = list(dict.fromkeys(mailboxes))
         self.unread = {}
