@@ -49,6 +49,7 @@ __all__ = [
     "AuthStatus",
     "DeviceCodeProvider",
     "LoopbackTokenProvider",
+    "certificate_credential",
     "default_authority",
     "describe_status",
     "is_loopback_url",
