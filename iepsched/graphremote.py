@@ -576,12 +576,13 @@ class GraphRemote:
             if action.kind in TASK_KINDS:
                 if target_list is None:
                     error = list_id if isinstance(list_id, GraphError) else None
-                    done[i] = _failed(action, error or GraphError("no To Do list for this task"))
+                    error = error or GraphError("no To Do list for this task")
+                    done[i] = Result(action, ok=False, error=error)  # nothing was sent
                     continue
                 lists[i] = target_list
             rid = remote_ids.get(i, action.remote_id)
             if isinstance(rid, GraphError):
-                done[i] = _failed(action, rid)
+                done[i] = Result(action, ok=False, error=rid)  # the lookup failed; nothing sent
                 continue
             outcome = self._request_for(str(i), action, rid, lists.get(i))
             if isinstance(outcome, Result):

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
+import requests
 from test_remote_contract import (
     CM,
     CM2,
@@ -21,6 +22,7 @@ from test_remote_contract import (
     apply_one,
     create,
     district_items,
+    fake_response,
     key_of_event,
     key_of_task,
     ok,
@@ -28,6 +30,7 @@ from test_remote_contract import (
     sandbox_token_provider,
 )
 
+from iepsched.errors import GraphAuthError
 from iepsched.graph import TokenProvider
 from iepsched.graphremote import GraphRemote, key_filter, parse_datetime
 from iepsched.items import transaction_id
@@ -333,3 +336,23 @@ def test_times_in_unknown_zones_are_unknown_not_wrong() -> None:
         {"dateTime": "2027-01-06T07:45:00.1234567", "timeZone": "Central Standard Time"}
     )
     assert value is not None and value.utcoffset() == dt.timedelta(hours=-6)
+
+
+def test_tasks_fail_alone_when_the_todo_list_cannot_be_made(h: SandboxHarness) -> None:
+    """If the To Do list cannot be created (Tasks permission missing), the mailbox's tasks fail
+    as not sent — not uncertain — and its events still go."""
+
+    def refuse(method: str, url: str, body: Any) -> requests.Response | None:
+        if method == "POST" and urlsplit(url).path.endswith("/todo/lists"):
+            error = {"error": {"code": "Forbidden", "message": "Missing Tasks.ReadWrite.All"}}
+            return fake_response(403, error, url)
+        return None
+
+    h.session.before = refuse
+    meeting, task = pick("event"), pick("task")
+    results = {r.action.key: r for r in h.remote.apply([create(meeting), create(task)])}
+    assert results[meeting.key].ok
+    failed = results[task.key]
+    assert not failed.ok and not failed.uncertain
+    assert isinstance(failed.error, GraphAuthError)
+    assert writes_of(h.session, "POST", "/tasks") == 0
