@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 from . import events, odata, shapes, timezones, todo
 from .events import View
 from .store import GraphError, Mailbox, Store
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 1000
@@ -103,6 +106,12 @@ class GraphApi:
                 exc.status,
                 {"error": {"code": exc.code, "message": exc.message}},
                 dict(exc.headers),
+            )
+        except Exception:  # a sandbox bug answers this item 500 instead of killing a batch
+            logger.exception("sandbox failure on %s %s", req.method, req.url)
+            return Reply(
+                500,
+                {"error": {"code": "InternalServerError", "message": "The sandbox failed."}},
             )
 
     def _route(self, req: ItemRequest) -> Reply:
