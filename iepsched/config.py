@@ -193,6 +193,36 @@ def building_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
+class BuildingMap(dict[str, str]):
+    """A dict keyed by building name whose lookups ignore case and repeated spaces.
+
+    `[rooms]` is written by hand and the roster comes from an export; "Bluestem high" in one and
+    "Bluestem High" in the other must still find the room (the planner looks rooms up with
+    `.get(student.building)`).
+    """
+
+    def _find(self, name: object) -> str | None:
+        if not isinstance(name, str):
+            return None
+        if dict.__contains__(self, name):
+            return name
+        key = building_key(name)
+        return next((k for k in self if building_key(k) == key), None)
+
+    def __getitem__(self, name: str) -> str:
+        found = self._find(name)
+        if found is None:
+            raise KeyError(name)
+        return dict.__getitem__(self, found)
+
+    def __contains__(self, name: object) -> bool:
+        return self._find(name) is not None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        found = self._find(name)
+        return default if found is None else dict.__getitem__(self, found)
+
+
 def _quote_key(key: str) -> str:
     return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else f'"{key}"'
 
@@ -491,8 +521,8 @@ class _Reader:
             ),
         )
 
-    def rooms(self, data: Mapping[str, Any]) -> dict[str, str]:
-        rooms: dict[str, str] = {}
+    def rooms(self, data: Mapping[str, Any]) -> BuildingMap:
+        rooms = BuildingMap()
         seen: dict[str, str] = {}
         for name, value in self.table(data, "rooms").items():
             key = _quote_key(name)

@@ -248,3 +248,15 @@ def test_rooms_typo_warns() -> None:
         'full.toml [rooms] "North High": no student in the roster is in this building; check the '
         "spelling (roster buildings: South Elementary)"
     ]
+
+
+def test_rooms_match_buildings_in_any_case() -> None:
+    """A room is found for the roster's spelling of its building (case and spacing ignored)."""
+    rooms = load_config(Path("full.toml")).rooms
+    assert rooms == {"North High": "room.north@district.example.org"}
+    assert rooms.get("north  HIGH") == "room.north@district.example.org"
+    assert rooms["NORTH HIGH"] == "room.north@district.example.org"
+    assert "North high" in rooms and "South High" not in rooms
+    assert rooms.get("South High", "") == ""
+    with pytest.raises(KeyError):
+        rooms["South High"]
