@@ -58,10 +58,11 @@ def calendar_show(
     school_year: str | None,
     today: str | None,
 ) -> None:
-    """Draw a month of the school calendar: school days, weekends and closures with labels.
+    """Draw months of the school calendar: school days, closures, labels.
 
-    Days marked x are closed, - are outside the school year (summer), ? are in a school year whose
-    calendar is not loaded. Each month ends with its count of school days.
+    Weekends are the last two columns. Days marked x are closed, - are outside the school year
+    (summer), ? are in a school year whose calendar is not loaded. Each month ends with its
+    count of school days.
 
     Example: iepsched calendar show --building "Bluestem High" --month 2026-12
     """
@@ -143,8 +144,9 @@ def _render_month(view: MonthView) -> str:
 @click.pass_context
 @handle_errors
 def calendar_check(ctx: click.Context, building: str | None) -> None:
-    """Check the calendars for mistakes a coordinator should confirm; never changes them.
+    """Check calendars for what a coordinator should confirm.
 
+    Never changes a calendar.
     Warns about overlapping closures, closures and grading periods outside the school year, report
     dates before a period ends, and US/Kansas public holidays left as school days. Exit 0 when
     there are only warnings, 2 when a calendar cannot be loaded or has errors.
@@ -190,14 +192,13 @@ def calendar_draft(
     out: Path | None,
     force: bool,
 ) -> None:
-    """Start a new school year's calendar: a TOML draft with the public holidays closed.
+    """Draft a new school year's calendar with public holidays closed.
 
     The US/Kansas public holidays that fall on weekdays are closed; a coordinator then adds the
     breaks, PD days and grading periods, removes holidays on which school is in session, and runs
     `iepsched calendar check`. Needs no config.
 
     Example: iepsched calendar draft --year 2027-28 --first-day 2027-08-12 --last-day 2028-05-19
-    --out config/calendars/draft-2027-28.toml
     """
     from ..calendars import draft_calendar_toml
 
