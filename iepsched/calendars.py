@@ -231,13 +231,18 @@ class CalendarSet:
     default: SchoolCalendar | None
     buildings: Mapping[str, SchoolCalendar] = field(default_factory=dict)  # name as configured
     where: str = "[calendar.buildings]"  # where to point a coordinator at a missing building
+    _index: Mapping[str, SchoolCalendar] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The planner asks once per student: index the normalised names once.
+        index = {building_key(name): cal for name, cal in self.buildings.items()}
+        object.__setattr__(self, "_index", index)
 
     def for_building(self, building: str) -> SchoolCalendar:
         """The building's calendar (case-insensitive), else the default; `UserError` if none."""
-        key = building_key(building)
-        for name, cal in self.buildings.items():
-            if building_key(name) == key:
-                return cal
+        found = self._index.get(building_key(building))
+        if found is not None:
+            return found
         if self.default is not None:
             return self.default
         raise UserError(Problem(self.where, _no_calendar_message(building)))

@@ -90,12 +90,19 @@ class PlanContext:
     # Position of each milestone key in the rules (ties in date order sort by it).
     rank: Mapping[str, int] = field(init=False, repr=False, compare=False)
     uses_due: bool = field(init=False, repr=False, compare=False)
+    reeval_r_only: bool = field(init=False, repr=False, compare=False)
     ages: tuple[int, ...] = field(init=False, repr=False, compare=False)  # age thresholds in rules
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rank", {m.key: i for i, m in enumerate(self.rules.milestones)})
         enabled = [m for m in self.rules.milestones if m.enabled]
         object.__setattr__(self, "uses_due", any(m.rule.anchor == "DUE" for m in enabled))
+        reeval_rules = [m for m in enabled if m.track == "reeval"]
+        object.__setattr__(
+            self,
+            "reeval_r_only",
+            all(m.rule.anchor == "R" and m.min_age is None for m in reeval_rules),
+        )
         ages = {m.min_age for m in enabled if m.min_age is not None}
         object.__setattr__(self, "ages", tuple(sorted({*ages, self.rules.rights_transfer_age})))
 
@@ -276,7 +283,7 @@ class _Dater:
 
 
 _MISSING = object()
-MilestoneSet = tuple[tuple[Milestone, ...], tuple[str, ...]]
+MilestoneSet = tuple[tuple[tuple[int, Milestone], ...], tuple[str, ...]]
 
 
 class _RunMemo:
@@ -332,26 +339,33 @@ def _plan_student(
     age = age_on(student.birth_date, m_date or due)
     delivered = _delivered(meeting)
     # Milestones are immutable and depend only on these inputs, so students that share them
-    # (about fifty per meeting date in a large district) share one tuple. Students with
+    # (about fifty per meeting date in a large district) share one tuple. The reevaluation track
+    # is keyed apart (by R) so it does not split the annual track's sharing. Students with
     # completed items are computed on their own.
-    share_key = (
+    flags = (
         id(cal),
         m_date.toordinal() if m_date else 0,
-        student.reeval_due_date.toordinal() if student.reeval_due_date else 0,
         due.toordinal() if ctx.uses_due else 0,
         tuple(age >= a for a in ctx.ages),
         delivered,
     )
-    cached = None if done else memo.milestones.get(share_key)
-    if cached is None:
-        cached = _milestones(
-            student, cal, rules, ctx.rank, today, m_date, next_due, age, delivered, done, memo
+    annual, annual_warnings = _shared_milestones(
+        ("annual", *flags), student, cal, ctx, today, m_date, next_due, age, delivered, done, memo
+    )
+    warnings.extend(annual_warnings)
+    if student.reeval_due_date is None:
+        milestones = [m for _, m in annual]
+    else:
+        r_key = (
+            ("reeval", id(cal), student.reeval_due_date.toordinal())
+            if ctx.reeval_r_only
+            else ("reeval", student.reeval_due_date.toordinal(), *flags)
         )
-        if not done:
-            memo.milestones[share_key] = cached
-    milestones_t, milestone_warnings = cached
-    warnings.extend(milestone_warnings)
-    milestones = list(milestones_t)
+        reeval, reeval_warnings = _shared_milestones(
+            r_key, student, cal, ctx, today, m_date, next_due, age, delivered, done, memo
+        )
+        warnings.extend(reeval_warnings)
+        milestones = [m for _, m in sorted((*annual, *reeval), key=_first)]
 
     contact_req: ContactRequirement | None = None
     if any(m.kind == "contact" for m in milestones):
@@ -390,8 +404,10 @@ def _milestones(
     delivered: bool,
     done: frozenset[str],
     memo: _RunMemo,
-) -> tuple[tuple[Milestone, ...], tuple[str, ...]]:
-    """Every applicable milestone, dated, with its status, in display order; plus warnings."""
+    track: str,
+) -> MilestoneSet:
+    """Every applicable milestone of one track, dated, with its status, with its sort key, in
+    display order; plus warnings."""
     warnings: list[str] = []
     due = student.due_date
     anchors = {"M": m_date, "DUE": due, "NEXT_DUE": next_due, "R": student.reeval_due_date}
@@ -400,7 +416,7 @@ def _milestones(
     soon_ord = today_ord + rules.due_soon_days
     keyed: list[tuple[int, Milestone]] = []
     for order, rule in enumerate(rules.milestones):
-        if not rule.enabled:
+        if not rule.enabled or rule.track != track:
             continue
         if rule.track == "reeval" and student.reeval_due_date is None:
             continue
@@ -445,7 +461,43 @@ def _milestones(
             f"Load the {school_year} school calendar ({cal.name}): "
             f"{', '.join(keys)} cannot be dated until it is."
         )
-    return tuple(m for _, m in keyed), tuple(warnings)
+    return tuple(keyed), tuple(warnings)
+
+
+def _shared_milestones(
+    share_key: tuple[object, ...],
+    student: Student,
+    cal: SchoolCalendar,
+    ctx: PlanContext,
+    today: dt.date,
+    m_date: dt.date | None,
+    next_due: dt.date | None,
+    age: int,
+    delivered: bool,
+    done: frozenset[str],
+    memo: _RunMemo,
+) -> MilestoneSet:
+    """One track's milestones, from the run's cache when another student had the same inputs."""
+    track = str(share_key[0])
+    cached = None if done else memo.milestones.get(share_key)
+    if cached is None:
+        cached = _milestones(
+            student,
+            cal,
+            ctx.rules,
+            ctx.rank,
+            today,
+            m_date,
+            next_due,
+            age,
+            delivered,
+            done,
+            memo,
+            track,
+        )
+        if not done:
+            memo.milestones[share_key] = cached
+    return cached
 
 
 def _delivered(meeting: Meeting | None) -> bool:
