@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synth import generate  # noqa: E402
+from synth import generate
 
-from iepsched.config import load_config  # noqa: E402
-from iepsched.district import load_district  # noqa: E402
-from iepsched.schedule import plan_district  # noqa: E402
+from iepsched.config import load_config
+from iepsched.district import load_district
+from iepsched.schedule import plan_district
 
 TODAY = dt.date(2026, 11, 30)
 

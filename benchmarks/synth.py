@@ -19,11 +19,26 @@ CALENDARS = (
     ("calendars/usd902-bluestem.toml", "usd902"),
 )
 STUDENTS_PER_BUILDING = 100  # special-education students: one conference room each
-FIELDS = (
-    "student_id,first_name,last_name,birth_date,grade,building,case_manager_email,lea_email,"
-    "gen_ed_emails,provider_emails,decision_maker_1_name,decision_maker_1_email,"
-    "decision_maker_1_phone,student_email,last_iep_date,iep_due_date,reeval_due_date,status"
-).split(",")
+FIELDS = [
+    "student_id",
+    "first_name",
+    "last_name",
+    "birth_date",
+    "grade",
+    "building",
+    "case_manager_email",
+    "lea_email",
+    "gen_ed_emails",
+    "provider_emails",
+    "decision_maker_1_name",
+    "decision_maker_1_email",
+    "decision_maker_1_phone",
+    "student_email",
+    "last_iep_date",
+    "iep_due_date",
+    "reeval_due_date",
+    "status",
+]
 
 
 def generate(
