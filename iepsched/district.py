@@ -22,7 +22,8 @@ from .settings import Config
 
 if TYPE_CHECKING:  # the state adapter (sqlite3) is only loaded when a state file exists
     from .items import DeliveryOptions
-    from .store import Cycle, ItemState, StateStore
+    from .model import Cycle, ItemState
+    from .store import StateStore
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
@@ -242,3 +243,36 @@ class DistrictPlan:
 
     def get(self, student_id: str) -> StudentPlan | None:
         return self.by_id.get(student_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemState:
+    """What the state knows about one delivered (or in-flight) item."""
+
+    key: str
+    student_id: str
+    cycle_id: str
+    kind: str
+    mailbox: str
+    state: str
+    remote_id: str | None = None
+    list_id: str | None = None
+    change_key: str | None = None
+    hash: str | None = None
+    field_hashes: Mapping[str, str] = field(default_factory=dict)
+    intent: str | None = None
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    completed_on: dt.date | None = None
+    moved: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Cycle:
+    """A student's annual (or reevaluation) cycle: stable through due-date corrections."""
+
+    student_id: str
+    track: str
+    cycle_id: str
+    due_date: dt.date
+    held_on: dt.date | None = None

@@ -20,9 +20,8 @@ from dataclasses import dataclass, field, replace
 from typing import cast
 
 from .items import methods_from_checklist
-from .model import BookedMeeting, Contact, Student
+from .model import BookedMeeting, Contact, Cycle, ItemState, Student
 from .remote import Action, DesiredItem, ItemKind, Op, Snapshot
-from .store import Cycle, ItemState
 
 LIVE = "live"
 PENDING = "pending"

@@ -14,12 +14,12 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import LockedError, Problem, UserError
-from .model import Contact
+from .model import Contact, Cycle, ItemState
 
 # Each entry migrates from version i to i + 1; applied in order, each in one transaction.
 MIGRATIONS: tuple[str, ...] = (
@@ -91,39 +91,6 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-@dataclass(frozen=True, slots=True)
-class ItemState:
-    """What the state knows about one delivered (or in-flight) item."""
-
-    key: str
-    student_id: str
-    cycle_id: str
-    kind: str
-    mailbox: str
-    state: str
-    remote_id: str | None = None
-    list_id: str | None = None
-    change_key: str | None = None
-    hash: str | None = None
-    field_hashes: Mapping[str, str] = field(default_factory=dict)
-    intent: str | None = None
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
-    completed_on: dt.date | None = None
-    moved: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Cycle:
-    """A student's annual (or reevaluation) cycle: stable through due-date corrections."""
-
-    student_id: str
-    track: str
-    cycle_id: str
-    due_date: dt.date
-    held_on: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)

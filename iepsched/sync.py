@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from .district import District, StateInputs, plan_inputs, state_inputs
 from .items import deliverable, desired_items
-from .model import DistrictPlan, Interval, StudentPlan
+from .model import DistrictPlan, Interval, ItemState, StudentPlan
 from .reconcile import (
     CANCELLED,
     DELETED,
@@ -31,7 +31,7 @@ from .reconcile import (
     reconcile,
 )
 from .remote import Action, DesiredItem, Remote, Result, Snapshot
-from .store import ItemState, StateStore
+from .store import StateStore
 
 log = logging.getLogger(__name__)
 
