@@ -158,11 +158,24 @@ def state_inputs(
             meetings[st.student_id] = st
             if st.start.astimezone(tz).date() < today:
                 held[st.student_id] = st.start.astimezone(tz).date()
+    # The due date each meeting was booked against: the cycle's, before this run's correction.
+    booked_against = {
+        sid: track_cycles[-1].due_date
+        for (sid, track), track_cycles in cycles.items()
+        if track == "annual" and track_cycles
+    }
     annual, reeval, rows = assign_cycles(students, cycles, held=held)
     booked: dict[str, BookedMeeting] = {}
     for sid, st in meetings.items():
         if annual.get(sid) == st.cycle_id and st.start and st.end:
-            booked[sid] = BookedMeeting(sid, st.start, st.end, st.cycle_id, adopted=st.moved)
+            booked[sid] = BookedMeeting(
+                sid,
+                st.start,
+                st.end,
+                st.cycle_id,
+                adopted=st.moved,
+                due_date=booked_against.get(sid),
+            )
     done: dict[str, set[str]] = {}
     for st in items.values():
         if st.state == COMPLETED and st.cycle_id in (

@@ -142,6 +142,10 @@ class BookedMeeting:
     end: dt.datetime
     cycle_id: str = ""
     adopted: bool = False  # a person moved it in Outlook: kept even where rules object
+    # The due date it was booked against. A meeting that was already late then (infeasible or
+    # overdue) stays; one that a later correction of the due date made late is moved. None:
+    # unknown, treated as on time then (moved when after DUE).
+    due_date: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -205,15 +205,13 @@ def _observe_task(
 ) -> None:
     remote = snapshot.tasks.get(key)
     if st.state == PENDING:
-        if remote is not None:
-            obs.updates.append(
-                replace(
-                    st, state=LIVE, remote_id=remote.remote_id, list_id=remote.list_id, intent=None
-                )
-            )
-            obs.count("recovered")
-        else:
+        if remote is None:
             return
+        st = replace(
+            st, state=LIVE, remote_id=remote.remote_id, list_id=remote.list_id, intent=None
+        )
+        obs.updates.append(st)
+        obs.count("recovered")
     elif st.state == COMPLETED:
         obs.done.setdefault(st.student_id, set()).add(milestone)
         return
@@ -226,6 +224,11 @@ def _observe_task(
             f"it will not be recreated (run sync --rebook {st.student_id} to recreate it)."
         )
         obs.count("removed_by_person")
+        return
+    if remote.remote_id != st.remote_id and remote.status != "completed":
+        # Completing a recurring To Do task creates the next occurrence under a new id: follow it.
+        obs.updates.append(replace(st, remote_id=remote.remote_id, list_id=remote.list_id))
+        obs.count("followed_recurrence")
         return
     if remote.status == "completed":
         completed_on = remote.completed_on or now.date()

@@ -690,7 +690,7 @@ def _keep_booked(
             "shows as closed: it is being moved to the next usable slot; tell the team."
         )
         return None
-    if day > due:
+    if day > due and (booked.due_date is None or day <= booked.due_date):
         warnings.append(
             f"The booked meeting on {day.isoformat()} is after the corrected due date "
             f"{due.isoformat()}: it is being moved; tell the team and the parents."
