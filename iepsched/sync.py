@@ -50,7 +50,9 @@ class SyncOptions:
     force_cancel: bool = False
     rebook: frozenset[str] = frozenset()
     max_cancellations: int = 10
-    max_passes: int = 3  # re-read and re-apply what a dropped answer left uncertain
+    # Re-read and re-apply what a dropped answer left uncertain; each pass re-reads only the
+    # mailboxes concerned, and a whole dropped $batch leaves 20 items uncertain at once.
+    max_passes: int = 8
 
 
 @dataclass
