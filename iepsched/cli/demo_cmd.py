@@ -105,7 +105,8 @@ def _run_demo(config: Any, sandbox: Any, day: dt.date, state_dir: Path) -> None:
             _summary(first, sandbox)
             plan = first.plan
             assert plan is not None
-            plans = [p for p in plan.plans if p.meeting is not None]
+            # The case manager moves an on-track meeting (one that still has slack to move).
+            plans = [p for p in plan.plans if p.meeting is not None and p.status == "on_track"]
             delivered = store.items()
 
             say("\n2. A case manager moves one meeting in Outlook and completes two contact tasks")
