@@ -1,0 +1,125 @@
+"""`iepsched plan` on the sample district, through click's CliRunner."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from iepsched.cli import main
+
+CONFIG = str(Path(__file__).resolve().parents[1] / "config" / "iepsched.toml")
+TODAY = "2026-11-30"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--config", CONFIG, *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_json_has_exactly_the_spec_fields() -> None:
+    """SPEC §4's JSON fields are all present with their types (more may be added)."""
+    code, out, _ = run("plan", "S1001", "--today", TODAY, "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert {
+        "student_id",
+        "today",
+        "due_date",
+        "next_due_date",
+        "status",
+        "meeting",
+        "milestones",
+        "warnings",
+    } <= set(data)
+    assert data["student_id"] == "S1001"
+    assert data["today"] == TODAY
+    assert set(data["meeting"]) >= {"date", "start", "end", "state"}
+    assert data["meeting"]["state"] == "proposed"
+    assert data["meeting"]["start"].startswith(data["meeting"]["date"] + "T")
+    first = data["milestones"][0]
+    assert set(first) >= {"key", "date", "delivery", "status", "title"}
+    assert {m["delivery"] for m in data["milestones"]} <= {"task", "event", "recurring_task"}
+
+
+def test_json_milestones_are_in_date_order_with_nulls_last() -> None:
+    """Milestones are listed by date; undated ones come last."""
+    for sid in ("S1001", "S1020"):
+        _, out, _ = run("plan", sid, "--today", TODAY, "--format", "json")
+        dates = [m["date"] for m in json.loads(out)["milestones"]]
+        dated = [d for d in dates if d is not None]
+        assert dated == sorted(dated)
+        assert dates[: len(dated)] == dated
+
+
+def test_unplanned_student_has_null_meeting_and_a_warning_naming_the_year() -> None:
+    """A due date in a school year not loaded: meeting null, unplanned, the year is named."""
+    _, out, _ = run("plan", "S1020", "--today", TODAY, "--format", "json")
+    data = json.loads(out)
+    assert data["meeting"] is None
+    assert data["status"] == "unplanned"
+    assert any("2028-29" in w for w in data["warnings"])
+
+
+def test_table_fits_100_columns() -> None:
+    """The terminal form never exceeds 100 columns."""
+    for sid in ("S1001", "S1020", "S1014"):
+        code, out, _ = run("plan", sid, "--today", TODAY)
+        assert code == 0
+        assert max(len(line) for line in out.splitlines()) <= 100
+
+
+def test_unknown_student_exits_2_naming_the_roster() -> None:
+    """An unknown id is an input error: exit 2 and a message that names the roster file."""
+    code, out, err = run("plan", "NOPE", "--today", TODAY)
+    assert code == 2
+    assert "roster.csv" in err and "'NOPE'" in err
+    assert out == ""
+
+
+def test_all_puts_overdue_and_at_risk_first() -> None:
+    """`plan --all` sorts by status so the students needing action come first."""
+    code, out, _ = run("plan", "--all", "--today", TODAY, "--format", "json")
+    assert code == 0
+    statuses = [row["status"] for row in json.loads(out)]
+    order = ["overdue", "infeasible", "unplanned", "at_risk", "on_track"]
+    assert statuses == sorted(statuses, key=order.index)
+    assert statuses[0] == "overdue" and statuses[-1] == "on_track"
+
+
+def test_all_csv_has_one_row_per_active_student() -> None:
+    """The CSV form has a header and one row per planned student."""
+    code, out, _ = run("plan", "--all", "--today", TODAY, "--format", "csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 46
+    assert {"student_id", "due_date", "meeting", "status", "next_milestone", "next_date"} <= set(
+        rows[0]
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("plan", "--today", TODAY), "give a STUDENT id"),
+        (("plan", "--all", "--format", "ics"), "export ics"),
+        (("plan", "S1001", "--format", "csv"), "--all"),
+        (("plan", "S1001", "--today", "30/11/2026"), "not a date"),
+    ],
+)
+def test_usage_errors_say_what_to_do(args: tuple[str, ...], message: str) -> None:
+    """Wrong combinations are refused with exit 2 and a hint."""
+    code, _, err = run(*args)
+    assert code == 2
+    assert message in err
+
+
+def test_plan_is_deterministic() -> None:
+    """Planning the same roster twice gives the same answer."""
+    assert run("plan", "--all", "--today", TODAY, "--format", "json") == run(
+        "plan", "--all", "--today", TODAY, "--format", "json"
+    )
