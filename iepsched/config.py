@@ -198,16 +198,23 @@ class BuildingMap(dict[str, str]):
 
     `[rooms]` is written by hand and the roster comes from an export; "Bluestem high" in one and
     "Bluestem High" in the other must still find the room (the planner looks rooms up with
-    `.get(student.building)`).
+    `.get(student.building)`, for every student, so the normalised names are indexed).
     """
+
+    def __init__(self, items: Mapping[str, str] | None = None) -> None:
+        super().__init__(items or {})
+        self._index = {building_key(name): name for name in self}
+
+    def __setitem__(self, name: str, value: str) -> None:
+        super().__setitem__(name, value)
+        self._index[building_key(name)] = name
 
     def _find(self, name: object) -> str | None:
         if not isinstance(name, str):
             return None
         if dict.__contains__(self, name):
             return name
-        key = building_key(name)
-        return next((k for k in self if building_key(k) == key), None)
+        return self._index.get(building_key(name))
 
     def __getitem__(self, name: str) -> str:
         found = self._find(name)
