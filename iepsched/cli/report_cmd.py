@@ -1,0 +1,126 @@
+"""`iepsched report`: the coordinator's HTML report and the compliance and contact-log CSVs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ..errors import Problem, UserError
+from ..model import STUDENT_STATUS_ORDER
+from .base import app, handle_errors, main, resolve_today, today_option
+
+if TYPE_CHECKING:
+    from ..model import StudentPlan
+
+_file = click.Path(dir_okay=False, path_type=Path)
+
+
+def check_folders(paths: Iterable[Path]) -> None:
+    """Refuse before planning when an output's folder is missing (every one named at once)."""
+    missing = [p for p in paths if not p.resolve().parent.is_dir()]
+    if missing:
+        raise UserError(
+            [Problem(str(p), f"folder {p.parent} does not exist; create it first") for p in missing]
+        )
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Report a file that cannot be written as a user error; say which file was written."""
+    try:
+        yield
+    except OSError as exc:
+        raise UserError(Problem(str(path), f"cannot write: {exc.strerror or exc}")) from None
+    click.echo(f"wrote {path}")
+
+
+@main.command("report")
+@click.option("--html", "html_path", type=_file, help="Write the HTML report to this file.")
+@click.option("--csv", "csv_path", type=_file, help="Write the compliance CSV to this file.")
+@click.option(
+    "--contacts-csv",
+    "contacts_path",
+    type=_file,
+    help="Write the whole parent-contact log as CSV to this file.",
+)
+@today_option
+@click.pass_context
+@handle_errors
+def report(
+    ctx: click.Context,
+    html_path: Path | None,
+    csv_path: Path | None,
+    contacts_path: Path | None,
+    today: str | None,
+) -> None:
+    """Write the compliance report: a self-contained HTML page and/or CSV files for Excel.
+
+    The HTML page needs no network: status counts, the students who need attention with the
+    warning and the next action, a month calendar of meetings and every student's timeline,
+    with filters by case manager, building and status; it prints cleanly. The compliance CSV has
+    one row per student and step; the contact-log CSV is the append-only log. CSV cells that a
+    spreadsheet would run as formulas are prefixed with a quote.
+
+    Example: iepsched report --html report.html --csv compliance.csv --today 2026-11-30
+    """
+    outputs = [p for p in (html_path, csv_path, contacts_path) if p is not None]
+    if not outputs:
+        raise click.UsageError("say what to write: --html FILE, --csv FILE or --contacts-csv FILE")
+    check_folders(outputs)
+    from ..district import load_district, plan_with_state
+    from ..model import Contact
+    from ..progress import progress, show_progress
+    from ..report import html_report, write_atomic, write_compliance_csv, write_contacts_csv
+    from .state import open_state_readonly
+
+    application = app(ctx)
+    config = application.config()
+    day = resolve_today(today, config)
+    district = load_district(config)
+    enabled = show_progress(application.verbosity, sys.stderr)
+    contacts: list[Contact] = []
+    with open_state_readonly(config) as store:
+        district_plan = plan_with_state(district, today=day, store=store)
+        if store is not None:
+            contacts = store.contacts()
+        preview = store is None
+    if html_path:
+        by_student: dict[str, list[Contact]] = {}
+        for contact in contacts:
+            by_student.setdefault(contact.student_id, []).append(contact)
+
+        def each(plans: Sequence[StudentPlan]) -> Iterable[StudentPlan]:
+            return progress(plans, label="writing report", length=len(plans), enabled=enabled)
+
+        text = html_report(
+            district_plan,
+            district_name=config.district.name,
+            today=day,
+            contacts_by_student=by_student,
+            generated_at=dt.datetime.now(config.district.tz).replace(microsecond=0),
+            problems=[f"{p.severity}: {p}" for p in district.problems],
+            preview=preview,
+            each=each,
+        )
+        with writing(html_path):
+            write_atomic(html_path, text.encode("utf-8"))
+    if csv_path:
+        with writing(csv_path):
+            write_compliance_csv(csv_path, district_plan)
+    if contacts_path:
+        with writing(contacts_path):
+            write_contacts_csv(contacts_path, contacts)
+    counts = Counter(p.status for p in district_plan.plans)
+    summary = ", ".join(f"{counts[s]} {s}" for s in STUDENT_STATUS_ORDER if counts[s])
+    click.echo(f"{len(district_plan.plans)} students as of {day.isoformat()}: {summary}", err=True)
+    if preview:
+        click.echo(
+            f"preview: no sync state at {config.state_path} yet; no contacts are logged", err=True
+        )

@@ -1,0 +1,226 @@
+"""`iepsched export ics` and `iepsched report` on the sample district: files exist and parse."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import vobject
+from click.testing import CliRunner, Result
+from hostile import NAME_CELLS, copy_sample, hostile_config
+
+import iepsched.cli.contact_cmd
+import iepsched.cli.export_cmd
+import iepsched.cli.report_cmd  # noqa: F401  (each registers its commands on main)
+from iepsched.cli import main
+from iepsched.report import COMPLIANCE_COLUMNS
+from iepsched.store import StateStore
+
+TODAY = "2026-11-30"
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the sample config, so any state file is written under tmp."""
+    monkeypatch.delenv("IEPSCHED_CONFIG", raising=False)
+    return copy_sample(tmp_path)
+
+
+def run(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--config", str(config), *args], catch_exceptions=False)
+
+
+def state_file(config: Path) -> Path:
+    return config.parent / "state" / "iepsched.sqlite"
+
+
+def sequences(path: Path) -> dict[str, int]:
+    (cal,) = vobject.readComponents(path.read_text("utf-8"))
+    return {e.uid.value: int(e.sequence.value) for e in cal.vevent_list}
+
+
+def test_export_preview_writes_parsable_files_per_case_manager(
+    config: Path, tmp_path: Path
+) -> None:
+    """Without state: one file per case manager, paths on stdout, a preview note, no state."""
+    out = tmp_path / "ics"
+    result = run(config, "export", "ics", "--out", str(out), "--today", TODAY)
+    assert result.exit_code == 0, result.output
+    printed = [Path(line) for line in result.stdout.splitlines()]
+    assert sorted(printed) == sorted(out.iterdir())
+    assert len(printed) == 7
+    assert "wrote 7 files for 46 students" in result.stderr
+    assert "preview: no sync state" in result.stderr
+    assert not state_file(config).exists()
+    for path in printed:
+        (cal,) = vobject.readComponents(path.read_text("utf-8"))
+        assert cal.vtimezone.tzid.value == "America/Chicago"
+        assert set(sequences(path).values()) == {0}
+
+
+@pytest.mark.parametrize(("by", "count"), [("building", 5), ("all", 1)])
+def test_export_by_building_and_all(config: Path, tmp_path: Path, by: str, count: int) -> None:
+    """--by building writes one file per building, --by all a single all.ics."""
+    result = run(config, "export", "ics", "--out", str(tmp_path / by), "--by", by, "--today", TODAY)
+    assert result.exit_code == 0
+    files = sorted((tmp_path / by).iterdir())
+    assert len(files) == count
+    if by == "all":
+        assert [f.name for f in files] == ["all.ics"]
+    else:
+        assert "prairie-valley-high.ics" in [f.name for f in files]
+
+
+def test_export_with_state_keeps_sequence_stable(tmp_path: Path) -> None:
+    """With a state file, SEQUENCE is tracked there: an unchanged re-export keeps every one."""
+    config = hostile_config(tmp_path)  # four students: the state path is what matters here
+    StateStore(state_file(config)).close()
+    out = tmp_path / "ics"
+    first = run(config, "export", "ics", "--out", str(out), "--by", "all", "--today", TODAY)
+    assert "preview" not in first.stderr
+    before = sequences(out / "all.ics")
+    run(config, "export", "ics", "--out", str(out), "--by", "all", "--today", TODAY)
+    assert sequences(out / "all.ics") == before
+    with StateStore(state_file(config)) as store:
+        assert {store.ics_sequence(uid, "changed") for uid in before} == {1}
+    run(config, "export", "ics", "--out", str(out), "--by", "all", "--today", TODAY)
+    assert set(sequences(out / "all.ics").values()) == {2}  # content differs from "changed"
+
+
+def test_export_refuses_a_file_as_out(config: Path, tmp_path: Path) -> None:
+    """--out naming an existing file is a usage error, not a traceback."""
+    target = tmp_path / "file.txt"
+    target.write_text("x")
+    result = run(config, "export", "ics", "--out", str(target), "--today", TODAY)
+    assert result.exit_code == 2
+
+
+class _Checker(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+
+
+def test_report_writes_html_and_csvs(config: Path, tmp_path: Path) -> None:
+    """--html, --csv and --contacts-csv write parsable files and a status summary."""
+    run(
+        config,
+        "contact",
+        "log",
+        "S1001",
+        "--method",
+        "phone",
+        "--with",
+        "R",
+        "--outcome",
+        "reached",
+        "--at",
+        "2026-11-20",
+        "--today",
+        TODAY,
+    )
+    html = tmp_path / "report.html"
+    compliance = tmp_path / "compliance.csv"
+    contacts = tmp_path / "contacts.csv"
+    result = run(
+        config,
+        "report",
+        "--html",
+        str(html),
+        "--csv",
+        str(compliance),
+        "--contacts-csv",
+        str(contacts),
+        "--today",
+        TODAY,
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"wrote {html}",
+        f"wrote {compliance}",
+        f"wrote {contacts}",
+    ]
+    assert (
+        "46 students as of 2026-11-30: 2 overdue, 1 infeasible, 1 unplanned, 9 at_risk, 33 on_track"
+    ) in result.stderr
+    checker = _Checker()
+    checker.feed(html.read_text("utf-8"))
+    assert checker.tags.count("article") == 46
+    assert "S1001" in html.read_text("utf-8")
+    rows = list(csv.reader(io.StringIO(compliance.read_text("utf-8-sig"), newline="")))
+    assert rows[0] == list(COMPLIANCE_COLUMNS)
+    assert {r[0] for r in rows[1:]} == {f"S{n}" for n in range(1001, 1049)} - {"S1012", "S1043"}
+    logged = list(csv.reader(io.StringIO(contacts.read_text("utf-8-sig"), newline="")))
+    assert [r[0] for r in logged[1:]] == ["S1001"]
+
+
+def test_report_requires_an_output(config: Path) -> None:
+    """report with no output option is a usage error that says what to give."""
+    result = run(config, "report", "--today", TODAY)
+    assert result.exit_code == 2
+    assert "--html FILE, --csv FILE or --contacts-csv FILE" in result.stderr
+
+
+def test_report_missing_folder_is_a_clear_error(config: Path, tmp_path: Path) -> None:
+    """An output in a folder that does not exist is named, with exit 2 and no traceback."""
+    result = run(
+        config,
+        "report",
+        "--html",
+        str(tmp_path / "nope" / "r.html"),
+        "--csv",
+        str(tmp_path / "gone" / "c.csv"),
+        "--today",
+        TODAY,
+    )
+    assert result.exit_code == 2
+    assert "nope does not exist" in result.stderr and "gone does not exist" in result.stderr
+
+
+def test_report_preview_creates_no_state(config: Path, tmp_path: Path) -> None:
+    """Without a state file the report is a preview and creates none."""
+    html = tmp_path / "r.html"
+    result = run(config, "report", "--html", str(html), "--today", TODAY)
+    assert "preview" in result.stderr
+    assert "Preview: no sync has run yet" in html.read_text("utf-8")
+    assert not state_file(config).exists()
+
+
+def test_hostile_roster_through_every_output(tmp_path: Path) -> None:
+    """Hostile names survive every output: escaped in HTML, neutralised in CSV, absent in ICS."""
+    config = hostile_config(tmp_path)
+    html, comp = tmp_path / "r.html", tmp_path / "c.csv"
+    assert (
+        run(config, "report", "--html", str(html), "--csv", str(comp), "--today", TODAY).exit_code
+        == 0
+    )
+    assert (
+        run(
+            config, "export", "ics", "--out", str(tmp_path / "ics"), "--by", "all", "--today", TODAY
+        ).exit_code
+        == 0
+    )
+    page = html.read_text("utf-8")
+    assert "<script>alert(1)</script>" not in page
+    cells = [c for r in csv.reader(io.StringIO(comp.read_text("utf-8-sig"), newline="")) for c in r]
+    assert '\'=HYPERLINK("http://x")' in cells and '=HYPERLINK("http://x")' not in cells
+    ics = (tmp_path / "ics" / "all.ics").read_text("utf-8")
+    for cell in NAME_CELLS:
+        assert cell not in ics
+
+
+def test_today_defaults_to_the_district_clock(config: Path, tmp_path: Path) -> None:
+    """Without --today the report is as of today in the district's time zone."""
+    html = tmp_path / "r.html"
+    assert run(config, "report", "--html", str(html)).exit_code == 0
+    from zoneinfo import ZoneInfo
+
+    today = dt.datetime.now(ZoneInfo("America/Chicago")).date().isoformat()
+    assert f"as of <strong>{today}</strong>" in html.read_text("utf-8")
