@@ -45,7 +45,7 @@ def _validator(type_name: str) -> Any:
         elif instance not in enums:
             yield jsonschema.ValidationError(f"{instance!r} is not one of {enums!r}")
 
-    cls = jsonschema.validators.extend(base, {"enum": ci_enum})
+    cls = jsonschema.validators.extend(base, {"enum": ci_enum})  # type: ignore[no-untyped-call]
     root = {"$defs": doc["$defs"], "$ref": f"#/$defs/{_qualified(type_name)}"}
     return cls(root, format_checker=None)
 
