@@ -257,8 +257,8 @@ def test_parse_date_rejects(text: str) -> None:
         parse_date(text)
 
 
-def test_ten_thousand_rows_are_fast(tmp_path: Path) -> None:
-    """10,000 rows parse in well under 0.3 s of CPU (the nightly sync reads the whole roster)."""
+def test_ten_thousand_rows_parse_cleanly(tmp_path: Path) -> None:
+    """A 10,000-row roster of varied rows parses with no problem (timed in benchmarks/)."""
     header = (
         "student_id,first_name,last_name,birth_date,building,case_manager_email,lea_email,"
         "gen_ed_emails,provider_emails,decision_maker_1_name,decision_maker_1_email,"
