@@ -218,9 +218,31 @@ def test_hostile_roster_through_every_output(tmp_path: Path) -> None:
 
 def test_today_defaults_to_the_district_clock(config: Path, tmp_path: Path) -> None:
     """Without --today the report is as of today in the district's time zone."""
-    html = tmp_path / "r.html"
-    assert run(config, "report", "--html", str(html)).exit_code == 0
     from zoneinfo import ZoneInfo
 
-    today = dt.datetime.now(ZoneInfo("America/Chicago")).date().isoformat()
-    assert f"as of <strong>{today}</strong>" in html.read_text("utf-8")
+    html = tmp_path / "r.html"
+    before = dt.datetime.now(ZoneInfo("America/Chicago")).date()
+    assert run(config, "report", "--html", str(html)).exit_code == 0
+    after = dt.datetime.now(ZoneInfo("America/Chicago")).date()
+    page = html.read_text("utf-8")
+    assert any(f"as of <strong>{d.isoformat()}</strong>" in page for d in (before, after))
+
+
+class _Stream:
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def test_progress_only_for_a_watching_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    """The bar shows only on a terminal without -q; either way every item passes through."""
+    from iepsched.progress import progress, show_progress
+
+    assert show_progress(0, _Stream(tty=True))
+    assert not show_progress(-1, _Stream(tty=True))
+    assert not show_progress(1, _Stream(tty=False))
+    assert list(progress(range(5), label="x", length=5, enabled=False)) == [0, 1, 2, 3, 4]
+    assert capsys.readouterr().err == ""
+    assert list(progress(range(5), label="writing", length=5, enabled=True)) == [0, 1, 2, 3, 4]
