@@ -17,6 +17,8 @@ import dataclasses
 import datetime as dt
 import json
 import math
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +37,6 @@ from iepsched.district import District, load_district, plan_with_state
 from iepsched.graph import GraphClient
 from iepsched.graphremote import GraphRemote
 from iepsched.items import desired_items
-from iepsched.sandbox import GraphSandbox
 from iepsched.settings import StateSettings
 from iepsched.store import StateStore
 
@@ -43,7 +44,69 @@ TODAY = dt.date(2026, 11, 30)
 TENANT = "sandbox-tenant"
 
 
-def _client(sb: GraphSandbox, tz: str) -> GraphClient:
+class ProcessSandbox:
+    """`iepsched sandbox serve` in its own process: like Graph, it does not share the client's
+    interpreter (in-process, its CPU work and the client's would queue on one GIL)."""
+
+    def __init__(self, *, latency_ms: int, fault_rate: float = 0.0, seed: int = 0) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        exe = Path(sys.executable).with_name("iepsched")
+        self.proc = subprocess.Popen(
+            [
+                str(exe),
+                "sandbox",
+                "serve",
+                "--port",
+                str(self.port),
+                "--latency-ms",
+                str(latency_ms),
+                "--fault-rate",
+                str(fault_rate),
+                "--seed",
+                str(seed),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.graph_url = f"{self.base_url}/v1.0"
+        self.authority = f"{self.base_url}/{TENANT}"
+        for _ in range(200):
+            try:
+                self._get("/_sandbox/stats")
+                break
+            except OSError:
+                time.sleep(0.05)
+
+    def _get(self, path: str) -> Any:
+        import urllib.request
+
+        with urllib.request.urlopen(self.base_url + path, timeout=30) as resp:
+            return json.loads(resp.read())
+
+    def stats(self) -> dict[str, Any]:
+        return dict(self._get("/_sandbox/stats"))
+
+    def dump(self) -> dict[str, Any]:
+        return dict(self._get("/_sandbox/dump"))
+
+    def reset_stats(self) -> None:
+        import urllib.request
+
+        req = urllib.request.Request(self.base_url + "/_sandbox/reset_stats", method="POST")
+        urllib.request.urlopen(req, timeout=30).close()
+
+    def __enter__(self) -> ProcessSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def _client(sb: ProcessSandbox, tz: str) -> GraphClient:
     tokens = make_token_provider(
         tenant_id=TENANT,
         client_id="bench",
@@ -75,7 +138,7 @@ def _keys(dump: dict[str, Any]) -> Counter[str]:
 
 
 def _sync(
-    district: District, sb: GraphSandbox, state: Path
+    district: District, sb: ProcessSandbox, state: Path
 ) -> tuple[float, dict[str, Any], int, GraphClient]:
     client = _client(sb, district.config.district.timezone)
     remote = GraphRemote(
@@ -103,8 +166,7 @@ def naive_baseline(district: District, latency_ms: int, sample: int | None) -> d
         plan_with_state(district, today=TODAY).plans, district.delivery_options()
     )
     items = desired if sample is None else desired[:sample]
-    with GraphSandbox(latency_ms=latency_ms, seed=5, tenant_id=TENANT) as sb:
-        sb.start(port=0)
+    with ProcessSandbox(latency_ms=latency_ms, seed=5) as sb:
         client = _client(sb, district.config.district.timezone)
         lists: dict[str, str] = {}
         t0 = time.perf_counter()
@@ -151,8 +213,7 @@ def main() -> None:
         root = Path(tmp)
         district = _district(root / "d", args.students, root / "clean.sqlite")
         mailboxes = len({s.case_manager_email for s in district.students})
-        with GraphSandbox(latency_ms=args.latency_ms, seed=1, tenant_id=TENANT) as sb:
-            sb.start(port=0)
+        with ProcessSandbox(latency_ms=args.latency_ms, seed=1) as sb:
             elapsed, stats, code, client = _sync(district, sb, root / "clean.sqlite")
             schedule_items = client.stats.batch_items - stats["writes"]
             client.close()
@@ -181,10 +242,7 @@ def main() -> None:
         out["speedup_vs_naive"] = round(out["naive"]["seconds_for_all_items"] / elapsed, 1)
 
         faulty = _district(root / "f", args.students, root / "faulty.sqlite")
-        with GraphSandbox(
-            latency_ms=args.latency_ms, fault_rate=args.fault_rate, seed=2, tenant_id=TENANT
-        ) as sb:
-            sb.start(port=0)
+        with ProcessSandbox(latency_ms=args.latency_ms, fault_rate=args.fault_rate, seed=2) as sb:
             elapsed3, stats3, code3, client3 = _sync(faulty, sb, root / "faulty.sqlite")
             client3.close()
             keys = _keys(sb.dump())

@@ -25,6 +25,7 @@ mailboxes concurrently; items throttled inside a 200 envelope are retried after 
 from __future__ import annotations
 
 import email.utils
+import functools
 import json as jsonlib
 import logging
 import math
@@ -181,6 +182,21 @@ class _MailboxLimiter:
                 self._cond.wait()
             self._in_use[mailbox] = self._in_use.get(mailbox, 0) + weight
         return weight
+
+    def acquire_many(self, weights: Mapping[str, int]) -> dict[str, int]:
+        """Slots in several mailboxes at once (a mixed envelope), all or none: no lock order to
+        get wrong, so no deadlock with senders holding one mailbox."""
+        wanted = {m: max(1, min(w, self.limit)) for m, w in weights.items() if m}
+        with self._cond:
+            while any(self._in_use.get(m, 0) + w > self.limit for m, w in wanted.items()):
+                self._cond.wait()
+            for m, w in wanted.items():
+                self._in_use[m] = self._in_use.get(m, 0) + w
+        return wanted
+
+    def release_many(self, held: Mapping[str, int]) -> None:
+        for mailbox, weight in held.items():
+            self.release(mailbox, weight)
 
     def release(self, mailbox: str, weight: int) -> None:
         if not mailbox or not weight:
@@ -625,19 +641,40 @@ class GraphClient:
         results_lock = threading.Lock()
         before = self.stats
 
+        # Each mailbox's last, partly filled envelope is pooled with the others' and sent in
+        # envelopes that span mailboxes: eighty mailboxes would otherwise cost eighty mostly
+        # empty requests. Full envelopes stay per mailbox (Graph's advice for concurrency).
+        mixed: list[_Pending] = []
+        if len(groups) > 1:
+            for mailbox, items in list(groups.items()):
+                rest = len(items) % MAX_BATCH_ITEMS
+                if rest:
+                    mixed.extend(items[-rest:])
+                    groups[mailbox] = items[:-rest]
+            groups = {m: items for m, items in groups.items() if items}
+
         def run(mailbox: str, items: list[_Pending]) -> None:
             for rid, outcome in self._run_mailbox(mailbox, items):
                 with results_lock:
                     results[rid] = outcome
 
-        if len(groups) == 1:
-            ((mailbox, items),) = groups.items()
-            run(mailbox, items)
-        elif groups:
+        def run_mixed(items: list[_Pending]) -> None:
+            for rid, outcome in self._run_mixed(items):
+                with results_lock:
+                    results[rid] = outcome
+
+        jobs: list[Callable[[], None]] = [
+            functools.partial(run, m, items) for m, items in groups.items()
+        ]
+        if mixed:
+            jobs.append(functools.partial(run_mixed, mixed))
+        if len(jobs) == 1:
+            jobs[0]()
+        elif jobs:
             with ThreadPoolExecutor(
-                max_workers=min(self.max_workers, len(groups)), thread_name_prefix="graph-batch"
+                max_workers=min(self.max_workers, len(jobs)), thread_name_prefix="graph-batch"
             ) as pool:
-                futures = [pool.submit(run, m, items) for m, items in groups.items()]
+                futures = [pool.submit(job) for job in jobs]
                 for fut in futures:
                     fut.result()  # re-raise bugs; Graph failures are already per-item results
 
@@ -681,8 +718,31 @@ class GraphClient:
                 # before it elapses would only be throttled again.
                 self._pause(wait)
 
+    def _run_mixed(self, items: list[_Pending]) -> Iterator[tuple[str, GraphResponse | GraphError]]:
+        """Send items of many mailboxes in shared envelopes, each taking slots in every mailbox
+        it touches; retried items go first in the next envelope."""
+        queue: deque[_Pending] = deque(items)
+        while queue:
+            chunk = [queue.popleft() for _ in range(min(MAX_BATCH_ITEMS, len(queue)))]
+            weights: dict[str, int] = {}
+            for pending in chunk:
+                key = (pending.request.mailbox or _mailbox_of(pending.request.url)).lower()
+                weights[key] = weights.get(key, 0) + 1
+            retry: list[_Pending] = []
+            wait = 0.0
+            for pending, outcome in self._send_envelope("", chunk, weights):
+                if isinstance(outcome, float):
+                    retry.append(pending)
+                    wait = max(wait, outcome)
+                else:
+                    yield pending.request.id, outcome
+            if retry:
+                self._counters.add("retries", len(retry))
+                queue.extendleft(reversed(retry))
+                self._pause(wait)
+
     def _send_envelope(
-        self, mailbox: str, chunk: list[_Pending]
+        self, mailbox: str, chunk: list[_Pending], weights: Mapping[str, int] | None = None
     ) -> Iterator[tuple[_Pending, GraphResponse | GraphError | float]]:
         """One ``$batch`` call. Yields each item with its result, or with a delay to retry it."""
         by_id: dict[str, _Pending] = {}
@@ -705,6 +765,7 @@ class GraphClient:
                 mailbox=mailbox,
                 idempotent=all_idempotent,
                 weight=len(chunk),
+                weights=weights,
             )
         except GraphError as exc:
             # The envelope failed as a whole. When its fate is unknown, items that are safe to
@@ -827,8 +888,12 @@ class GraphClient:
         mailbox: str,
         idempotent: bool | None,
         weight: int,
+        weights: Mapping[str, int] | None = None,
     ) -> GraphResponse:
-        """The only place that talks HTTP to Graph: headers, timeouts, retries, typed errors."""
+        """The only place that talks HTTP to Graph: headers, timeouts, retries, typed errors.
+
+        `weights` (a ``$batch`` that spans mailboxes) takes slots in each mailbox it touches.
+        """
         import requests
 
         method = method.upper()
@@ -855,7 +920,8 @@ class GraphClient:
                 data = jsonlib.dumps(json_body).encode("utf-8")
             if headers:
                 send_headers.update(_merged(send_headers, headers))
-            held = self._limiter.acquire(mailbox, weight)
+            held_many = self._limiter.acquire_many(weights) if weights else {}
+            held = 0 if weights else self._limiter.acquire(mailbox, weight)
             started = time.perf_counter()
             try:
                 self._counters.add("requests")
@@ -887,6 +953,7 @@ class GraphClient:
                 raise self._transport_error(method, safe, exc, idem, attempt) from None
             finally:
                 self._limiter.release(mailbox, held)
+                self._limiter.release_many(held_many)
 
             elapsed = time.perf_counter() - started
             status = resp.status_code

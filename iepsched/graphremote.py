@@ -18,11 +18,13 @@ The mapping helpers (`event_from_graph`, `task_from_graph`, `parse_datetime`) ar
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import logging
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +70,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+_POOL_SLICE = 200  # pooled remainder actions per client batch (results stream per slice)
 
 CANCEL_COMMENT = "This IEP meeting has been cancelled by the case manager."
 # How many fresh transaction ids a create may go through after ErrorDuplicateTransactionId (each
@@ -435,7 +438,9 @@ class GraphRemote:
                     "schedules": list(group),
                     "startTime": self._local(lo),
                     "endTime": self._local(hi),
-                    "availabilityViewInterval": 15,
+                    # We read scheduleItems, not the availability string: the longest interval
+                    # keeps that string (and Graph's work) smallest.
+                    "availabilityViewInterval": 1440,
                 }
                 requests.append(
                     BatchRequest(
@@ -492,34 +497,50 @@ class GraphRemote:
             by_box.setdefault(action.mailbox, []).append(action)
         if not by_box:
             return
+        list_ids = self._lists_for(
+            [
+                m
+                for m, mine in by_box.items()
+                if any(a.kind in TASK_KINDS and not a.list_id for a in mine)
+            ]
+        )
+        # Full envelopes per mailbox; each mailbox's remainder (< 20) goes into one shared pool
+        # that the client packs into envelopes spanning mailboxes (80 case managers would
+        # otherwise cost 80 mostly empty requests).
+        jobs: list[Callable[[], list[Result]]] = []
+        pooled: list[Action] = []
+        for mailbox, mine in by_box.items():
+            full = len(mine) - len(mine) % MAX_BATCH_ITEMS if len(by_box) > 1 else len(mine)
+            for start in range(0, full, MAX_BATCH_ITEMS):
+                chunk = mine[start : start + MAX_BATCH_ITEMS]
+                jobs.append(
+                    functools.partial(self._apply_chunk, mailbox, chunk, list_ids.get(mailbox))
+                )
+            pooled.extend(mine[full:])
+        for start in range(0, len(pooled), _POOL_SLICE):
+            jobs.append(
+                functools.partial(self._apply_pooled, pooled[start : start + _POOL_SLICE], list_ids)
+            )
         answers: queue.Queue[list[Result] | BaseException | None] = queue.Queue()
         stop = threading.Event()
 
-        def work(mailbox: str, mine: list[Action]) -> None:
+        def work(job: Callable[[], list[Result]]) -> None:
             try:
-                list_id: str | GraphError | None = None
-                if any(a.kind in TASK_KINDS and not a.list_id for a in mine):
-                    try:
-                        list_id = self._ensure_list(mailbox)
-                    except GraphError as exc:
-                        list_id = exc
-                for start in range(0, len(mine), MAX_BATCH_ITEMS):
-                    if stop.is_set():
-                        return
-                    answers.put(
-                        self._apply_chunk(mailbox, mine[start : start + MAX_BATCH_ITEMS], list_id)
-                    )
+                if not stop.is_set():
+                    answers.put(job())
             except BaseException as exc:  # a bug: surface it in the caller's thread
                 answers.put(exc)
             finally:
                 answers.put(None)
 
+        # One worker per mailbox at most: a mailbox's envelopes go one after another anyway
+        # (the client holds its slots), so more workers than mailboxes would only wait.
         workers = max(1, min(len(by_box), self.client.max_workers))
         pool = ThreadPoolExecutor(workers, thread_name_prefix="graph-apply")
         try:
-            for mailbox, mine in by_box.items():
-                pool.submit(work, mailbox, mine)
-            running = len(by_box)
+            for job in jobs:
+                pool.submit(work, job)
+            running = len(jobs)
             while running:
                 got = answers.get()
                 if got is None:
@@ -531,6 +552,99 @@ class GraphRemote:
         finally:
             stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _lists_for(self, mailboxes: Sequence[str]) -> dict[str, str | GraphError]:
+        """The To Do list of each mailbox; lists missing where a snapshot looked are created in
+        one batch (packed across mailboxes), the rest one by one."""
+        out: dict[str, str | GraphError] = {}
+        create: list[str] = []
+        for mailbox in mailboxes:
+            low = mailbox.lower()
+            with self._lock:
+                known, seen = self._lists.get(low), low in self._lists
+            if known:
+                out[mailbox] = known
+            elif seen:
+                create.append(mailbox)
+        if create:
+            body = {"displayName": self.todo_list_name}
+            requests = [
+                BatchRequest(str(i), "POST", f"/users/{_seg(m)}/todo/lists", body, mailbox=m)
+                for i, m in enumerate(create)
+            ]
+            answers = self.client.batch(requests)
+            for req, mailbox in zip(requests, create, strict=True):
+                answer = answers[req.id]
+                if isinstance(answer, GraphResponse) and isinstance(answer.body, Mapping):
+                    list_id = answer.body.get("id")
+                    if isinstance(list_id, str):
+                        out[mailbox] = self._remember_list(mailbox.lower(), list_id)
+                        continue
+                # Lost or refused: the careful path looks before creating again.
+        for mailbox in mailboxes:
+            if mailbox not in out:
+                try:
+                    out[mailbox] = self._ensure_list(mailbox)
+                except GraphError as exc:
+                    out[mailbox] = exc
+        return out
+
+    def _apply_pooled(
+        self, actions: list[Action], list_ids: Mapping[str, str | GraphError]
+    ) -> list[Result]:
+        """Actions of many mailboxes sent in one client batch (so envelopes can be shared)."""
+        by_box: dict[str, list[int]] = {}
+        for i, action in enumerate(actions):
+            by_box.setdefault(action.mailbox, []).append(i)
+        done: dict[int, Result] = {}
+        requests: dict[int, BatchRequest] = {}
+        lists: dict[int, str] = {}
+        known_ids: dict[int, str | GraphError | None] = {}
+        for mailbox, indexes in by_box.items():
+            list_id = list_ids.get(mailbox)
+            mine = [actions[i] for i in indexes]
+            resolved = self._resolve_missing_ids(mailbox, mine, list_id)
+            for local, i in enumerate(indexes):
+                if local in resolved:
+                    known_ids[i] = resolved[local]
+            for i in indexes:
+                action = actions[i]
+                target_list = action.list_id or (list_id if isinstance(list_id, str) else None)
+                if action.kind in TASK_KINDS:
+                    if target_list is None:
+                        error = list_id if isinstance(list_id, GraphError) else None
+                        error = error or GraphError("no To Do list for this task")
+                        done[i] = Result(action, ok=False, error=error)
+                        continue
+                    lists[i] = target_list
+                rid = known_ids.get(i, action.remote_id)
+                if isinstance(rid, GraphError):
+                    done[i] = Result(action, ok=False, error=rid)
+                    continue
+                outcome = self._request_for(str(i), action, rid, lists.get(i))
+                if isinstance(outcome, Result):
+                    done[i] = outcome
+                else:
+                    requests[i] = dataclasses.replace(outcome, mailbox=action.mailbox)
+        if requests:
+            answers = self.client.batch(list(requests.values()))
+            conflicts: dict[str, dict[int, Action]] = {}
+            for i, req in requests.items():
+                action = actions[i]
+                answer = answers[req.id]
+                known = known_ids.get(i, action.remote_id)
+                rid = known if isinstance(known, str) else None
+                if (
+                    isinstance(answer, GraphConflict)
+                    and action.op == "create"
+                    and action.kind in EVENT_KINDS
+                ):
+                    conflicts.setdefault(action.mailbox, {})[i] = action
+                else:
+                    done[i] = _result(action, answer, rid, lists.get(i))
+            for mailbox, conflicted in conflicts.items():
+                done.update(self._settle_conflicts(mailbox, conflicted))
+        return [done[i] for i in range(len(actions))]
 
     def _ensure_list(self, mailbox: str) -> str:
         """The iepsched To Do list id, created when the mailbox has none (cached)."""

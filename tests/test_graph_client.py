@@ -685,6 +685,27 @@ def test_batch_splits_45_requests_into_20_20_5(
         assert got.body == {"url": f"/users/cm@x.org/events/E{i}"}
 
 
+def test_batch_packs_each_mailboxs_last_partial_envelope_with_the_others(
+    rs: responses.RequestsMock, client: GraphClient
+) -> None:
+    """Three mailboxes of 25 items cost 3 full envelopes and one shared one, not 6 requests."""
+    seen: list[list[dict[str, Any]]] = []
+    rs.add_callback("POST", BATCH_URL, callback=_batch_callback(_ok, seen))
+    reqs = [
+        BatchRequest(f"{m}-{i}", "GET", f"/users/{m}@x.org/events/E{i}", mailbox=f"{m}@x.org")
+        for m in ("a", "b", "c")
+        for i in range(25)
+    ]
+    results = client.batch(reqs)
+    assert sorted(len(env) for env in seen) == [15, 20, 20, 20]
+    shared = next(env for env in seen if len(env) == 15)
+    assert {item["url"].split("/")[2] for item in shared} == {"a@x.org", "b@x.org", "c@x.org"}
+    for env in seen:
+        if len(env) == 20:
+            assert len({item["url"].split("/")[2] for item in env}) == 1
+    assert all(isinstance(results[r.id], GraphResponse) for r in reqs)
+
+
 def test_batch_results_are_matched_by_id_not_order(
     rs: responses.RequestsMock, client: GraphClient
 ) -> None:

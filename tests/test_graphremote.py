@@ -293,9 +293,14 @@ def test_apply_yields_one_result_per_action_across_mailboxes(h: SandboxHarness) 
     assert isinstance(h.remote.snapshot([CM, CM2]), Snapshot)
     envelopes = [b for m, u, b in h.session.sent if u.endswith("/$batch")]
     assert all(len(b["requests"]) <= 20 for b in envelopes)
-    assert all(
-        len({unquote(r["url"]).split("/")[2] for r in b["requests"]}) == 1 for b in envelopes
-    )
+    # Each mailbox's full envelopes are its own; the remainders share envelopes, so the writes
+    # cost the fewest envelopes possible.
+    per_box: dict[str, int] = {}
+    for a in actions:
+        per_box[a.mailbox] = per_box.get(a.mailbox, 0) + 1
+    rest = sum(n % 20 for n in per_box.values())
+    writes = [b for b in envelopes if any(r["method"] != "GET" for r in b["requests"])]
+    assert len(writes) == sum(n // 20 for n in per_box.values()) + -(-rest // 20)
 
 
 def test_cancel_of_an_event_already_gone_is_done(h: SandboxHarness) -> None:

@@ -10,8 +10,12 @@ from . import (  # noqa: F401  (each module registers its commands on `main`)
     auth_cmd,
     calendar_cmd,
     config_cmd,
+    contact_cmd,
     demo_cmd,
+    export_cmd,
     plan_cmd,
+    report_cmd,
+    runs_cmd,
     sandbox_cmd,
     sync_cmd,
 )
