@@ -252,7 +252,7 @@ def test_free_busy_splits_windows_and_schedules_into_one_batch(h: SandboxHarness
     assert sorted(len(b["schedules"]) for _, b in items) == [5, 5, 20, 20]
     for url, body in items:
         assert unquote(url) == f"/users/{CM}/calendar/getSchedule"
-        assert body["availabilityViewInterval"] == 15
+        assert body["availabilityViewInterval"] == 1440
         assert body["startTime"]["timeZone"] == TZ
         lo = dt.datetime.fromisoformat(body["startTime"]["dateTime"])
         hi = dt.datetime.fromisoformat(body["endTime"]["dateTime"])
