@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .items import item_key
+from .items import cycle_ids, item_key
 from .model import DistrictPlan, Milestone, StudentPlan
 from .report import write_atomic
 from .settings import PrivacySettings
@@ -55,18 +55,6 @@ IcsWrap = Callable[[Sequence[IcsFile]], Iterable[IcsFile]]
 def uid_for(key: str) -> str:
     """The ICS UID of an item key."""
     return f"{key}@{UID_DOMAIN}"
-
-
-def cycle_ids(plan: StudentPlan) -> tuple[str, str]:
-    """The annual and reevaluation cycle ids sync keys this plan's items with.
-
-    A plan made without state has no cycle ids yet; sync then opens cycles named after the due
-    dates (reconcile.assign_cycles), which is what a preview must use to keep UIDs stable.
-    """
-    annual = plan.cycle_id or plan.due_date.isoformat()
-    reeval_due = plan.student.reeval_due_date
-    reeval = plan.reeval_cycle_id or (f"R{reeval_due.isoformat()}" if reeval_due else "")
-    return annual, reeval
 
 
 def plans_calendar(

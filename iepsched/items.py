@@ -99,13 +99,22 @@ def desired_items(plans: Iterable[StudentPlan], options: DeliveryOptions) -> lis
     return out
 
 
+def cycle_ids(plan: StudentPlan) -> tuple[str, str]:
+    """The annual and reevaluation cycle ids this plan's items are keyed with.
+
+    A plan made without state has none yet; sync then opens cycles named after the due dates
+    (reconcile.assign_cycles), which is what a preview must use to keep keys and UIDs stable.
+    """
+    annual = plan.cycle_id or plan.due_date.isoformat()
+    reeval_due = plan.student.reeval_due_date
+    reeval = plan.reeval_cycle_id or (f"R{reeval_due.isoformat()}" if reeval_due else "")
+    return annual, reeval
+
+
 def _student_items(plan: StudentPlan, options: DeliveryOptions) -> Iterable[DesiredItem]:
     meeting = plan.meeting
     assert meeting is not None
-    cycle = plan.cycle_id or plan.due_date.isoformat()
-    reeval_cycle = plan.reeval_cycle_id or (
-        f"R{plan.student.reeval_due_date.isoformat()}" if plan.student.reeval_due_date else ""
-    )
+    cycle, reeval_cycle = cycle_ids(plan)
     yield _meeting_item(plan, options, item_key(plan.student_id, cycle, "meeting"), cycle)
     for m in plan.milestones:
         if m.delivery == "event" or m.date is None:

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -418,6 +418,35 @@ class StateStore:
                 (uid, content_hash, sequence),
             )
         return sequence
+
+    @contextmanager
+    def ics_sequencer(self) -> Iterator[Callable[[str, str], int]]:
+        """`ics_sequence` for a whole export: reads once, writes once (one transaction), since a
+        commit per event made a first export of a large district take minutes."""
+        known = {
+            row["uid"]: (row["hash"], int(row["sequence"]))
+            for row in self.db.execute("SELECT uid, hash, sequence FROM ics_sequences")
+        }
+        changed: dict[str, tuple[str, int]] = {}
+
+        def sequence_for(uid: str, content_hash: str) -> int:
+            old = changed.get(uid) or known.get(uid)
+            if old is None:
+                sequence = 0
+            elif old[0] == content_hash:
+                return old[1]
+            else:
+                sequence = old[1] + 1
+            changed[uid] = (content_hash, sequence)
+            return sequence
+
+        yield sequence_for
+        if changed:
+            with self.transaction() as db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO ics_sequences (uid, hash, sequence) VALUES (?, ?, ?)",
+                    [(uid, h, seq) for uid, (h, seq) in changed.items()],
+                )
 
     # -- meta -------------------------------------------------------------------------------
 

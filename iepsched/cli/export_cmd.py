@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 from collections.abc import Iterable, Sequence
@@ -65,8 +66,9 @@ def export_ics_cmd(ctx: click.Context, out_dir: Path, by: str, today: str | None
     def each(files: Sequence[IcsFile]) -> Iterable[IcsFile]:
         return progress(files, label="writing calendars", length=len(files), enabled=enabled)
 
-    with open_state_readonly(config) as store:
+    with open_state_readonly(config) as store, contextlib.ExitStack() as stack:
         district_plan = plan_with_state(district, today=day, store=store)
+        sequence_for = stack.enter_context(store.ics_sequencer()) if store is not None else None
         try:
             written = export_ics(
                 district_plan,
@@ -74,7 +76,7 @@ def export_ics_cmd(ctx: click.Context, out_dir: Path, by: str, today: str | None
                 out_dir=out_dir,
                 tz_name=config.district.timezone,
                 district_name=config.district.name,
-                sequence_for=store.ics_sequence if store is not None else None,
+                sequence_for=sequence_for,
                 privacy=config.privacy,
                 category=config.delivery.category,
                 rooms=config.rooms,

@@ -75,6 +75,9 @@ def plan(
                     tz_name=config.district.timezone,
                     name=f"IEP timeline {found.student_id}",
                     sequence_for=None,
+                    privacy=config.privacy,
+                    category=config.delivery.category,
+                    rooms=config.rooms,
                 )
                 click.echo(cal.decode("utf-8"), nl=False)
             else:
