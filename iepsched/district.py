@@ -88,7 +88,7 @@ def load_district(config: Config) -> District:
         rules=rules,
         meetings=config.meetings,
         tz=config.district.tz,
-        rooms={k: v for k, v in config.rooms.items()},
+        rooms=config.rooms,  # a BuildingMap: names match regardless of case and spacing
     )
     problems = (
         *roster.problems,

@@ -90,6 +90,18 @@ class PlanContext:
     # Position of each milestone key in the rules (ties in date order sort by it).
     rank: Mapping[str, int] = field(init=False, repr=False, compare=False)
     uses_due: bool = field(init=False, repr=False, compare=False)
+    spans: tuple[Span, ...] = field(init=False, repr=False, compare=False)  # the slots, in minutes
+    _rooms_seen: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def room_for(self, building: str) -> str:
+        """The building's room mailbox (lower case), or ""; `rooms` may match names loosely,
+        so each building name is looked up once."""
+        found = self._rooms_seen.get(building)
+        if found is None:
+            found = (self.rooms.get(building) or "").lower()
+            self._rooms_seen[building] = found
+        return found
+
     reeval_r_only: bool = field(init=False, repr=False, compare=False)
     ages: tuple[int, ...] = field(init=False, repr=False, compare=False)  # age thresholds in rules
 
@@ -97,6 +109,12 @@ class PlanContext:
         object.__setattr__(self, "rank", {m.key: i for i, m in enumerate(self.rules.milestones)})
         enabled = [m for m in self.rules.milestones if m.enabled]
         object.__setattr__(self, "uses_due", any(m.rule.anchor == "DUE" for m in enabled))
+        length = self.meetings.duration_minutes
+        spans = tuple(
+            (t.hour * 60 + t.minute, t.hour * 60 + t.minute + length) for t in self.meetings.slots
+        )
+        object.__setattr__(self, "spans", spans)
+        object.__setattr__(self, "_rooms_seen", {})
         reeval_rules = [m for m in enabled if m.track == "reeval"]
         object.__setattr__(
             self,
@@ -239,8 +257,8 @@ def plan_district(
 
 def _occupants(student: Student, ctx: PlanContext) -> tuple[str, ...]:
     """Who a meeting occupies for iepsched's own overlap check: required people and the room."""
-    room = ctx.rooms.get(student.building, "")
-    return (*student.required_emails, room.lower()) if room else student.required_emails
+    room = ctx.room_for(student.building)
+    return (*student.required_emails, room) if room else student.required_emails
 
 
 class _Dater:
@@ -369,7 +387,12 @@ def _plan_student(
 
     contact_req: ContactRequirement | None = None
     if any(m.kind == "contact" for m in milestones):
-        contact_req = contact_requirement(contacts, _date_of(milestones, "parent_contact_2"), due)
+        deadline = _date_of(milestones, "parent_contact_2")
+        contact_req = (
+            contact_requirement(contacts, deadline, due)
+            if contacts
+            else ContactRequirement(met=False, deadline=deadline)
+        )
         if contact_req.met:
             milestones = [
                 m._replace(status="done") if m.kind == "contact" else m for m in milestones
@@ -722,13 +745,12 @@ def _place(
     notice = today + dt.timedelta(days=ladder.notice_days)
     legal = today + dt.timedelta(days=ladder.legal_notice_days)
     cm = student.case_manager_email
+    # The same people are checked against iepsched's placements and against Graph's free/busy:
+    # the required attendees and the building's room.
     people = _occupants(student, ctx)
-    room = ctx.rooms.get(student.building, "").lower()
-    busy_people = (*student.required_emails, room) if room else student.required_emails
     settings = ctx.meetings
-
     length = settings.duration_minutes
-    spans = [(t.hour * 60 + t.minute, t.hour * 60 + t.minute + length) for t in settings.slots]
+    spans = ctx.spans
     per_cm_day = occupancy.per_cm_day
     placed = occupancy.per_person_day
     cap = settings.max_per_day
@@ -738,8 +760,8 @@ def _place(
         if per_cm_day.get((cm, day), 0) >= cap:
             return None
         for i, span in enumerate(spans):
-            if not _clash(placed, people, day, span) and not _clash(
-                free_busy, busy_people, day, span
+            if not _clash(placed, people, day, span) and not (
+                free_busy and _clash(free_busy, people, day, span)
             ):
                 return i
         return None
