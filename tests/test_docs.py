@@ -12,9 +12,20 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
+def _subcommands(group: click.Group) -> list[tuple[str, click.Command]]:
+    """Every subcommand, loading lazily registered ones as click itself does."""
+    ctx = click.Context(group)
+    found = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, f"{name} is listed but does not load"
+        found.append((name, command))
+    return found
+
+
 def _commands(group: click.Group, prefix: str = "iepsched") -> list[str]:
     found: list[str] = []
-    for name, command in sorted(group.commands.items()):
+    for name, command in _subcommands(group):
         path = f"{prefix} {name}"
         if isinstance(command, click.Group):
             found.extend(_commands(command, path))
@@ -34,12 +45,21 @@ def test_every_command_has_a_docstring_example() -> None:
 
     def leaves(group: click.Group) -> list[click.Command]:
         out: list[click.Command] = []
-        for command in group.commands.values():
+        for _, command in _subcommands(group):
             out.extend(leaves(command) if isinstance(command, click.Group) else [command])
         return out
 
     lacking = [c.name for c in leaves(main) if "Example:" not in (c.help or "")]
     assert lacking == []
+
+
+def test_every_command_module_is_registered() -> None:
+    """Each *_cmd module is reachable from `main` (a new module must be added to the map)."""
+    from iepsched.cli.base import COMMAND_MODULES
+
+    package = ROOT / "iepsched" / "cli"
+    modules = {p.stem for p in package.glob("*_cmd.py")}
+    assert modules == set(COMMAND_MODULES.values())
 
 
 def test_readme_opens_with_the_two_setup_commands() -> None:

@@ -115,7 +115,41 @@ today_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Each command's module, imported only when that command runs (or help lists them all): start-up
+# time is measured, and `iepsched plan` should not pay for the sync or report machinery.
+COMMAND_MODULES: dict[str, str] = {
+    "auth": "auth_cmd",
+    "calendar": "calendar_cmd",
+    "config": "config_cmd",
+    "contact": "contact_cmd",
+    "demo": "demo_cmd",
+    "export": "export_cmd",
+    "plan": "plan_cmd",
+    "report": "report_cmd",
+    "runs": "runs_cmd",
+    "sandbox": "sandbox_cmd",
+    "sync": "sync_cmd",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands register themselves when their module is first imported."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            import importlib
+
+            importlib.import_module(f"{__package__}.{COMMAND_MODULES[cmd_name]}")
+        return self.commands.get(cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--config",
     "config_option",

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .base import app, handle_errors, main, resolve_today, today_option
+
+if TYPE_CHECKING:
+    from ..settings import Config
 
 
 @main.command()
@@ -43,13 +50,31 @@ def plan(
 
     Example: iepsched plan S1001 --today 2026-11-30 --format json
     """
+    if not show_all and not student:
+        raise click.UsageError("give a STUDENT id, or --all for the whole roster")
+    cacheable = not show_all and fmt in ("table", "json")
+    if cacheable:
+        # Asking again for the same student costs no planning: the answer is reused while none
+        # of its inputs (config, roster, calendars, rules, state, code, today) has changed.
+        from ..plancache import cache_dir, lookup
+
+        assert student is not None
+        hit = lookup(
+            cache_dir(dict(os.environ)),
+            config=app(ctx).config_path(),
+            student=student,
+            fmt=fmt,
+            today=today,
+        )
+        if hit is not None:
+            click.echo(hit, nl=False)
+            return
+
     from ..district import load_district, plan_with_state
     from ..render import all_csv, all_json, all_table, plan_json, plan_table, sort_plans
     from .state import open_state_readonly
 
     config = app(ctx).config()
-    if not show_all and not student:
-        raise click.UsageError("give a STUDENT id, or --all for the whole roster")
     if show_all and fmt == "ics":
         raise click.UsageError("--format ics shows one student; use `iepsched export ics`")
     if not show_all and fmt == "csv":
@@ -62,12 +87,7 @@ def plan(
             wanted = district.student(student)
             result = plan_with_state(district, today=day, store=store)
             found = result.get(wanted.student_id)
-            if found is None:
-                click.echo(f"{wanted.student_id} has exited special education: nothing is planned.")
-                return
-            if fmt == "json":
-                click.echo(json.dumps(plan_json(found), indent=2))
-            elif fmt == "ics":
+            if found is not None and fmt == "ics":
                 from ..ics import plans_calendar
 
                 cal = plans_calendar(
@@ -80,8 +100,16 @@ def plan(
                     rooms=config.rooms,
                 )
                 click.echo(cal.decode("utf-8"), nl=False)
+                return
+            if found is None:
+                output = f"{wanted.student_id} has exited special education: nothing is planned.\n"
+            elif fmt == "json":
+                output = json.dumps(plan_json(found), indent=2) + "\n"
             else:
-                click.echo(plan_table(found))
+                output = plan_table(found) + "\n"
+            click.echo(output, nl=False)
+            if cacheable:
+                _remember(ctx, config, student, fmt, day, output)
             return
         result = plan_with_state(district, today=day, store=store)
     plans = sort_plans(result.plans, sort)
@@ -97,3 +125,32 @@ def plan(
             f"{len(plans)} students: "
             + ", ".join(f"{counts[s]} {s}" for s in sorted(counts, key=str))
         )
+
+
+def _remember(
+    ctx: click.Context, config: Config, student: str, fmt: str, day: dt.date, output: str
+) -> None:
+    """Store the answer with every file it was computed from (see plancache)."""
+    from ..plancache import cache_dir, store
+
+    c = config.calendar
+    state = config.state_path
+    files = [
+        config.roster.path,
+        *([c.path] if c.path else []),
+        *c.buildings.values(),
+        *([c.ics.path] if c.ics else []),
+        *([config.rules_path] if config.rules_path else []),
+        state,
+        Path(f"{state}-wal"),
+    ]
+    store(
+        cache_dir(dict(os.environ)),
+        config=app(ctx).config_path(),
+        student=student,
+        fmt=fmt,
+        today=day,
+        timezone=config.district.timezone,
+        files=files,
+        output=output,
+    )
