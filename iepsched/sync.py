@@ -34,6 +34,7 @@ from .remote import Action, DesiredItem, Remote, Result, Snapshot
 from .store import StateStore
 
 log = logging.getLogger(__name__)
+Wrap = Callable[[Iterable[Result], int], Iterable[Result]]
 
 EXIT_OK, EXIT_FAILURES, EXIT_SAFETY = 0, 1, 3
 _SAVE_EVERY = 100  # results confirmed per state transaction
@@ -75,9 +76,12 @@ def run_sync(
     remote: Remote,
     options: SyncOptions,
     *,
-    progress: Callable[[int], None] | None = None,
+    progress: Wrap | None = None,
 ) -> SyncReport:
-    """One sync run. The caller holds the state lock and records the run."""
+    """One sync run. The caller holds the state lock and records the run.
+
+    `progress` wraps the stream of results (with the number of actions), e.g. to draw a bar.
+    """
     report = SyncReport()
     items = store.items()
     mailboxes = _mailboxes(district, items)
@@ -333,7 +337,7 @@ def _apply(
     remote: Remote,
     actions: Sequence[Action],
     report: SyncReport,
-    progress: Callable[[int], None] | None,
+    progress: Wrap | None,
 ) -> list[Action]:
     """Apply actions; returns those whose outcome is uncertain (to re-read and retry)."""
     if not actions:
@@ -343,7 +347,10 @@ def _apply(
     known = store.items()
     uncertain: list[Action] = []
     confirmed: list[ItemState] = []
-    for result in remote.apply(actions):
+    results: Iterable[Result] = remote.apply(actions)
+    if progress is not None:
+        results = progress(results, len(actions))
+    for result in results:
         report.results.append(result)
         action = result.action
         if result.ok:
@@ -360,8 +367,6 @@ def _apply(
         if len(confirmed) >= _SAVE_EVERY:
             store.save(confirmed)
             confirmed = []
-        if progress is not None:
-            progress(1)
     if confirmed:
         store.save(confirmed)
     return uncertain

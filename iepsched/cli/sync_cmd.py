@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import sys
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import click
@@ -14,7 +15,7 @@ from .base import EXIT_USAGE, app, handle_errors, main, resolve_today, today_opt
 
 if TYPE_CHECKING:
     from ..district import District
-    from ..remote import Remote
+    from ..remote import Remote, Result
     from ..store import StateStore
     from ..sync import SyncOptions, SyncReport
 
@@ -60,6 +61,7 @@ def sync(
     Example: iepsched sync --dry-run --today 2026-11-30
     """
     from ..district import load_district
+    from ..progress import show_progress
     from .graph_setup import graph_client, graph_remote, token_provider
     from .state import open_state
 
@@ -82,7 +84,7 @@ def sync(
                 dry_run=dry_run,
                 force_cancel=force_cancel,
                 rebook=rebook_ids,
-                show_progress=application.verbosity >= 0 and sys.stderr.isatty(),
+                show_progress=show_progress(application.verbosity, sys.stderr),
             )
     finally:
         client.close()
@@ -132,17 +134,13 @@ def sync_once(
 def _run(
     district: District, store: StateStore, remote: Remote, options: SyncOptions, show: bool
 ) -> SyncReport:
+    from ..progress import progress
     from ..sync import run_sync
 
-    if not show:
-        return run_sync(district, store, remote, options)
-    with click.progressbar(length=0, label="syncing", file=sys.stderr) as bar:
+    def bar(results: Iterable[Result], total: int) -> Iterable[Result]:
+        return progress(results, label="syncing", length=total, enabled=show)
 
-        def step(n: int) -> None:
-            bar.length = max(bar.length or 0, bar.pos + n)
-            bar.update(n)
-
-        return run_sync(district, store, remote, options, progress=step)
+    return run_sync(district, store, remote, options, progress=bar)
 
 
 def render_report(report: SyncReport, *, fmt: str, dry_run: bool) -> None:
