@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from .district import District, StateInputs, plan_inputs, state_inputs
+from .errors import GraphThrottled, GraphTransportError
 from .items import deliverable, desired_items
 from .model import DistrictPlan, Interval, ItemState, StudentPlan
 from .reconcile import (
@@ -153,10 +154,20 @@ def run_sync(
             break
         if attempt == options.max_passes - 1:
             report.failures.extend(f"{a.key}: not confirmed after retries" for a in pending)
-    failed = [r for r in report.results if not r.ok and not r.uncertain]
+    # Unconfirmed and transient failures were retried above (what is still open after the last
+    # pass is already reported); what remains are refusals that will not go away by themselves.
+    failed = [r for r in report.results if not r.ok and not r.uncertain and not _transient(r)]
     report.failures.extend(f"{r.action.op} {r.action.key}: {r.error}" for r in failed)
     report.exit_code = EXIT_FAILURES if report.failures else EXIT_OK
     return report
+
+
+def _transient(result: Result) -> bool:
+    """A failure that a later attempt in the same run may not meet."""
+    error = result.error
+    return isinstance(error, GraphThrottled | GraphTransportError) or (
+        error is not None and error.status in (429, 500, 502, 503, 504)
+    )
 
 
 def _mailboxes(district: District, items: Mapping[str, ItemState]) -> set[str]:
@@ -358,9 +369,11 @@ def _apply(
             state = _confirmed(result, known.get(action.key))
             if state is not None:
                 confirmed.append(state)
-        elif result.uncertain:
+        elif result.uncertain or _transient(result):
+            # Unanswered, or refused for now (throttled, 5xx): re-read the mailbox, then redo
+            # only what is still missing or stale — never a blind second write.
             uncertain.append(action)
-            report.counts["uncertain"] += 1
+            report.counts["uncertain" if result.uncertain else "retried"] += 1
         else:
             report.counts["failed"] += 1
             log.warning("%s %s failed: %s", action.op, action.kind, result.error)

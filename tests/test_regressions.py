@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import shutil
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from calendars import context, student
 
+from iepsched.config import load_config
+from iepsched.district import District, load_district
+from iepsched.errors import GraphError, GraphThrottled
+from iepsched.memremote import MemoryRemote
 from iepsched.model import BookedMeeting
 from iepsched.schedule import plan_district
+from iepsched.settings import StateSettings
+from iepsched.store import StateStore
+from iepsched.sync import SyncOptions, run_sync
 
 TZ = ZoneInfo("America/Chicago")
 D = dt.date
@@ -41,3 +51,27 @@ def test_a_correction_that_makes_a_booked_meeting_late_moves_it() -> None:
     assert plan.meeting.state == "proposed"
     assert plan.meeting.date <= D(2027, 1, 5)
     assert any("corrected due date" in w for w in plan.warnings)
+
+
+def _sample_world(root: Path) -> tuple[District, StateStore, MemoryRemote]:
+    """The sample district with an in-memory Microsoft 365 and a fresh state file."""
+    shutil.copytree(Path(__file__).resolve().parents[1] / "config", root / "config")
+    config = load_config(root / "config" / "iepsched.toml")
+    config = dataclasses.replace(config, state=StateSettings(path=root / "state.sqlite"))
+    remote = MemoryRemote(timezone=config.district.timezone)
+    return load_district(config), StateStore(config.state_path), remote
+
+
+def test_a_write_refused_for_now_is_retried_in_the_same_run(tmp_path: Path) -> None:
+    """A create answered 429 or 503 (not applied) is redone after a re-read: exit 0."""
+    district, store, remote = _sample_world(tmp_path)
+    options = SyncOptions(today=D(2026, 11, 30), now=dt.datetime(2026, 11, 30, 8, tzinfo=TZ))
+    dry = run_sync(district, store, remote, dataclasses.replace(options, dry_run=True))
+    event, task = (next(a for a in dry.actions if a.kind == kind) for kind in ("event", "task"))
+    remote.fail_next("create", event.key, GraphThrottled("busy", status=429))
+    remote.fail_next("create", task.key, GraphError("unavailable", status=503))
+    report = run_sync(district, store, remote, options)
+    assert report.exit_code == 0, report.failures
+    assert remote.find_event(event.mailbox, event.key) is not None
+    assert remote.find_task(task.mailbox, task.key) is not None
+    assert report.counts["retried"] == 2
