@@ -12,10 +12,8 @@ import and most commands never touch them.
 
 from __future__ import annotations
 
-import calendar as _stdcal
 import datetime as dt
 import itertools
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -568,6 +566,8 @@ def draft_calendar_toml(*, name: str, year: str, first_day: dt.date, last_day: d
 
 def _toml_string(text: str) -> str:
     # A JSON string is a valid TOML basic string (same escapes), so json does the quoting.
+    import json
+
     return json.dumps(text, ensure_ascii=False)
 
 
@@ -594,7 +594,9 @@ class MonthView:
 
 def month_view(cal: SchoolCalendar, *, year: int, month: int) -> MonthView:
     """What `calendar show` draws for one month of one calendar."""
-    count = _stdcal.monthrange(year, month)[1]
+    import calendar as stdcal  # loads locale: only `calendar show` needs it
+
+    count = stdcal.monthrange(year, month)[1]
     first = dt.date(year, month, 1)
     last = dt.date(year, month, count)
     days: list[DayInfo | None] = []

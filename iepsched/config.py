@@ -11,7 +11,6 @@ Relative paths in the file are relative to the file's folder, not to wherever ie
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 import string
 import tomllib
@@ -275,7 +274,7 @@ class _Reader:
         for key in table:
             if key in known or _SECRET_KEY.search(key):
                 continue
-            close = difflib.get_close_matches(key, known, n=1)
+            close = _close_matches(key, known)
             hint = f"did you mean {close[0]}? " if close else ""
             listed = ", ".join(known) if known else "none"
             self.warn(section, _quote_key(key), f"unknown key, ignored ({hint}known: {listed})")
@@ -349,7 +348,7 @@ class _Reader:
         self.secrets(data, "")
         for name, value in data.items():
             if name not in _KNOWN and not _SECRET_KEY.search(name):
-                close = difflib.get_close_matches(name, list(_KNOWN), n=1)
+                close = _close_matches(name, list(_KNOWN))
                 hint = f"did you mean [{close[0]}]? " if close else ""
                 kind = "section" if isinstance(value, dict) else "key"
                 self.problems.append(
@@ -754,3 +753,10 @@ def _template(value: Any) -> str:
             )
         raise ValueError(f"unknown placeholder {{{field}}}; use only {allowed}")
     return text
+
+
+def _close_matches(word: str, candidates: Sequence[str]) -> list[str]:
+    """A did-you-mean suggestion (difflib is only loaded when a key is wrong)."""
+    import difflib
+
+    return difflib.get_close_matches(word, list(candidates), n=1)
