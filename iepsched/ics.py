@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .items import cycle_ids, item_key
+from .items import cycle_ids, item_key, milestone_summary, subject
 from .model import DistrictPlan, Milestone, StudentPlan
 from .report import write_atomic
 from .settings import PrivacySettings
@@ -120,13 +120,6 @@ def _span(plans: Sequence[StudentPlan], default: dt.date) -> tuple[dt.date, dt.d
     return (min(days), max(days)) if days else (default, default)
 
 
-def _subject(template: str, plan: StudentPlan, title: str) -> str:
-    s = plan.student
-    return template.format(
-        title=title, student_id=s.student_id, initials=s.initials, building=s.building
-    )
-
-
 def _plan_events(
     plan: StudentPlan,
     tz_name: str,
@@ -186,7 +179,7 @@ def _meeting_event(
         lines.append("The student is invited (14 or older).")
     event = _base_event(
         uid_for(item_key(s.student_id, cycle, "meeting")),
-        _subject(privacy.meeting_subject_template, plan, "IEP meeting"),
+        subject(privacy.meeting_subject_template, plan, "IEP meeting"),
         category,
         "\n".join(lines),
     )
@@ -206,19 +199,12 @@ def _deadline_event(
 ) -> EventSpec:
     assert m.date is not None
     s = plan.student
-    meeting = plan.meeting
-    when = meeting.date.isoformat() if meeting else "not yet placed"
-    description = (
-        f"Student {s.student_id} ({s.initials}). IEP meeting {when}; IEP due "
-        f"{plan.due_date.isoformat()}. From iepsched (milestone {m.key})."
-    )
-    if m.kind == "contact":
-        description += " Two parent contacts by two different methods are required."
+    description = milestone_summary(plan, m)
     if m.status == "done":
         description += " Done."
     event = _base_event(
         uid_for(item_key(s.student_id, cycle, m.key)),
-        _subject(privacy.subject_template, plan, m.title),
+        subject(privacy.subject_template, plan, m.title),
         category,
         description,
     )

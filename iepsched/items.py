@@ -73,7 +73,8 @@ def _day(value: dt.date, tz: str) -> dict[str, str]:
     return {"dateTime": f"{value.isoformat()}T00:00:00", "timeZone": tz}
 
 
-def _subject(template: str, plan: StudentPlan, title: str) -> str:
+def subject(template: str, plan: StudentPlan, title: str) -> str:
+    """A calendar subject or task title from a `[privacy]` template (id and initials only)."""
     s = plan.student
     return template.format(
         title=title, student_id=s.student_id, initials=s.initials, building=s.building
@@ -189,7 +190,7 @@ def _meeting_item(
         add(room.lower(), "resource")
         location = {"displayName": f"{s.building} conference room", "locationEmailAddress": room}
     fields: dict[str, Any] = {
-        "subject": _subject(options.meeting_subject_template, plan, "IEP meeting"),
+        "subject": subject(options.meeting_subject_template, plan, "IEP meeting"),
         "body": {
             "contentType": "text",
             "content": (
@@ -222,7 +223,8 @@ def _meeting_item(
     )
 
 
-def _task_body(plan: StudentPlan, m: Milestone) -> str:
+def milestone_summary(plan: StudentPlan, m: Milestone) -> str:
+    """What a task or calendar item says about its step: ids, initials and dates only."""
     s = plan.student
     meeting = plan.meeting
     when = meeting.date.isoformat() if meeting else "not yet placed"
@@ -231,10 +233,14 @@ def _task_body(plan: StudentPlan, m: Milestone) -> str:
         f"{plan.due_date.isoformat()}. From iepsched (milestone {m.key})."
     )
     if m.kind == "contact":
-        text += (
-            " Tick the method(s) you used, then complete the task: iepsched logs the contact. "
-            "Two contacts by two different methods are required."
-        )
+        text += " Two parent contacts by two different methods are required."
+    return text
+
+
+def _task_body(plan: StudentPlan, m: Milestone) -> str:
+    text = milestone_summary(plan, m)
+    if m.kind == "contact":
+        text += " Tick the method(s) you used, then complete the task: iepsched logs the contact."
     return text
 
 
@@ -245,7 +251,7 @@ def _task_item(
     tz = options.timezone
     reminder = dt.datetime.combine(m.date, options.reminder_time)
     fields: dict[str, Any] = {
-        "title": _subject(options.subject_template, plan, m.title),
+        "title": subject(options.subject_template, plan, m.title),
         "body": {"contentType": "text", "content": _task_body(plan, m)},
         "dueDateTime": _day(m.date, tz),
         "isReminderOn": True,
@@ -293,7 +299,7 @@ def _calendar_item(
     assert m.date is not None
     tz = options.timezone
     fields: dict[str, Any] = {
-        "subject": _subject(options.subject_template, plan, m.title),
+        "subject": subject(options.subject_template, plan, m.title),
         "body": {"contentType": "text", "content": _task_body(plan, m)},
         "start": _day(m.date, tz),
         "end": _day(m.date + dt.timedelta(days=1), tz),
