@@ -658,16 +658,11 @@ class GraphClient:
                 with results_lock:
                     results[rid] = outcome
 
-        def run_mixed(items: list[_Pending]) -> None:
-            for rid, outcome in self._run_mixed(items):
-                with results_lock:
-                    results[rid] = outcome
-
         jobs: list[Callable[[], None]] = [
             functools.partial(run, m, items) for m, items in groups.items()
         ]
         if mixed:
-            jobs.append(functools.partial(run_mixed, mixed))
+            jobs.append(functools.partial(run, "", mixed))
         if len(jobs) == 1:
             jobs[0]()
         elif jobs:
@@ -699,13 +694,23 @@ class GraphClient:
     def _run_mailbox(
         self, mailbox: str, items: list[_Pending]
     ) -> Iterator[tuple[str, GraphResponse | GraphError]]:
-        """Send one mailbox's items envelope by envelope; retried items go first in the next one."""
+        """Send items envelope by envelope; retried items go first in the next one.
+
+        `mailbox` "" means the items belong to several mailboxes (the pooled remainders): each
+        envelope then takes slots in every mailbox it touches.
+        """
         queue: deque[_Pending] = deque(items)
         while queue:
             chunk = [queue.popleft() for _ in range(min(MAX_BATCH_ITEMS, len(queue)))]
+            weights: dict[str, int] | None = None
+            if not mailbox:
+                weights = {}
+                for pending in chunk:
+                    key = (pending.request.mailbox or _mailbox_of(pending.request.url)).lower()
+                    weights[key] = weights.get(key, 0) + 1
             retry: list[_Pending] = []
             wait = 0.0
-            for pending, outcome in self._send_envelope(mailbox, chunk):
+            for pending, outcome in self._send_envelope(mailbox, chunk, weights):
                 if isinstance(outcome, float):
                     retry.append(pending)
                     wait = max(wait, outcome)
@@ -716,29 +721,6 @@ class GraphClient:
                 queue.extendleft(reversed(retry))
                 # Retry-After from an item speaks for the mailbox: sending the next envelope
                 # before it elapses would only be throttled again.
-                self._pause(wait)
-
-    def _run_mixed(self, items: list[_Pending]) -> Iterator[tuple[str, GraphResponse | GraphError]]:
-        """Send items of many mailboxes in shared envelopes, each taking slots in every mailbox
-        it touches; retried items go first in the next envelope."""
-        queue: deque[_Pending] = deque(items)
-        while queue:
-            chunk = [queue.popleft() for _ in range(min(MAX_BATCH_ITEMS, len(queue)))]
-            weights: dict[str, int] = {}
-            for pending in chunk:
-                key = (pending.request.mailbox or _mailbox_of(pending.request.url)).lower()
-                weights[key] = weights.get(key, 0) + 1
-            retry: list[_Pending] = []
-            wait = 0.0
-            for pending, outcome in self._send_envelope("", chunk, weights):
-                if isinstance(outcome, float):
-                    retry.append(pending)
-                    wait = max(wait, outcome)
-                else:
-                    yield pending.request.id, outcome
-            if retry:
-                self._counters.add("retries", len(retry))
-                queue.extendleft(reversed(retry))
                 self._pause(wait)
 
     def _send_envelope(
