@@ -509,13 +509,11 @@ class GraphRemote:
         # otherwise cost 80 mostly empty requests).
         jobs: list[Callable[[], list[Result]]] = []
         pooled: list[Action] = []
-        for mailbox, mine in by_box.items():
+        for mine in by_box.values():
             full = len(mine) - len(mine) % MAX_BATCH_ITEMS if len(by_box) > 1 else len(mine)
             for start in range(0, full, MAX_BATCH_ITEMS):
                 chunk = mine[start : start + MAX_BATCH_ITEMS]
-                jobs.append(
-                    functools.partial(self._apply_chunk, mailbox, chunk, list_ids.get(mailbox))
-                )
+                jobs.append(functools.partial(self._apply_pooled, chunk, list_ids))
             pooled.extend(mine[full:])
         for start in range(0, len(pooled), _POOL_SLICE):
             jobs.append(
@@ -592,7 +590,8 @@ class GraphRemote:
     def _apply_pooled(
         self, actions: list[Action], list_ids: Mapping[str, str | GraphError]
     ) -> list[Result]:
-        """Actions of many mailboxes sent in one client batch (so envelopes can be shared)."""
+        """Writes (plus follow-ups) for actions of one or many mailboxes, sent in one client
+        batch (so envelopes can be shared); one result per action, in order."""
         by_box: dict[str, list[int]] = {}
         for i, action in enumerate(actions):
             by_box.setdefault(action.mailbox, []).append(i)
@@ -676,52 +675,6 @@ class GraphRemote:
         with self._lock:
             self._lists[low] = list_id
         return list_id
-
-    def _apply_chunk(
-        self, mailbox: str, chunk: list[Action], list_id: str | GraphError | None
-    ) -> list[Result]:
-        """One envelope of writes (plus follow-ups), one result per action in order."""
-        done: dict[int, Result] = {}
-        lists: dict[int, str] = {}
-        remote_ids = self._resolve_missing_ids(mailbox, chunk, list_id)
-        requests: dict[int, BatchRequest] = {}
-        for i, action in enumerate(chunk):
-            target_list = action.list_id or (list_id if isinstance(list_id, str) else None)
-            if action.kind in TASK_KINDS:
-                if target_list is None:
-                    error = list_id if isinstance(list_id, GraphError) else None
-                    error = error or GraphError("no To Do list for this task")
-                    done[i] = Result(action, ok=False, error=error)  # nothing was sent
-                    continue
-                lists[i] = target_list
-            rid = remote_ids.get(i, action.remote_id)
-            if isinstance(rid, GraphError):
-                done[i] = Result(action, ok=False, error=rid)  # the lookup failed; nothing sent
-                continue
-            outcome = self._request_for(str(i), action, rid, lists.get(i))
-            if isinstance(outcome, Result):
-                done[i] = outcome
-            else:
-                requests[i] = outcome
-        if requests:
-            answers = self.client.batch(list(requests.values()))
-            conflicts: list[int] = []
-            for i, req in requests.items():
-                action = chunk[i]
-                answer = answers[req.id]
-                known = remote_ids.get(i, action.remote_id)
-                rid = known if isinstance(known, str) else None
-                if (
-                    isinstance(answer, GraphConflict)
-                    and action.op == "create"
-                    and action.kind in EVENT_KINDS
-                ):
-                    conflicts.append(i)
-                else:
-                    done[i] = _result(action, answer, rid, lists.get(i))
-            if conflicts:
-                done.update(self._settle_conflicts(mailbox, {i: chunk[i] for i in conflicts}))
-        return [done[i] for i in range(len(chunk))]
 
     def _request_for(
         self, rid: str, action: Action, remote_id: str | None, list_id: str | None
