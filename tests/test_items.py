@@ -205,7 +205,7 @@ def test_tasks_link_back_by_key_and_are_due_on_the_milestone() -> None:
             {"applicationName": APPLICATION_NAME, "displayName": i.key, "externalId": i.key}
         ]
         m = by_key[i.student_id].milestone(i.milestone)
-        assert m is not None and m.date == i.due
+        assert m is not None and m.date is not None and m.date == i.due
         assert i.fields["dueDateTime"]["dateTime"] == f"{m.date.isoformat()}T00:00:00"
         assert i.fields["isReminderOn"] is True
         assert i.fields["reminderDateTime"]["dateTime"] == f"{m.date.isoformat()}T07:30:00"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from iepsched.model import Contact, Student
+from iepsched.model import Contact, Cycle, ItemState, Student
 from iepsched.reconcile import (
     CANCELLED,
     COMPLETED,
@@ -25,7 +25,6 @@ from iepsched.reconcile import (
     reconcile,
 )
 from iepsched.remote import Action, DesiredItem, RemoteEvent, RemoteTask, Snapshot
-from iepsched.store import Cycle, ItemState
 
 TZ = dt.timezone(dt.timedelta(hours=-6))
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)

@@ -16,8 +16,8 @@ import pytest
 
 from iepsched import store as store_module
 from iepsched.errors import LockedError, UserError
-from iepsched.model import Contact
-from iepsched.store import SCHEMA_VERSION, Cycle, ItemState, StateStore
+from iepsched.model import Contact, Cycle, ItemState
+from iepsched.store import SCHEMA_VERSION, StateStore
 
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
 
