@@ -69,15 +69,38 @@ def _setup_logging(verbosity: int) -> None:
 
 
 def handle_errors(func: F) -> F:
-    """Turn expected failures into a message and exit code 2; bugs keep their traceback at -v."""
+    """Turn expected failures into a message and an exit code, without a traceback.
+
+    Bad input or config, Graph refusing the app's credentials, or Graph unreachable or throttled
+    past the retry budget: exit 2 — nothing (more) was written; exit 1 is kept for "some items
+    failed, the rest applied".
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..errors import GraphAuthError, GraphError
+
         try:
             return func(*args, **kwargs)
         except UserError as exc:
             for problem in exc.problems:
                 click.echo(f"error: {problem}", err=True)
+            sys.exit(EXIT_USAGE)
+        except GraphAuthError as exc:
+            click.echo(f"error: Microsoft Graph refused the app: {exc}", err=True)
+            click.echo(
+                "Check [graph] tenant_id, client_id and authority, the certificate or "
+                "IEPSCHED_CLIENT_SECRET, and the app's admin consent (`iepsched auth status`).",
+                err=True,
+            )
+            sys.exit(EXIT_USAGE)
+        except GraphError as exc:
+            click.echo(f"error: Microsoft Graph: {exc}", err=True)
+            click.echo(
+                "Nothing more was written in this run; the next run starts again from what "
+                "Microsoft 365 holds.",
+                err=True,
+            )
             sys.exit(EXIT_USAGE)
 
     return cast(F, wrapper)

@@ -104,6 +104,7 @@ def sync_once(
     show_progress: bool = False,
 ) -> SyncReport:
     """Lock, record the run, sync. Shared by `sync` and `demo`."""
+    from ..errors import GraphError
     from ..sync import SyncOptions
 
     store.lock()
@@ -118,7 +119,18 @@ def sync_once(
             rebook=rebook,
             max_cancellations=district.config.safety.max_cancellations,
         )
-        report = _run(district, store, remote, options, show_progress)
+        try:
+            report = _run(district, store, remote, options, show_progress)
+        except GraphError:
+            # The run could not read or reach Graph: record it, then let the CLI explain.
+            store.finish_run(
+                run_id,
+                exit_code=2,
+                counts={},
+                failures=1,
+                duration_s=round(time.monotonic() - started, 3),
+            )
+            raise
         store.finish_run(
             run_id,
             exit_code=report.exit_code,
