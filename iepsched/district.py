@@ -164,7 +164,13 @@ def state_inputs(
         for (sid, track), track_cycles in cycles.items()
         if track == "annual" and track_cycles
     }
-    annual, reeval, rows = assign_cycles(students, cycles, held=held)
+    reeval_done: dict[str, dt.date] = {}
+    for (sid, track), track_cycles in cycles.items():
+        if track == "reeval" and track_cycles:
+            finished = items.get(f"{sid}/{track_cycles[-1].cycle_id}/reeval_due")
+            if finished is not None and finished.state == COMPLETED:
+                reeval_done[sid] = finished.completed_on or today
+    annual, reeval, rows = assign_cycles(students, cycles, held=held, reeval_done=reeval_done)
     booked: dict[str, BookedMeeting] = {}
     for sid, st in meetings.items():
         if annual.get(sid) == st.cycle_id and st.start and st.end:

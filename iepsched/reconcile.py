@@ -39,10 +39,13 @@ def assign_cycles(
     cycles: Mapping[tuple[str, str], Sequence[Cycle]],
     *,
     held: Mapping[str, dt.date],
+    reeval_done: Mapping[str, dt.date] | None = None,
 ) -> tuple[dict[str, str], dict[str, str], list[Cycle]]:
     """Current annual and reevaluation cycle id per student, and the cycle rows to save.
 
-    `held` maps student id -> date of the current annual cycle's held meeting (from state).
+    `held` maps student id -> date of the current annual cycle's held meeting (from state);
+    `reeval_done` -> date the current reevaluation was completed (its reeval_due task). A closed
+    cycle whose roster date then changes opens the next one.
     A cycle id is the due date it opened with, so a preview (no state) uses the same ids.
     """
     annual: dict[str, str] = {}
@@ -69,6 +72,10 @@ def assign_cycles(
         annual[s.student_id] = current.cycle_id
         if s.reeval_due_date is not None:
             r = _current(cycles.get((s.student_id, "reeval"), ()))
+            done_on = (reeval_done or {}).get(s.student_id)
+            if r is not None and done_on and r.held_on != done_on:
+                r = replace(r, held_on=done_on)
+                changed.append(r)
             if r is None or (r.held_on is not None and s.reeval_due_date != r.due_date):
                 r = Cycle(
                     s.student_id,
