@@ -23,6 +23,9 @@ from .items import methods_from_checklist
 from .model import BookedMeeting, Contact, Cycle, ItemState, Student
 from .remote import Action, DesiredItem, ItemKind, Op, Snapshot
 
+# A row for an item left in a former case manager's mailbox, being removed (see sync._rehome).
+MOVED_FROM = "#moved-from:"
+
 LIVE = "live"
 PENDING = "pending"
 COMPLETED = "completed"
@@ -390,3 +393,8 @@ def _for_unwanted(st: ItemState, scope: Scope, now: dt.datetime) -> Action | Non
             list_id=st.list_id,
         )
     return None
+
+
+def is_move(action: Action) -> bool:
+    """The removal of an item re-created in another mailbox (not a loss: not a cancellation)."""
+    return MOVED_FROM in action.key

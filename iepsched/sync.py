@@ -26,8 +26,10 @@ from .reconcile import (
     CANCELLED,
     DELETED,
     LIVE,
+    MOVED_FROM,
     PENDING,
     Scope,
+    is_move,
     observe,
     reconcile,
 )
@@ -108,10 +110,11 @@ def run_sync(
 
     desired = desired_items(plan.plans, district.delivery_options())
     items = _adopt_orphans(store, items, desired, snapshot, options)
+    items = _rehome(store, items, desired, options, report)
     scope = _scope(district, plan, inputs, items, options)
     actions = reconcile(desired, items, scope, now=options.now)
     report.actions = actions
-    removals = [a for a in actions if a.op in ("cancel", "delete")]
+    removals = [a for a in actions if a.op in ("cancel", "delete") and not is_move(a)]
     if len(removals) > options.max_cancellations and not options.force_cancel:
         report.safety_stop = True
         report.exit_code = EXIT_SAFETY
@@ -271,6 +274,38 @@ def _adopt_orphans(
         store.save(adopted)
     merged = dict(items)
     merged.update((a.key, a) for a in adopted)
+    return merged
+
+
+def _rehome(
+    store: StateStore,
+    items: dict[str, ItemState],
+    desired: Iterable[DesiredItem],
+    options: SyncOptions,
+    report: SyncReport,
+) -> dict[str, ItemState]:
+    """A student handed to another case manager: their items live in the old mailbox, and an
+    event's organizer cannot change. Each live item is created again in the new mailbox (a new
+    invitation for a meeting) and removed from the old one; the old copy moves to a key of its
+    own so both writes are tracked. Completed tasks stay where they were done."""
+    moved: list[ItemState] = []
+    students: set[str] = set()
+    for d in desired:
+        st = items.get(d.key)
+        if st is None or st.state != LIVE or not st.remote_id or st.mailbox == d.mailbox:
+            continue
+        moved.append(replace(st, key=f"{st.key}{MOVED_FROM}{st.mailbox}"))
+        moved.append(replace(st, state=DELETED, remote_id=None, list_id=None, change_key=None))
+        students.add(d.student_id)
+    for sid in sorted(students):
+        report.reports.append(
+            f"{sid}: the case manager changed; the meeting and open tasks move to the new "
+            "case manager's calendar and To Do (the team gets a new invitation)."
+        )
+    if moved and not options.dry_run:
+        store.save(moved)
+    merged = dict(items)
+    merged.update((m.key, m) for m in moved)
     return merged
 
 
