@@ -139,6 +139,12 @@ def observe(
     for key, st in state.items():
         if st.mailbox not in snapshot.mailboxes:
             continue
+        if MOVED_FROM in key:
+            # The old copy of an item re-created for a new case manager carries the original key,
+            # so the snapshot cannot find it under this row's key: it would look deleted by a
+            # person and never be removed. Such a row is only ever being removed; keep it until
+            # its removal is confirmed (a 404 on cancel/delete counts as removed).
+            continue
         milestone = key.rsplit("/", 1)[-1]
         if st.kind in ("event", "calendar_item"):
             _observe_event(obs, key, st, snapshot, milestone, now)
