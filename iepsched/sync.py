@@ -287,12 +287,16 @@ def _rehome(
     """A student handed to another case manager: their items live in the old mailbox, and an
     event's organizer cannot change. Each live item is created again in the new mailbox (a new
     invitation for a meeting) and removed from the old one; the old copy moves to a key of its
-    own so both writes are tracked. Completed tasks stay where they were done."""
+    own so both writes are tracked. Completed tasks and held meetings stay where they were."""
     moved: list[ItemState] = []
     students: set[str] = set()
     for d in desired:
         st = items.get(d.key)
         if st is None or st.state != LIVE or not st.remote_id or st.mailbox == d.mailbox:
+            continue
+        if d.held:
+            # A meeting that took place is history: it stays in the calendar it happened in (its
+            # old copy, being in the past, would never be cancelled: the team would see two).
             continue
         moved.append(replace(st, key=f"{st.key}{MOVED_FROM}{st.mailbox}"))
         moved.append(replace(st, state=DELETED, remote_id=None, list_id=None, change_key=None))
