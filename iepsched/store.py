@@ -228,10 +228,26 @@ class StateStore:
         return _item(row) if row else None
 
     def record_intents(self, intents: Iterable[tuple[ItemState, str]]) -> None:
-        """Before writing: note what is about to happen to each item (one transaction)."""
+        """Before writing: note what is about to happen to each item (one transaction).
+
+        A create records the whole pending row (its mailbox, hashes and times), also over an
+        older row for the same key (an item created again after a move, a rebook or a removal):
+        if the answer is lost, the next read must look for it where it was sent.
+        """
         stamp = self.now().isoformat()
         with self.transaction() as db:
             for item, intent in intents:
+                if intent == "create":
+                    db.execute(
+                        """
+                        INSERT OR REPLACE INTO items (key, student_id, cycle_id, kind, mailbox,
+                            remote_id, list_id, change_key, hash, field_hashes, state, intent,
+                            start, end, completed_on, moved, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                        (*_row(item), intent, *_times(item), stamp),
+                    )
+                    continue
                 db.execute(
                     """
                     INSERT INTO items (key, student_id, cycle_id, kind, mailbox, remote_id,
