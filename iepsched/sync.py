@@ -355,6 +355,9 @@ def _intent(action: Action, existing: ItemState | None) -> ItemState:
             field_hashes=item.field_hashes,
             start=item.start,
             end=item.end,
+            # Re-creating a meeting a person had moved (e.g. in a new case manager's calendar)
+            # keeps it theirs, so the planner will not move it back.
+            moved=bool(existing and existing.moved and existing.start == item.start),
         )
     assert existing is not None
     return existing
