@@ -538,3 +538,15 @@ def test_actions_are_ordered_by_mailbox_then_op_then_key() -> None:
         ("delete", d.key),
     ]
     assert reconcile([c, a, b], state, scope(), now=NOW) == actions
+
+
+def test_old_copy_of_a_moved_item_is_never_taken_for_deleted() -> None:
+    """The row of an item left in a former case manager's mailbox is only ever being removed."""
+    from iepsched.reconcile import MOVED_FROM
+
+    old = state_of(desired(), mailbox="old@example.org")
+    row = dataclasses.replace(old, key=f"{old.key}{MOVED_FROM}old@example.org")
+    obs = observe({row.key: row}, snap(mailboxes=("old@example.org", CM)), now=NOW)
+    assert obs.updates == [] and obs.reports == []
+    (action,) = reconcile([], {row.key: row}, scope(), now=NOW)
+    assert (action.op, action.key, action.remote_id) == ("cancel", row.key, old.remote_id)
