@@ -191,7 +191,10 @@ def _observe(
     obs = observe(items, snapshot, now=options.now)
     if not quiet:
         report.reports.extend(obs.reports)
-    report.counts.update(obs.counts)
+        report.counts.update(obs.counts)
+    else:
+        # A re-read after unconfirmed writes sees the same declines again: count them once.
+        report.counts.update({k: n for k, n in obs.counts.items() if k != "declined"})
     if obs.updates and not options.dry_run:
         store.save(obs.updates)
     if not options.dry_run:
