@@ -717,6 +717,25 @@ def test_write_refused_for_now_is_retried_in_the_same_run(tmp_path: Path) -> Non
     assert w.sync().actions == [] and w.last_writes == 0
 
 
+def test_decline_is_counted_once_when_the_mailbox_is_read_again(tmp_path: Path) -> None:
+    """A decline is counted once per run, even when a retried write makes sync re-read its mailbox.
+
+    Regression: the re-read after a write refused for now counted every decline a second time.
+    """
+    w = World(tmp_path, "memory")
+    first = w.sync()
+    plan = first.plan.get(SUBJECT)  # type: ignore[union-attr]
+    assert plan is not None
+    w.decline(meeting_key(first), plan.student.lea_email)
+    w.set_field(
+        SUBJECT, last_iep_date="", iep_due_date=(plan.due_date + dt.timedelta(days=3)).isoformat()
+    )
+    w.remote.fail_next("update", f"{SUBJECT}/2027-01-25/draft_iep", GraphError("busy", status=503))
+    report = w.sync()
+    assert report.exit_code == EXIT_OK and report.counts["retried"] == 1
+    assert report.counts["declined"] == 1
+
+
 def test_sync_once_records_the_run(tmp_path: Path) -> None:
     """`sync_once` (the command's core) takes the lock and records the run with its counts."""
     from iepsched.cli.sync_cmd import sync_once
