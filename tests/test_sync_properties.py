@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
@@ -26,6 +27,8 @@ from test_sync import TZ, World, desired_keys
 
 from iepsched.errors import GraphError
 from iepsched.sync import EXIT_FAILURES, EXIT_OK, EXIT_SAFETY, SyncReport
+
+pytestmark = pytest.mark.slow
 
 # Delivered on the first night (S1001, S1009, S1022, S1028 with a reevaluation), soon after
 # (S1002, S1023), one delivered only after its due date (S1014), one exited from the start.
