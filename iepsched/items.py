@@ -194,8 +194,10 @@ def _meeting_item(
         "body": {
             "contentType": "text",
             "content": (
+                # No due date here: a roster correction would PATCH the body, and every PATCH
+                # of a meeting emails all its attendees.
                 f"Annual IEP meeting for student {s.student_id} ({s.initials}). "
-                f"IEP due {plan.due_date.isoformat()}. Scheduled by iepsched; "
+                "Scheduled by iepsched; "
                 "if you cannot attend, decline so the case manager can find another time."
             ),
         },
