@@ -232,48 +232,20 @@ class StateStore:
 
         A create records the whole pending row (its mailbox, hashes and times), also over an
         older row for the same key (an item created again after a move, a rebook or a removal):
-        if the answer is lost, the next read must look for it where it was sent.
+        if the answer is lost, the next read must look for it where it was sent. Other writes
+        only note their intent on the row they change.
         """
         stamp = self.now().isoformat()
         with self.transaction() as db:
             for item, intent in intents:
-                if intent == "create":
-                    db.execute(
-                        """
-                        INSERT OR REPLACE INTO items (key, student_id, cycle_id, kind, mailbox,
-                            remote_id, list_id, change_key, hash, field_hashes, state, intent,
-                            start, end, completed_on, moved, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                        (*_row(item), intent, *_times(item), stamp),
-                    )
-                    continue
-                db.execute(
-                    """
-                    INSERT INTO items (key, student_id, cycle_id, kind, mailbox, remote_id,
-                        list_id, change_key, hash, field_hashes, state, intent, start, end,
-                        completed_on, moved, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(key) DO UPDATE SET intent = excluded.intent,
-                        updated_at = excluded.updated_at
-                    """,
-                    (*_row(item), intent, *_times(item), stamp),
-                )
+                sql = _REPLACE_ITEM if intent == "create" else _NOTE_INTENT
+                db.execute(sql, _values(item, intent, stamp))
 
     def save(self, items: Iterable[ItemState]) -> None:
         """After writing (or adopting a remote change): the confirmed state, intent cleared."""
         stamp = self.now().isoformat()
         with self.transaction() as db:
-            for item in items:
-                db.execute(
-                    """
-                    INSERT OR REPLACE INTO items (key, student_id, cycle_id, kind, mailbox,
-                        remote_id, list_id, change_key, hash, field_hashes, state, intent,
-                        start, end, completed_on, moved, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    (*_row(item), item.intent, *_times(item), stamp),
-                )
+            db.executemany(_REPLACE_ITEM, [_values(i, i.intent, stamp) for i in items])
 
     def forget(self, keys: Iterable[str]) -> None:
         """Drop items entirely (used by `--rebook` for items a person removed)."""
@@ -494,6 +466,23 @@ def _item(row: sqlite3.Row) -> ItemState:
         completed_on=_date(row["completed_on"]),
         moved=bool(row["moved"]),
     )
+
+
+_ITEM_COLUMNS = (
+    "key, student_id, cycle_id, kind, mailbox, remote_id, list_id, change_key, hash, "
+    "field_hashes, state, intent, start, end, completed_on, moved, updated_at"
+)
+_INSERT_ITEM = f"INSERT INTO items ({_ITEM_COLUMNS}) VALUES ({', '.join('?' * 17)})"
+_REPLACE_ITEM = _INSERT_ITEM.replace("INSERT", "INSERT OR REPLACE", 1)
+_NOTE_INTENT = (
+    _INSERT_ITEM
+    + " ON CONFLICT(key) DO UPDATE SET intent = excluded.intent, updated_at = excluded.updated_at"
+)
+
+
+def _values(item: ItemState, intent: str | None, stamp: str) -> tuple[Any, ...]:
+    """The row of `_ITEM_COLUMNS` for an item."""
+    return (*_row(item), intent, *_times(item), stamp)
 
 
 def _row(item: ItemState) -> tuple[Any, ...]:
