@@ -399,8 +399,10 @@ def _apply(
     if not actions:
         return []
     known = store.items()
-    store.record_intents((_intent(a, known.get(a.key)), a.op) for a in actions)
-    known = store.items()
+    intents = [(_intent(a, known.get(a.key)), a.op) for a in actions]
+    store.record_intents(intents)
+    # Creates replaced their rows with the pending ones; other rows only gained an intent.
+    known.update((st.key, st) for st, op in intents if op == "create")
     uncertain: list[Action] = []
     confirmed: list[ItemState] = []
     results: Iterable[Result] = remote.apply(actions)
