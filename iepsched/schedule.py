@@ -319,7 +319,7 @@ def evaluate(rule: DateRule, anchor: dt.date, cal: SchoolCalendar) -> dt.date:
     """Apply one date rule to an anchor; raises UnknownDate where the calendar is not loaded."""
     op, n = rule.op, rule.n
     if op == "cal":
-        return cal.prev_school_day(anchor + dt.timedelta(days=n))
+        return cal.calendar_days_back(anchor, -n)
     if op == "school":
         return cal.add_school_days(anchor, n)
     if op == "months":
