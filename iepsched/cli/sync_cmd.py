@@ -119,25 +119,20 @@ def sync_once(
             rebook=rebook,
             max_cancellations=district.config.safety.max_cancellations,
         )
+
+        def record(exit_code: int, counts: dict[str, int], failures: int) -> None:
+            duration = round(time.monotonic() - started, 3)
+            store.finish_run(
+                run_id, exit_code=exit_code, counts=counts, failures=failures, duration_s=duration
+            )
+
         try:
             report = _run(district, store, remote, options, show_progress)
         except GraphError:
             # The run could not read or reach Graph: record it, then let the CLI explain.
-            store.finish_run(
-                run_id,
-                exit_code=2,
-                counts={},
-                failures=1,
-                duration_s=round(time.monotonic() - started, 3),
-            )
+            record(2, {}, 1)
             raise
-        store.finish_run(
-            run_id,
-            exit_code=report.exit_code,
-            counts=dict(report.counts),
-            failures=len(report.failures),
-            duration_s=round(time.monotonic() - started, 3),
-        )
+        record(report.exit_code, dict(report.counts), len(report.failures))
     finally:
         store.unlock()
     return report
