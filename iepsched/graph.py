@@ -164,8 +164,8 @@ class _MailboxLimiter:
 
     A ``$batch`` envelope for one mailbox takes ``min(items, limit)`` slots, because Graph fans up
     to four unordered items of a batch out to Outlook at once — so with the default limit of 4 one
-    envelope occupies the whole mailbox, as Microsoft recommends. The empty mailbox ("" — rooms,
-    ``$batch`` of mixed targets) is not limited.
+    envelope occupies the whole mailbox, as Microsoft recommends. An envelope that spans mailboxes
+    takes slots in each one it touches. The empty mailbox ("" — e.g. /places) is not limited.
     """
 
     def __init__(self, limit: int) -> None:
@@ -173,20 +173,10 @@ class _MailboxLimiter:
         self._cond = threading.Condition()
         self._in_use: dict[str, int] = {}
 
-    def acquire(self, mailbox: str, weight: int) -> int:
-        if not mailbox:
-            return 0
-        weight = max(1, min(weight, self.limit))
-        with self._cond:
-            while self._in_use.get(mailbox, 0) + weight > self.limit:
-                self._cond.wait()
-            self._in_use[mailbox] = self._in_use.get(mailbox, 0) + weight
-        return weight
-
-    def acquire_many(self, weights: Mapping[str, int]) -> dict[str, int]:
-        """Slots in several mailboxes at once (a mixed envelope), all or none: no lock order to
-        get wrong, so no deadlock with senders holding one mailbox."""
-        wanted = {m: max(1, min(w, self.limit)) for m, w in weights.items() if m}
+    def acquire(self, slots: Mapping[str, int]) -> dict[str, int]:
+        """Take slots in every mailbox a request touches, all at once or not at all (so there
+        is no lock order to get wrong); returns what was taken, for `release`."""
+        wanted = {m: max(1, min(w, self.limit)) for m, w in slots.items() if m}
         with self._cond:
             while any(self._in_use.get(m, 0) + w > self.limit for m, w in wanted.items()):
                 self._cond.wait()
@@ -194,19 +184,16 @@ class _MailboxLimiter:
                 self._in_use[m] = self._in_use.get(m, 0) + w
         return wanted
 
-    def release_many(self, held: Mapping[str, int]) -> None:
-        for mailbox, weight in held.items():
-            self.release(mailbox, weight)
-
-    def release(self, mailbox: str, weight: int) -> None:
-        if not mailbox or not weight:
+    def release(self, held: Mapping[str, int]) -> None:
+        if not held:
             return
         with self._cond:
-            left = self._in_use.get(mailbox, 0) - weight
-            if left > 0:
-                self._in_use[mailbox] = left
-            else:
-                self._in_use.pop(mailbox, None)
+            for mailbox, weight in held.items():
+                left = self._in_use.get(mailbox, 0) - weight
+                if left > 0:
+                    self._in_use[mailbox] = left
+                else:
+                    self._in_use.pop(mailbox, None)
             self._cond.notify_all()
 
 
@@ -555,9 +542,8 @@ class GraphClient:
             params=params,
             json_body=json,
             headers=headers,
-            mailbox=mailbox,
             idempotent=idempotent,
-            weight=1,
+            slots={(mailbox or _mailbox_of(self._relative(url))).lower(): 1},
         )
 
     def get(self, url: str, **kw: Any) -> Any:
@@ -744,10 +730,8 @@ class GraphClient:
                 params=None,
                 json_body={"requests": wire},
                 headers=None,
-                mailbox=mailbox,
                 idempotent=all_idempotent,
-                weight=len(chunk),
-                weights=weights,
+                slots=weights or {mailbox: len(chunk)},
             )
         except GraphError as exc:
             # The envelope failed as a whole. When its fate is unknown, items that are safe to
@@ -867,14 +851,13 @@ class GraphClient:
         params: Mapping[str, str] | None,
         json_body: Any,
         headers: Mapping[str, str] | None,
-        mailbox: str,
         idempotent: bool | None,
-        weight: int,
-        weights: Mapping[str, int] | None = None,
+        slots: Mapping[str, int],
     ) -> GraphResponse:
         """The only place that talks HTTP to Graph: headers, timeouts, retries, typed errors.
 
-        `weights` (a ``$batch`` that spans mailboxes) takes slots in each mailbox it touches.
+        `slots` is what the request occupies per mailbox while in flight: 1 for a plain request,
+        the item count for a ``$batch`` (per mailbox it touches, when it spans several).
         """
         import requests
 
@@ -882,7 +865,6 @@ class GraphClient:
         full_url = self._absolute(url)
         safe = redact_url(full_url)
         idem = idempotent if idempotent is not None else method in IDEMPOTENT_METHODS
-        mailbox = (mailbox or _mailbox_of(self._relative(url))).lower()
         reauthenticated = False
         attempt = 0
         while True:
@@ -902,8 +884,7 @@ class GraphClient:
                 data = jsonlib.dumps(json_body).encode("utf-8")
             if headers:
                 send_headers.update(_merged(send_headers, headers))
-            held_many = self._limiter.acquire_many(weights) if weights else {}
-            held = 0 if weights else self._limiter.acquire(mailbox, weight)
+            held = self._limiter.acquire(slots)
             started = time.perf_counter()
             try:
                 self._counters.add("requests")
@@ -934,8 +915,7 @@ class GraphClient:
                     continue
                 raise self._transport_error(method, safe, exc, idem, attempt) from None
             finally:
-                self._limiter.release(mailbox, held)
-                self._limiter.release_many(held_many)
+                self._limiter.release(held)
 
             elapsed = time.perf_counter() - started
             status = resp.status_code
