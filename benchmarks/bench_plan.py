@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synth import generate
 
-from iepsched.config import load_config
-from iepsched.district import load_district
-from iepsched.schedule import plan_district
+from iepsched.core.schedule import plan_district
+from iepsched.inputs.config import load_config
+from iepsched.service.district import load_district
 
 TODAY = dt.date(2026, 11, 30)
 

@@ -30,15 +30,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synth import generate
 
-from iepsched.auth import make_token_provider
 from iepsched.cli.sync_cmd import sync_once
-from iepsched.config import load_config
-from iepsched.district import District, load_district, plan_with_state
-from iepsched.graph import GraphClient
-from iepsched.graphremote import GraphRemote
-from iepsched.items import desired_items
-from iepsched.settings import StateSettings
-from iepsched.store import StateStore
+from iepsched.core.items import desired_items
+from iepsched.core.settings import StateSettings
+from iepsched.inputs.config import load_config
+from iepsched.m365.auth import make_token_provider
+from iepsched.m365.graph import GraphClient
+from iepsched.m365.graphremote import GraphRemote
+from iepsched.service.district import District, load_district, plan_with_state
+from iepsched.state.store import StateStore
 
 TODAY = dt.date(2026, 11, 30)
 TENANT = "sandbox-tenant"

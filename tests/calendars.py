@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from iepsched.model import ClosedDays, GradingPeriod, MeetingSettings, SchoolYear, Student
-from iepsched.rules import DEFAULT_RULES, Rules
-from iepsched.schedule import PlanContext
-from iepsched.schoolcal import SchoolCalendar
+from iepsched.core.model import ClosedDays, GradingPeriod, MeetingSettings, SchoolYear, Student
+from iepsched.core.rules import DEFAULT_RULES, Rules
+from iepsched.core.schedule import PlanContext
+from iepsched.core.schoolcal import SchoolCalendar
 
 CHICAGO = ZoneInfo("America/Chicago")
 D = dt.date

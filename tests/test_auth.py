@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from iepsched.auth import (
+from iepsched.core.errors import GraphAuthError, UserError
+from iepsched.m365.auth import (
     AppTokenProvider,
     DeviceCodeProvider,
     LoopbackTokenProvider,
@@ -35,7 +36,6 @@ from iepsched.auth import (
     scope_for,
     token_claims,
 )
-from iepsched.errors import GraphAuthError, UserError
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 CLIENT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -675,7 +675,7 @@ def test_widened_cache_file_is_restricted_and_warned(
     path = tmp_path / "cache.json"
     path.write_text('{"signed-in": true}')
     path.chmod(0o644)
-    with caplog.at_level(logging.WARNING, logger="iepsched.auth"):
+    with caplog.at_level(logging.WARNING, logger="iepsched.m365.auth"):
         device(path).token()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "0600" in caplog.text
@@ -768,7 +768,7 @@ def test_describe_status_for_a_delegated_token() -> None:
 def test_importing_graph_and_auth_loads_neither_msal_nor_requests() -> None:
     """CLI start-up stays fast: msal and requests load only when a provider/client is used."""
     code = (
-        "import sys, iepsched.auth, iepsched.graph; "
+        "import sys, iepsched.m365.auth, iepsched.m365.graph; "
         "print(','.join(m for m in ('msal', 'requests', 'cryptography') if m in sys.modules))"
     )
     root = Path(__file__).resolve().parents[1]
@@ -783,7 +783,7 @@ def test_importing_graph_and_auth_loads_neither_msal_nor_requests() -> None:
 
 def test_make_token_provider_gets_a_token_from_the_http_sandbox() -> None:
     """Plain-http sandbox: the loopback provider gets a token Graph calls are accepted with."""
-    from iepsched.graph import GraphClient
+    from iepsched.m365.graph import GraphClient
     from iepsched.sandbox import GraphSandbox
 
     with GraphSandbox(client_secret=SECRET, tenant_id="contoso-sandbox") as sb:
@@ -828,7 +828,7 @@ def test_sandbox_rejects_a_wrong_secret_without_echoing_it() -> None:
 @pytest.mark.parametrize("credential", ["secret", "certificate"])
 def test_real_msal_gets_a_token_from_the_tls_sandbox(credential: str, pem_file: Path) -> None:
     """https sandbox: msal itself (no instance discovery, sandbox CA) signs in, secret or cert."""
-    from iepsched.graph import GraphClient
+    from iepsched.m365.graph import GraphClient
     from iepsched.sandbox import GraphSandbox
 
     with GraphSandbox(client_secret=SECRET, tls=True) as sb:

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from iepsched.calendars import (
+from iepsched.core.errors import UserError
+from iepsched.core.model import ClosedDays, SchoolYear, Student
+from iepsched.core.schoolcal import SchoolCalendar, UnknownDate
+from iepsched.core.settings import IcsFeedSettings
+from iepsched.inputs.calendars import (
     CalendarSet,
     calendar_from_ics,
     calendar_from_toml,
@@ -18,11 +22,7 @@ from iepsched.calendars import (
     load_calendars,
     month_view,
 )
-from iepsched.config import load_config
-from iepsched.errors import UserError
-from iepsched.model import ClosedDays, SchoolYear, Student
-from iepsched.schoolcal import SchoolCalendar, UnknownDate
-from iepsched.settings import IcsFeedSettings
+from iepsched.inputs.config import load_config
 
 CORPUS = Path(__file__).parent / "corpus"
 D = dt.date

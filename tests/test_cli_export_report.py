@@ -17,8 +17,8 @@ import iepsched.cli.contact_cmd
 import iepsched.cli.export_cmd
 import iepsched.cli.report_cmd  # noqa: F401  (each registers its commands on main)
 from iepsched.cli import main
-from iepsched.report import COMPLIANCE_COLUMNS
-from iepsched.store import StateStore
+from iepsched.outputs.report import COMPLIANCE_COLUMNS
+from iepsched.state.store import StateStore
 
 TODAY = "2026-11-30"
 
@@ -238,7 +238,7 @@ class _Stream:
 
 def test_progress_only_for_a_watching_terminal(capsys: pytest.CaptureFixture[str]) -> None:
     """The bar shows only on a terminal without -q; either way every item passes through."""
-    from iepsched.progress import progress, show_progress
+    from iepsched.cli.progress import progress, show_progress
 
     assert show_progress(0, _Stream(tty=True))
     assert not show_progress(-1, _Stream(tty=True))

@@ -12,7 +12,7 @@ from hostile import copy_sample
 
 import iepsched.cli.runs_cmd  # noqa: F401  (registers `runs` on main)
 from iepsched.cli import main
-from iepsched.store import StateStore
+from iepsched.state.store import StateStore
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from iepsched.config import check_rooms, load_config, load_rules, load_rules_checked
-from iepsched.errors import UserError
-from iepsched.model import Student
-from iepsched.rules import DEFAULT_RULES
+from iepsched.core.errors import UserError
+from iepsched.core.model import Student
+from iepsched.core.rules import DEFAULT_RULES
+from iepsched.inputs.config import check_rooms, load_config, load_rules, load_rules_checked
 
 CORPUS = Path(__file__).parent / "corpus" / "config"
 REPO = Path(__file__).parent.parent

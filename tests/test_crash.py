@@ -24,12 +24,12 @@ from typing import Any
 import pytest
 from test_sync import SAMPLE, World, dump_items, live_items
 
-from iepsched.config import load_config
-from iepsched.district import load_district, plan_with_state
-from iepsched.graphremote import parse_datetime
-from iepsched.items import desired_items
+from iepsched.core.items import desired_items
+from iepsched.inputs.config import load_config
+from iepsched.m365.graphremote import parse_datetime
 from iepsched.sandbox import GraphSandbox
-from iepsched.store import StateStore
+from iepsched.service.district import load_district, plan_with_state
+from iepsched.state.store import StateStore
 
 pytestmark = pytest.mark.slow
 

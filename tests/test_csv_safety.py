@@ -11,10 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from hostile import HOSTILE, hostile_config
 
-from iepsched.config import load_config
-from iepsched.district import load_district, plan_with_state
-from iepsched.model import Contact, DistrictPlan
-from iepsched.report import (
+from iepsched.core.model import Contact, DistrictPlan
+from iepsched.inputs.config import load_config
+from iepsched.outputs.report import (
     COMPLIANCE_COLUMNS,
     CONTACT_COLUMNS,
     compliance_csv,
@@ -25,6 +24,7 @@ from iepsched.report import (
     write_compliance_csv,
     write_contacts_csv,
 )
+from iepsched.service.district import load_district, plan_with_state
 
 TODAY = dt.date(2026, 11, 30)
 CHICAGO = ZoneInfo("America/Chicago")

@@ -17,7 +17,7 @@ import pytest
 import requests
 import responses
 
-from iepsched.errors import (
+from iepsched.core.errors import (
     GraphAuthError,
     GraphConflict,
     GraphError,
@@ -25,7 +25,7 @@ from iepsched.errors import (
     GraphThrottled,
     GraphTransportError,
 )
-from iepsched.graph import (
+from iepsched.m365.graph import (
     BatchRequest,
     GraphClient,
     GraphResponse,
@@ -1004,7 +1004,7 @@ def test_logs_carry_no_upn_student_id_or_token(
     package_log = logging.getLogger("iepsched")
     monkeypatch.setattr(package_log, "propagate", True)
     monkeypatch.setattr(package_log, "handlers", [])
-    caplog.set_level(logging.DEBUG, logger="iepsched.graph")
+    caplog.set_level(logging.DEBUG, logger="iepsched.m365.graph")
     caplog.set_level(logging.DEBUG)
     upn = "jane.doe@district.org"
     student = "S123456"
@@ -1060,7 +1060,7 @@ SANDBOX_SECRET = "sandbox-secret-value"
 
 
 def _sandbox_client(sb: Any, sleeps: Sleeps, **kw: Any) -> GraphClient:
-    from iepsched.auth import make_token_provider
+    from iepsched.m365.auth import make_token_provider
 
     tokens = make_token_provider(
         tenant_id="",
@@ -1142,7 +1142,7 @@ def test_sandbox_never_sees_more_than_four_requests_per_mailbox(sleeps: Sleeps) 
 
 def test_sandbox_401_gets_a_fresh_token(sleeps: Sleeps) -> None:
     """A token the emulator rejects is invalidated once and the request succeeds with a new one."""
-    from iepsched.auth import make_token_provider
+    from iepsched.m365.auth import make_token_provider
     from iepsched.sandbox import GraphSandbox
 
     with GraphSandbox(client_secret=SANDBOX_SECRET) as sb:

@@ -30,11 +30,11 @@ from test_remote_contract import (
     sandbox_token_provider,
 )
 
-from iepsched.errors import GraphAuthError
-from iepsched.graph import TokenProvider
-from iepsched.graphremote import GraphRemote, key_filter, parse_datetime
-from iepsched.items import transaction_id
-from iepsched.remote import KEY_PROPERTY_ID, Action, DesiredItem, Snapshot
+from iepsched.core.errors import GraphAuthError
+from iepsched.core.items import transaction_id
+from iepsched.core.remote import KEY_PROPERTY_ID, Action, DesiredItem, Snapshot
+from iepsched.m365.graph import TokenProvider
+from iepsched.m365.graphremote import GraphRemote, key_filter, parse_datetime
 from iepsched.sandbox import GraphSandbox
 
 

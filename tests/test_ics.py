@@ -18,13 +18,13 @@ import pytest
 import vobject
 from hostile import NAME_CELLS, hostile_config
 
-from iepsched.config import load_config
-from iepsched.district import load_district, plan_with_state
-from iepsched.ics import cycle_ids, export_ics, ics_files, plans_calendar, slugify
-from iepsched.items import item_key
-from iepsched.model import DistrictPlan, Meeting, Milestone, Student, StudentPlan
-from iepsched.settings import PrivacySettings
-from iepsched.store import StateStore
+from iepsched.core.items import item_key
+from iepsched.core.model import DistrictPlan, Meeting, Milestone, Student, StudentPlan
+from iepsched.core.settings import PrivacySettings
+from iepsched.inputs.config import load_config
+from iepsched.outputs.ics import cycle_ids, export_ics, ics_files, plans_calendar, slugify
+from iepsched.service.district import load_district, plan_with_state
+from iepsched.state.store import StateStore
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -12,10 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from iepsched import graphschema
-from iepsched.config import load_config
-from iepsched.district import District, load_district
-from iepsched.items import (
+from iepsched.core.items import (
     METHOD_LABELS,
     DeliveryOptions,
     deliverable,
@@ -24,9 +21,12 @@ from iepsched.items import (
     methods_from_checklist,
     transaction_id,
 )
-from iepsched.model import CONTACT_METHODS, BookedMeeting, DecisionMaker, StudentPlan
-from iepsched.remote import APPLICATION_NAME, KEY_PROPERTY_ID, DesiredItem
-from iepsched.schedule import plan_district
+from iepsched.core.model import CONTACT_METHODS, BookedMeeting, DecisionMaker, StudentPlan
+from iepsched.core.remote import APPLICATION_NAME, KEY_PROPERTY_ID, DesiredItem
+from iepsched.core.schedule import plan_district
+from iepsched.inputs.config import load_config
+from iepsched.m365 import schema as graphschema
+from iepsched.service.district import District, load_district
 
 CONFIG = Path(__file__).resolve().parent.parent / "config" / "iepsched.toml"
 TODAY = dt.date(2026, 11, 30)

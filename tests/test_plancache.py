@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import iepsched.schedule
-from iepsched import plancache
+import iepsched.core.schedule
 from iepsched.cli import main
+from iepsched.state import plancache
 
 SAMPLE = Path(__file__).resolve().parents[1] / "config"
 TODAY = "2026-11-30"
@@ -34,8 +34,8 @@ def forbid_planning(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(*_: object, **__: object) -> None:
         raise AssertionError("planned although the answer was cached")
 
-    monkeypatch.setattr(iepsched.schedule, "plan_district", fail)
-    monkeypatch.setattr("iepsched.district.plan_district", fail)
+    monkeypatch.setattr(iepsched.core.schedule, "plan_district", fail)
+    monkeypatch.setattr("iepsched.service.district.plan_district", fail)
 
 
 def test_a_repeated_question_is_answered_without_planning(
@@ -69,7 +69,7 @@ def test_a_sync_state_appearing_invalidates(config: Path) -> None:
     plan(config, "S1001", "--today", TODAY)
     state = config.parent / "state" / "iepsched.sqlite"
     state.parent.mkdir(parents=True)
-    from iepsched.store import StateStore
+    from iepsched.state.store import StateStore
 
     with StateStore(state):
         pass

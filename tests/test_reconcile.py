@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from iepsched.model import Contact, Cycle, ItemState, Student
-from iepsched.reconcile import (
+from iepsched.core.model import Contact, Cycle, ItemState, Student
+from iepsched.core.reconcile import (
     CANCELLED,
     COMPLETED,
     DELETED,
@@ -24,7 +24,7 @@ from iepsched.reconcile import (
     observe,
     reconcile,
 )
-from iepsched.remote import Action, DesiredItem, RemoteEvent, RemoteTask, Snapshot
+from iepsched.core.remote import Action, DesiredItem, RemoteEvent, RemoteTask, Snapshot
 
 TZ = dt.timezone(dt.timedelta(hours=-6))
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
@@ -542,7 +542,7 @@ def test_actions_are_ordered_by_mailbox_then_op_then_key() -> None:
 
 def test_old_copy_of_a_moved_item_is_never_taken_for_deleted() -> None:
     """The row of an item left in a former case manager's mailbox is only ever being removed."""
-    from iepsched.reconcile import MOVED_FROM
+    from iepsched.core.reconcile import MOVED_FROM
 
     old = state_of(desired(), mailbox="old@example.org")
     row = dataclasses.replace(old, key=f"{old.key}{MOVED_FROM}old@example.org")

@@ -10,15 +10,15 @@ from zoneinfo import ZoneInfo
 
 from calendars import context, student
 
-from iepsched.config import load_config
-from iepsched.district import District, load_district
-from iepsched.errors import GraphError, GraphThrottled
-from iepsched.memremote import MemoryRemote
-from iepsched.model import BookedMeeting
-from iepsched.schedule import plan_district
-from iepsched.settings import StateSettings
-from iepsched.store import StateStore
-from iepsched.sync import SyncOptions, run_sync
+from iepsched.core.errors import GraphError, GraphThrottled
+from iepsched.core.model import BookedMeeting
+from iepsched.core.schedule import plan_district
+from iepsched.core.settings import StateSettings
+from iepsched.inputs.config import load_config
+from iepsched.m365.memory import MemoryRemote
+from iepsched.service.district import District, load_district
+from iepsched.service.sync import SyncOptions, run_sync
+from iepsched.state.store import StateStore
 
 TZ = ZoneInfo("America/Chicago")
 D = dt.date

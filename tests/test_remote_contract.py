@@ -20,17 +20,17 @@ import pytest
 import requests
 from calendars import CHICAGO, context, student
 
-from iepsched import graphschema
-from iepsched.auth import make_token_provider
-from iepsched.errors import GraphAuthError, GraphError, GraphNotFound, GraphTransportError
-from iepsched.graph import GraphClient, TokenProvider
-from iepsched.graphremote import CANCEL_COMMENT, GraphRemote
-from iepsched.items import METHOD_LABELS, DeliveryOptions, desired_items, transaction_id
-from iepsched.memremote import MemoryRemote
-from iepsched.model import CONTACT_METHODS
-from iepsched.remote import KEY_PROPERTY_ID, Action, DesiredItem, Remote, Result, Snapshot
+from iepsched.core.errors import GraphAuthError, GraphError, GraphNotFound, GraphTransportError
+from iepsched.core.items import METHOD_LABELS, DeliveryOptions, desired_items, transaction_id
+from iepsched.core.model import CONTACT_METHODS
+from iepsched.core.remote import KEY_PROPERTY_ID, Action, DesiredItem, Remote, Result, Snapshot
+from iepsched.core.schedule import plan_district
+from iepsched.m365 import schema as graphschema
+from iepsched.m365.auth import make_token_provider
+from iepsched.m365.graph import GraphClient, TokenProvider
+from iepsched.m365.graphremote import CANCEL_COMMENT, GraphRemote
+from iepsched.m365.memory import MemoryRemote
 from iepsched.sandbox import GraphSandbox
-from iepsched.schedule import plan_district
 
 TZ = "America/Chicago"
 CM = "cm1@usd500.org"

@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from hostile import HOSTILE, hostile_config
 
-from iepsched.config import load_config
-from iepsched.district import load_district, plan_with_state
-from iepsched.model import Contact, DistrictPlan, StudentPlan
-from iepsched.report import html_report, next_action
-from iepsched.store import StateStore
+from iepsched.core.model import Contact, DistrictPlan, StudentPlan
+from iepsched.inputs.config import load_config
+from iepsched.outputs.report import html_report, next_action
+from iepsched.service.district import load_district, plan_with_state
+from iepsched.state.store import StateStore
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = dt.date(2026, 11, 30)

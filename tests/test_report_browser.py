@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from iepsched.config import load_config
-from iepsched.district import load_district, plan_with_state
-from iepsched.report import html_report
+from iepsched.inputs.config import load_config
+from iepsched.outputs.report import html_report
+from iepsched.service.district import load_district, plan_with_state
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"

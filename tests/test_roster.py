@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from iepsched.errors import UserError
-from iepsched.model import DecisionMaker
-from iepsched.roster import COLUMNS, parse_date, read_roster
+from iepsched.core.errors import UserError
+from iepsched.core.model import DecisionMaker
+from iepsched.inputs.roster import COLUMNS, parse_date, read_roster
 
 CORPUS = Path(__file__).parent / "corpus" / "roster"
 KNOWN = ", ".join(COLUMNS)

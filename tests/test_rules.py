@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from calendars import D, context, student
 
-from iepsched.errors import Problem
-from iepsched.rules import DEFAULT_RULES, DateRule, LadderRules, parse_rule, rules_from_toml
-from iepsched.schedule import plan_district
+from iepsched.core.errors import Problem
+from iepsched.core.rules import DEFAULT_RULES, DateRule, LadderRules, parse_rule, rules_from_toml
+from iepsched.core.schedule import plan_district
 
 WHERE = "config/rules.toml"
 FORMS = (

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from iepsched.calendars import load_calendars
-from iepsched.config import load_config, load_rules
-from iepsched.model import DistrictPlan
-from iepsched.roster import RosterResult, read_roster
-from iepsched.schedule import PlanContext, age_on, plan_district
+from iepsched.core.model import DistrictPlan
+from iepsched.core.schedule import PlanContext, age_on, plan_district
+from iepsched.inputs.calendars import load_calendars
+from iepsched.inputs.config import load_config, load_rules
+from iepsched.inputs.roster import RosterResult, read_roster
 
 CONFIG = Path(__file__).parent.parent / "config" / "iepsched.toml"
 DEMO_TODAY = dt.date(2026, 11, 30)  # pinned in config/README.md

@@ -13,7 +13,7 @@ import msal
 import pytest
 import requests
 
-from iepsched import graphschema
+from iepsched.m365 import schema as graphschema
 from iepsched.sandbox import GraphSandbox, serve
 
 EXAMPLES = Path(__file__).parent / "graph-reference" / "examples"

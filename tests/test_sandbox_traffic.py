@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from iepsched import graphschema
+from iepsched.m365 import schema as graphschema
 from iepsched.sandbox import GraphSandbox
 
 EXAMPLES = Path(__file__).parent / "graph-reference" / "examples"

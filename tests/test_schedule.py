@@ -10,7 +10,7 @@ import pytest
 from calendars import CHICAGO, D, at, context, kansas, student
 from dateutil.relativedelta import relativedelta
 
-from iepsched.model import (
+from iepsched.core.model import (
     BookedMeeting,
     Contact,
     Interval,
@@ -18,8 +18,8 @@ from iepsched.model import (
     Student,
     StudentPlan,
 )
-from iepsched.rules import DEFAULT_RULES, parse_rule
-from iepsched.schedule import (
+from iepsched.core.rules import DEFAULT_RULES, parse_rule
+from iepsched.core.schedule import (
     PlanContext,
     add_months,
     age_on,
@@ -30,7 +30,7 @@ from iepsched.schedule import (
     plan_district,
     progress_occurrences,
 )
-from iepsched.schoolcal import SchoolCalendar, UnknownDate
+from iepsched.core.schoolcal import SchoolCalendar, UnknownDate
 
 TODAY = D(2026, 9, 1)
 CAL = kansas()

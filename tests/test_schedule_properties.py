@@ -18,10 +18,10 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iepsched.model import ClosedDays, Interval, SchoolYear, Student, StudentPlan
-from iepsched.rules import DEFAULT_RULES
-from iepsched.schedule import PlanContext, add_months, age_on, evaluate, plan_district
-from iepsched.schoolcal import SchoolCalendar, UnknownDate, school_year_label
+from iepsched.core.model import ClosedDays, Interval, SchoolYear, Student, StudentPlan
+from iepsched.core.rules import DEFAULT_RULES
+from iepsched.core.schedule import PlanContext, add_months, age_on, evaluate, plan_district
+from iepsched.core.schoolcal import SchoolCalendar, UnknownDate, school_year_label
 
 ONE = dt.timedelta(days=1)
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -7,8 +7,13 @@ import datetime as dt
 import pytest
 from calendars import KS_2026_27, KS_2027_28, D, kansas
 
-from iepsched.model import ClosedDays, SchoolYear
-from iepsched.schoolcal import SchoolCalendar, UnknownDate, add_calendar_days, school_year_label
+from iepsched.core.model import ClosedDays, SchoolYear
+from iepsched.core.schoolcal import (
+    SchoolCalendar,
+    UnknownDate,
+    add_calendar_days,
+    school_year_label,
+)
 
 CAL = kansas()
 CAL_2026 = kansas("2026-27")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from iepsched import store as store_module
-from iepsched.errors import LockedError, UserError
-from iepsched.model import Contact, Cycle, ItemState
-from iepsched.store import SCHEMA_VERSION, StateStore
+from iepsched.core.errors import LockedError, UserError
+from iepsched.core.model import Contact, Cycle, ItemState
+from iepsched.state import store as store_module
+from iepsched.state.store import SCHEMA_VERSION, StateStore
 
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
 
@@ -188,7 +188,7 @@ _HOLDER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from iepsched.store import StateStore
+    from iepsched.state.store import StateStore
     s = StateStore(Path(sys.argv[1]))
     s.lock()
     print("locked", flush=True)
@@ -202,8 +202,8 @@ _TAKER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from iepsched.errors import LockedError
-    from iepsched.store import StateStore
+    from iepsched.core.errors import LockedError
+    from iepsched.state.store import StateStore
     with StateStore(Path(sys.argv[1])) as s:
         try:
             s.lock()

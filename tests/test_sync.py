@@ -20,23 +20,30 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from iepsched.config import load_config
-from iepsched.district import District, load_district
-from iepsched.errors import GraphError
-from iepsched.graphremote import (
+from iepsched.core.errors import GraphError
+from iepsched.core.items import desired_items, item_key
+from iepsched.core.model import ItemState
+from iepsched.core.remote import Action
+from iepsched.core.settings import Config
+from iepsched.inputs.config import load_config
+from iepsched.m365.graphremote import (
     CANCEL_COMMENT,
     event_from_graph,
     parse_date,
     parse_datetime,
     task_from_graph,
 )
-from iepsched.items import desired_items, item_key
-from iepsched.memremote import MemoryRemote
-from iepsched.model import ItemState
-from iepsched.remote import Action
-from iepsched.settings import Config
-from iepsched.store import StateStore
-from iepsched.sync import EXIT_FAILURES, EXIT_OK, EXIT_SAFETY, SyncOptions, SyncReport, run_sync
+from iepsched.m365.memory import MemoryRemote
+from iepsched.service.district import District, load_district
+from iepsched.service.sync import (
+    EXIT_FAILURES,
+    EXIT_OK,
+    EXIT_SAFETY,
+    SyncOptions,
+    SyncReport,
+    run_sync,
+)
+from iepsched.state.store import StateStore
 
 TZ_NAME = "America/Chicago"
 TZ = ZoneInfo(TZ_NAME)
@@ -87,9 +94,9 @@ class World:
                 now=night(TODAY),
             )
         else:
-            from iepsched.auth import make_token_provider
-            from iepsched.graph import GraphClient
-            from iepsched.graphremote import GraphRemote
+            from iepsched.m365.auth import make_token_provider
+            from iepsched.m365.graph import GraphClient
+            from iepsched.m365.graphremote import GraphRemote
 
             tokens = make_token_provider(
                 tenant_id=sandbox.tenant_id,
@@ -740,7 +747,7 @@ def test_decline_is_counted_once_when_the_mailbox_is_read_again(tmp_path: Path) 
 def test_sync_once_records_the_run(tmp_path: Path) -> None:
     """`sync_once` (the command's core) takes the lock and records the run with its counts."""
     from iepsched.cli.sync_cmd import sync_once
-    from iepsched.errors import LockedError
+    from iepsched.core.errors import LockedError
 
     w = World(tmp_path, "memory")
     district = w.district()

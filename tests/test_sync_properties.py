@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 from test_sync import TZ, World, desired_keys
 
-from iepsched.errors import GraphError
-from iepsched.sync import EXIT_FAILURES, EXIT_OK, EXIT_SAFETY, SyncReport
+from iepsched.core.errors import GraphError
+from iepsched.service.sync import EXIT_FAILURES, EXIT_OK, EXIT_SAFETY, SyncReport
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ def status(ctx: click.Context) -> None:
 
     Example: iepsched auth status
     """
-    from ..auth import describe_status
+    from ..m365.auth import describe_status
     from .graph_setup import token_provider
 
     config = app(ctx).config()
@@ -52,7 +52,7 @@ def login(ctx: click.Context) -> None:
 
     Example: iepsched auth login
     """
-    from ..auth import DeviceCodeProvider, scope_for
+    from ..m365.auth import DeviceCodeProvider, scope_for
 
     config = app(ctx).config()
     cache = config.graph.token_cache_path or config.state_path.with_name("token-cache.json")
@@ -75,7 +75,7 @@ def logout(ctx: click.Context) -> None:
 
     Example: iepsched auth logout
     """
-    from ..auth import DeviceCodeProvider, scope_for
+    from ..m365.auth import DeviceCodeProvider, scope_for
 
     config = app(ctx).config()
     cache = config.graph.token_cache_path or config.state_path.with_name("token-cache.json")

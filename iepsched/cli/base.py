@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 if TYPE_CHECKING:
-    from ..settings import Config
+    from ..core.settings import Config
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,7 +50,7 @@ class AppContext:
     def config(self) -> Config:
         """Load and validate the config once; its warnings are logged once."""
         if self._config is None:
-            from ..config import load_config
+            from ..inputs.config import load_config
 
             self._config = load_config(self.config_path())
             for problem in self._config.warnings:
@@ -78,7 +78,7 @@ def handle_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ..errors import GraphAuthError, GraphError
+        from ..core.errors import GraphAuthError, GraphError
 
         try:
             return func(*args, **kwargs)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import Problem, UserError
+from ..core.errors import Problem, UserError
 from .base import (
     EXIT_OK,
     EXIT_USAGE,
@@ -24,8 +24,8 @@ from .base import (
 from .config_cmd import count_of
 
 if TYPE_CHECKING:
-    from ..calendars import CalendarSet, MonthView
-    from ..schoolcal import SchoolCalendar
+    from ..core.schoolcal import SchoolCalendar
+    from ..inputs.calendars import CalendarSet, MonthView
 
 _MARK_CLOSED, _MARK_OUT, _MARK_UNKNOWN = "x", "-", "?"
 
@@ -66,7 +66,7 @@ def calendar_show(
 
     Example: iepsched calendar show --building "Bluestem High" --month 2026-12
     """
-    from ..calendars import load_calendars, month_view
+    from ..inputs.calendars import load_calendars, month_view
 
     config = app(ctx).config()
     months = _months(month, school_year, lambda: resolve_today(today, config))
@@ -153,7 +153,7 @@ def calendar_check(ctx: click.Context, building: str | None) -> None:
 
     Example: iepsched calendar check --building "Prairie Valley High"
     """
-    from ..calendars import check_calendar, load_calendars
+    from ..inputs.calendars import check_calendar, load_calendars
 
     selected = _selected(load_calendars(app(ctx).config()), building)
     problems: list[Problem] = [p for cal in selected for p in check_calendar(cal)]
@@ -200,7 +200,7 @@ def calendar_draft(
 
     Example: iepsched calendar draft --year 2027-28 --first-day 2027-08-12 --last-day 2028-05-19
     """
-    from ..calendars import draft_calendar_toml
+    from ..inputs.calendars import draft_calendar_toml
 
     text = draft_calendar_toml(
         name=name or f"School calendar {school_year}",

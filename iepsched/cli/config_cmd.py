@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..errors import Problem, UserError
+from ..core.errors import Problem, UserError
 from .base import EXIT_OK, EXIT_USAGE, app, handle_errors, main
 
 
@@ -26,9 +26,9 @@ def config_check(ctx: click.Context) -> None:
 
     Example: iepsched --config config/iepsched.toml config check
     """
-    from ..calendars import load_calendars
-    from ..config import check_rooms, load_config, load_rules_checked
-    from ..roster import read_roster
+    from ..inputs.calendars import load_calendars
+    from ..inputs.config import check_rooms, load_config, load_rules_checked
+    from ..inputs.roster import read_roster
 
     # Loaded directly rather than through app(ctx).config(), which would log the warnings a
     # second time; this command prints them itself, in order with everything else.

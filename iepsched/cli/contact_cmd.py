@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import UserError
-from ..model import CONTACT_METHODS, CONTACT_OUTCOMES
+from ..core.errors import UserError
+from ..core.model import CONTACT_METHODS, CONTACT_OUTCOMES
 from .base import app, handle_errors, main, resolve_today, today_option
 
 if TYPE_CHECKING:
-    from ..model import Contact, StudentPlan
+    from ..core.model import Contact, StudentPlan
 
 _WIDTH = 100
 _DATE_ONLY_TIME = dt.time(12, 0)  # a contact logged with a date alone
@@ -82,8 +82,8 @@ def contact_log(
     Example: iepsched contact log S1001 --method phone --with "Renata Thornbury"
     --outcome reached --at 2026-11-30T15:45
     """
-    from ..district import load_district, plan_with_state
-    from ..model import Contact
+    from ..core.model import Contact
+    from ..service.district import load_district, plan_with_state
     from .state import open_state
 
     config = app(ctx).config()
@@ -174,7 +174,7 @@ def contact_list(ctx: click.Context, student: str | None, fmt: str) -> None:
 
     Example: iepsched contact list S1001 --format csv
     """
-    from ..report import contact_rows, contacts_csv
+    from ..outputs.report import contact_rows, contacts_csv
     from .state import open_state_readonly
 
     config = app(ctx).config()
@@ -192,7 +192,7 @@ def contact_list(ctx: click.Context, student: str | None, fmt: str) -> None:
 
 def _one_student(ctx: click.Context, student: str, contacts: list[Contact]) -> list[Contact]:
     """This student's contacts; a roster miss is an error only when the log has none either."""
-    from ..district import load_district
+    from ..service.district import load_district
 
     try:
         student_id = load_district(app(ctx).config()).student(student).student_id

@@ -13,9 +13,9 @@ import click
 from .base import app, handle_errors, main, parse_day
 
 if TYPE_CHECKING:
-    from ..graph import GraphClient
-    from ..model import StudentPlan
-    from ..sync import SyncReport
+    from ..core.model import StudentPlan
+    from ..m365.graph import GraphClient
+    from ..service.sync import SyncReport
 
 DEMO_TODAY = dt.date(2026, 11, 30)  # the sample roster is written around this date
 DEMO_TENANT = "sandbox-tenant"
@@ -62,12 +62,12 @@ def demo(ctx: click.Context, today: str, latency_ms: int, state_dir: str | None)
 
 
 def _run_demo(config: Any, sandbox: Any, day: dt.date, state_dir: Path) -> None:
-    from ..auth import make_token_provider
-    from ..district import load_district
-    from ..graph import GraphClient
-    from ..render import at_risk_lines
-    from ..settings import GraphSettings, StateSettings
-    from ..store import StateStore
+    from ..core.settings import GraphSettings, StateSettings
+    from ..m365.auth import make_token_provider
+    from ..m365.graph import GraphClient
+    from ..outputs.render import at_risk_lines
+    from ..service.district import load_district
+    from ..state.store import StateStore
     from .graph_setup import graph_remote
     from .sync_cmd import sync_once
 

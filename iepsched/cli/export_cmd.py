@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
-from ..errors import Problem, UserError
+from ..core.errors import Problem, UserError
 from .base import app, handle_errors, main, resolve_today, today_option
 
 if TYPE_CHECKING:
-    from ..ics import ExportBy, IcsFile
+    from ..outputs.ics import ExportBy, IcsFile
 
 
 @main.group("export")
@@ -52,9 +52,9 @@ def export_ics_cmd(ctx: click.Context, out_dir: Path, by: str, today: str | None
 
     Example: iepsched export ics --out review/ --by building --today 2026-11-30
     """
-    from ..district import load_district, plan_with_state
-    from ..ics import export_ics
-    from ..progress import progress, show_progress
+    from ..outputs.ics import export_ics
+    from ..service.district import load_district, plan_with_state
+    from .progress import progress, show_progress
     from .state import open_state_readonly
 
     application = app(ctx)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from ..errors import Problem, UserError
+from ..core.errors import Problem, UserError
 
 if TYPE_CHECKING:
-    from ..graph import GraphClient, TokenProvider
-    from ..graphremote import GraphRemote
-    from ..settings import Config
+    from ..core.settings import Config
+    from ..m365.graph import GraphClient, TokenProvider
+    from ..m365.graphremote import GraphRemote
 
 SECRET_ENV = "IEPSCHED_CLIENT_SECRET"
 CERT_PASSWORD_ENV = "IEPSCHED_CERTIFICATE_PASSWORD"
@@ -18,7 +18,7 @@ CERT_PASSWORD_ENV = "IEPSCHED_CERTIFICATE_PASSWORD"
 
 def token_provider(config: Config) -> TokenProvider:
     """App-only credentials: the certificate from the config, else the secret from the env."""
-    from ..auth import make_token_provider
+    from ..m365.auth import make_token_provider
 
     g = config.graph
     if not g.client_id or not (g.tenant_id or g.authority):
@@ -42,7 +42,7 @@ def token_provider(config: Config) -> TokenProvider:
 
 
 def graph_client(config: Config, tokens: TokenProvider) -> GraphClient:
-    from ..graph import GraphClient
+    from ..m365.graph import GraphClient
 
     return GraphClient(
         endpoint=config.graph.endpoint,
@@ -53,7 +53,7 @@ def graph_client(config: Config, tokens: TokenProvider) -> GraphClient:
 
 
 def graph_remote(config: Config, client: GraphClient) -> GraphRemote:
-    from ..graphremote import GraphRemote
+    from ..m365.graphremote import GraphRemote
 
     return GraphRemote(
         client,

@@ -14,7 +14,7 @@ import click
 from .base import app, handle_errors, main, resolve_today, today_option
 
 if TYPE_CHECKING:
-    from ..settings import Config
+    from ..core.settings import Config
 
 
 @main.command()
@@ -56,7 +56,7 @@ def plan(
     if cacheable:
         # Asking again for the same student costs no planning: the answer is reused while none
         # of its inputs (config, roster, calendars, rules, state, code, today) has changed.
-        from ..plancache import cache_dir, lookup
+        from ..state.plancache import cache_dir, lookup
 
         assert student is not None
         hit = lookup(
@@ -70,8 +70,8 @@ def plan(
             click.echo(hit, nl=False)
             return
 
-    from ..district import load_district, plan_with_state
-    from ..render import all_csv, all_json, all_table, plan_json, plan_table, sort_plans
+    from ..outputs.render import all_csv, all_json, all_table, plan_json, plan_table, sort_plans
+    from ..service.district import load_district, plan_with_state
     from .state import open_state_readonly
 
     config = app(ctx).config()
@@ -88,7 +88,7 @@ def plan(
             result = plan_with_state(district, today=day, store=store)
             found = result.get(wanted.student_id)
             if found is not None and fmt == "ics":
-                from ..ics import plans_calendar
+                from ..outputs.ics import plans_calendar
 
                 cal = plans_calendar(
                     [found],
@@ -131,7 +131,7 @@ def _remember(
     ctx: click.Context, config: Config, student: str, fmt: str, day: dt.date, output: str
 ) -> None:
     """Store the answer with every file it was computed from (see plancache)."""
-    from ..plancache import cache_dir, store
+    from ..state.plancache import cache_dir, store
 
     c = config.calendar
     state = config.state_path

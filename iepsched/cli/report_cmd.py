@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import Problem, UserError
-from ..model import STUDENT_STATUS_ORDER
+from ..core.errors import Problem, UserError
+from ..core.model import STUDENT_STATUS_ORDER
 from .base import app, handle_errors, main, resolve_today, today_option
 
 if TYPE_CHECKING:
-    from ..model import StudentPlan
+    from ..core.model import StudentPlan
 
 _file = click.Path(dir_okay=False, path_type=Path)
 
@@ -74,10 +74,10 @@ def report(
     if not outputs:
         raise click.UsageError("say what to write: --html FILE, --csv FILE or --contacts-csv FILE")
     check_folders(outputs)
-    from ..district import load_district, plan_with_state
-    from ..model import Contact
-    from ..progress import progress, show_progress
-    from ..report import html_report, write_atomic, write_compliance_csv, write_contacts_csv
+    from ..core.model import Contact
+    from ..outputs.report import html_report, write_atomic, write_compliance_csv, write_contacts_csv
+    from ..service.district import load_district, plan_with_state
+    from .progress import progress, show_progress
     from .state import open_state_readonly
 
     application = app(ctx)

@@ -12,7 +12,7 @@ import click
 from .base import app, handle_errors, main
 
 if TYPE_CHECKING:
-    from ..store import RunRecord
+    from ..state.store import RunRecord
 
 _WIDTH = 100
 

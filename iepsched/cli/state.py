@@ -7,8 +7,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..settings import Config
-    from ..store import StateStore
+    from ..core.settings import Config
+    from ..state.store import StateStore
 
 
 @contextmanager
@@ -18,7 +18,7 @@ def open_state_readonly(config: Config) -> Iterator[StateStore | None]:
     if not path.exists():
         yield None
         return
-    from ..store import StateStore
+    from ..state.store import StateStore
 
     with StateStore(path) as store:
         yield store
@@ -27,7 +27,7 @@ def open_state_readonly(config: Config) -> Iterator[StateStore | None]:
 @contextmanager
 def open_state(config: Config) -> Iterator[StateStore]:
     """The state, created (mode 0600) if missing."""
-    from ..store import StateStore
+    from ..state.store import StateStore
 
     with StateStore(config.state_path) as store:
         yield store

@@ -14,10 +14,10 @@ import click
 from .base import EXIT_USAGE, app, handle_errors, main, resolve_today, today_option
 
 if TYPE_CHECKING:
-    from ..district import District
-    from ..remote import Remote, Result
-    from ..store import StateStore
-    from ..sync import SyncOptions, SyncReport
+    from ..core.remote import Remote, Result
+    from ..service.district import District
+    from ..service.sync import SyncOptions, SyncReport
+    from ..state.store import StateStore
 
 
 @main.command()
@@ -60,9 +60,9 @@ def sync(
 
     Example: iepsched sync --dry-run --today 2026-11-30
     """
-    from ..district import load_district
-    from ..progress import show_progress
+    from ..service.district import load_district
     from .graph_setup import graph_client, graph_remote, token_provider
+    from .progress import show_progress
     from .state import open_state
 
     application = app(ctx)
@@ -104,8 +104,8 @@ def sync_once(
     show_progress: bool = False,
 ) -> SyncReport:
     """Lock, record the run, sync. Shared by `sync` and `demo`."""
-    from ..errors import GraphError
-    from ..sync import SyncOptions
+    from ..core.errors import GraphError
+    from ..service.sync import SyncOptions
 
     store.lock()
     try:
@@ -141,8 +141,8 @@ def sync_once(
 def _run(
     district: District, store: StateStore, remote: Remote, options: SyncOptions, show: bool
 ) -> SyncReport:
-    from ..progress import progress
-    from ..sync import run_sync
+    from ..service.sync import run_sync
+    from .progress import progress
 
     def bar(results: Iterable[Result], total: int) -> Iterable[Result]:
         return progress(results, label="syncing", length=total, enabled=show)

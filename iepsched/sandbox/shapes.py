@@ -13,7 +13,7 @@ import re
 import uuid
 from typing import Any
 
-from iepsched import graphschema
+from iepsched.m365 import schema as graphschema
 
 from .store import GraphError
 

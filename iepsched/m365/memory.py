@@ -30,7 +30,16 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import GraphAuthError, GraphConflict, GraphError, GraphNotFound, GraphTransportError
+from ..core.errors import (
+    GraphAuthError,
+    GraphConflict,
+    GraphError,
+    GraphNotFound,
+    GraphTransportError,
+)
+from ..core.items import transaction_id
+from ..core.model import Interval
+from ..core.remote import Action, RemoteEvent, RemoteTask, Result, Snapshot
 from .graphremote import (
     BUSY_STATUSES,
     CANCEL_COMMENT,
@@ -45,9 +54,6 @@ from .graphremote import (
     resolve_zone,
     task_from_graph,
 )
-from .items import transaction_id
-from .model import Interval
-from .remote import Action, RemoteEvent, RemoteTask, Result, Snapshot
 
 __all__ = ["MemoryRemote"]
 
@@ -401,7 +407,7 @@ class MemoryRemote:
         self.sent.append((method, type_name, copy.deepcopy(body)))
         if not self.validate:
             return
-        from . import graphschema
+        from . import schema as graphschema
 
         problems = graphschema.errors(type_name, body, strict=True)
         if problems:

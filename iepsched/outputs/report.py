@@ -21,7 +21,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from .model import STUDENT_STATUS_ORDER, Contact, DistrictPlan, Meeting, Milestone, StudentPlan
+from ..core.model import (
+    STUDENT_STATUS_ORDER,
+    Contact,
+    DistrictPlan,
+    Meeting,
+    Milestone,
+    StudentPlan,
+)
 
 PlanWrap = Callable[[Sequence[StudentPlan]], Iterable[StudentPlan]]
 

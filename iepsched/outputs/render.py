@@ -9,7 +9,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from .model import STUDENT_STATUS_ORDER, StudentPlan
+from ..core.model import STUDENT_STATUS_ORDER, StudentPlan
 
 WIDTH = 100
 _STATUS_RANK = {s: i for i, s in enumerate(STUDENT_STATUS_ORDER)}

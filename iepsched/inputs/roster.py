@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.errors import Problem, UserError
+from ..core.model import DecisionMaker, Student
+from ..core.schedule import due_date_from
 from .config import EMAIL, display_path
-from .errors import Problem, UserError
-from .model import DecisionMaker, Student
-from .schedule import due_date_from
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "student_id",

@@ -36,12 +36,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from iepsched.errors import GraphAuthError, GraphTransportError, Problem, UserError
+from iepsched.core.errors import GraphAuthError, GraphTransportError, Problem, UserError
 
 if TYPE_CHECKING:
     import requests
 
-    from iepsched.graph import TokenProvider
+    from iepsched.m365.graph import TokenProvider
 
 __all__ = [
     "DEFAULT_ENDPOINT",

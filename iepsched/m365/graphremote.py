@@ -31,17 +31,16 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import (
+from ..core.errors import (
     GraphAuthError,
     GraphConflict,
     GraphError,
     GraphNotFound,
     GraphTransportError,
 )
-from .graph import MAX_BATCH_ITEMS, BatchRequest, GraphClient, GraphResponse
-from .items import transaction_id
-from .model import Interval
-from .remote import (
+from ..core.items import transaction_id
+from ..core.model import Interval
+from ..core.remote import (
     APPLICATION_NAME,
     KEY_PROPERTY_ID,
     Action,
@@ -52,6 +51,7 @@ from .remote import (
     busy_window_chunks,
     chunks,
 )
+from .graph import MAX_BATCH_ITEMS, BatchRequest, GraphClient, GraphResponse
 
 __all__ = [
     "CANCEL_COMMENT",

@@ -11,19 +11,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .calendars import CalendarSet, load_calendars
-from .config import check_rooms, display_path, load_rules_checked
-from .errors import Problem, UserError
-from .model import BookedMeeting, Contact, DistrictPlan, Interval, Student
-from .roster import RosterResult, read_roster
-from .rules import Rules
-from .schedule import PlanContext, plan_district
-from .settings import Config
+from ..core.errors import Problem, UserError
+from ..core.model import BookedMeeting, Contact, DistrictPlan, Interval, Student
+from ..core.rules import Rules
+from ..core.schedule import PlanContext, plan_district
+from ..core.settings import Config
+from ..inputs.calendars import CalendarSet, load_calendars
+from ..inputs.config import check_rooms, display_path, load_rules_checked
+from ..inputs.roster import RosterResult, read_roster
 
 if TYPE_CHECKING:  # the state adapter (sqlite3) is only loaded when a state file exists
-    from .items import DeliveryOptions
-    from .model import Cycle, ItemState
-    from .store import StateStore
+    from ..core.items import DeliveryOptions
+    from ..core.model import Cycle, ItemState
+    from ..state.store import StateStore
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class District:
         return found
 
     def delivery_options(self) -> DeliveryOptions:
-        from .items import DeliveryOptions
+        from ..core.items import DeliveryOptions
 
         c = self.config
         return DeliveryOptions(
@@ -138,7 +138,7 @@ def state_inputs(
     tz: dt.tzinfo,
 ) -> StateInputs:
     """Booked meetings, completed items, contacts and cycle ids, from the state's rows."""
-    from .reconcile import COMPLETED, LIVE, PENDING, assign_cycles
+    from ..core.reconcile import COMPLETED, LIVE, PENDING, assign_cycles
 
     held: dict[str, dt.date] = {}
     current = {

@@ -18,11 +18,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from .district import District, StateInputs, plan_inputs, state_inputs
-from .errors import GraphThrottled, GraphTransportError
-from .items import deliverable, desired_items
-from .model import DistrictPlan, Interval, ItemState, StudentPlan
-from .reconcile import (
+from ..core.errors import GraphThrottled, GraphTransportError
+from ..core.items import deliverable, desired_items
+from ..core.model import DistrictPlan, Interval, ItemState, StudentPlan
+from ..core.reconcile import (
     CANCELLED,
     DELETED,
     LIVE,
@@ -33,8 +32,9 @@ from .reconcile import (
     observe,
     reconcile,
 )
-from .remote import Action, DesiredItem, Remote, Result, Snapshot
-from .store import StateStore
+from ..core.remote import Action, DesiredItem, Remote, Result, Snapshot
+from ..state.store import StateStore
+from .district import District, StateInputs, plan_inputs, state_inputs
 
 log = logging.getLogger(__name__)
 Wrap = Callable[[Iterable[Result], int], Iterable[Result]]

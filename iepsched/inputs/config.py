@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import Problem, UserError
-from .model import MeetingSettings, Student
-from .rules import DEFAULT_RULES, Rules, rules_from_toml
-from .settings import (
+from ..core.errors import Problem, UserError
+from ..core.model import MeetingSettings, Student
+from ..core.rules import DEFAULT_RULES, Rules, rules_from_toml
+from ..core.settings import (
     CalendarSettings,
     Config,
     DeliverySettings,

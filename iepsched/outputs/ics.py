@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .items import cycle_ids, item_key, milestone_summary, subject
-from .model import DistrictPlan, Milestone, StudentPlan
+from ..core.items import cycle_ids, item_key, milestone_summary, subject
+from ..core.model import DistrictPlan, Milestone, StudentPlan
+from ..core.settings import PrivacySettings
 from .report import write_atomic
-from .settings import PrivacySettings
 
 SequenceFor = Callable[[str, str], int]
 ExportBy = Literal["case-manager", "building", "all"]

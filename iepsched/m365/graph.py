@@ -4,7 +4,7 @@ Every byte iepsched sends to Graph goes through `GraphClient._send`: it sets the
 needs on every call (bearer token, ``Prefer: outlook.timezone`` and ``IdType="ImmutableId"``, a
 ``client-request-id``), applies timeouts, honours ``Retry-After`` (fractional seconds or an
 HTTP-date), retries only what is safe to retry, maps Graph's error body to the typed errors of
-`iepsched.errors`, and logs at DEBUG with user ids, item ids and query values elided.
+`iepsched.core.errors`, and logs at DEBUG with user ids, item ids and query values elided.
 
 Retry policy (the "why" lives next to each rule below):
 
@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from iepsched.errors import (
+from iepsched.core.errors import (
     GraphAuthError,
     GraphConflict,
     GraphError,
@@ -49,7 +49,7 @@ from iepsched.errors import (
     GraphTransportError,
 )
 
-if TYPE_CHECKING:  # `requests` is imported lazily: `import iepsched.graph` must stay cheap.
+if TYPE_CHECKING:  # `requests` is imported lazily: `import iepsched.m365.graph` must stay cheap.
     import requests
 
 __all__ = [
@@ -80,7 +80,7 @@ _OUTCOME_UNKNOWN_STATUSES = frozenset({502, 503, 504})
 
 
 class TokenProvider(Protocol):
-    """Where the client gets bearer tokens (see `iepsched.auth`)."""
+    """Where the client gets bearer tokens (see `iepsched.m365.auth`)."""
 
     def token(self) -> str:
         """A bearer token; cached and refreshed by the provider."""

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.errors import Problem, UserError
+from ..core.model import ClosedDays, GradingPeriod, SchoolYear, Student
+from ..core.schoolcal import DayInfo, SchoolCalendar, school_year_label
+from ..core.settings import Config, IcsFeedSettings
 from .config import building_key, display_path, read_toml, unmatched_buildings
-from .errors import Problem, UserError
-from .model import ClosedDays, GradingPeriod, SchoolYear, Student
-from .schoolcal import DayInfo, SchoolCalendar, school_year_label
-from .settings import Config, IcsFeedSettings
 
 _YEAR_KEYS = ("name", "first_day", "last_day", "closed", "grading_periods")
 _CLOSED_KEYS = ("date", "start", "end", "label")

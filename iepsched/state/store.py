@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import LockedError, Problem, UserError
-from .model import Contact, Cycle, ItemState
+from ..core.errors import LockedError, Problem, UserError
+from ..core.model import Contact, Cycle, ItemState
 
 # Each entry migrates from version i to i + 1; applied in order, each in one transaction.
 MIGRATIONS: tuple[str, ...] = (

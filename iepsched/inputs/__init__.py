@@ -1,0 +1,1 @@
+"""Inputs: the TOML config, the roster CSV and the school calendars, read and validated."""

@@ -1,0 +1,1 @@
+"""Outputs for people: ICS calendars, the HTML report, CSVs and terminal tables."""

@@ -1,0 +1,1 @@
+"""Orchestration: load a district with its state, and run the nightly sync."""

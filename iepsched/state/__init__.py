@@ -1,0 +1,1 @@
+"""State: the SQLite store (items, legal logs, runs) and the plan answer cache."""
