@@ -24,8 +24,16 @@ def contact_group() -> None:
     """Log and list parent contacts (the log is append-only)."""
 
 
+# A contact counts toward at most one cycle (about a year); anything older is a typing mistake.
+OLDEST_CONTACT_DAYS = 2 * 366
+
+
 def parse_at(value: str | None, *, tz: dt.tzinfo, now: dt.datetime) -> dt.datetime:
-    """--at as an aware time in the district's zone; a date alone means 12:00 that day."""
+    """--at as an aware time in the district's zone; a date alone means 12:00 that day.
+
+    A wall time the zone skipped (the spring-forward hour) did not happen: refused. A repeated
+    one (the fall-back hour) is taken as its first occurrence.
+    """
     if not value:
         return now.astimezone(tz).replace(second=0, microsecond=0)
     text = value.strip()
@@ -38,9 +46,50 @@ def parse_at(value: str | None, *, tz: dt.tzinfo, now: dt.datetime) -> dt.dateti
             f"{value!r} is not a time like 2026-11-30T15:45 or a date like 2026-11-30",
             param_hint="--at",
         ) from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=tz)
-    return parsed.astimezone(tz)
+    if parsed.tzinfo is not None:
+        return parsed.astimezone(tz)
+    local = parsed.replace(tzinfo=tz)
+    if local.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None) != parsed:
+        raise click.BadParameter(
+            f"{parsed:%Y-%m-%d %H:%M} does not exist in {tz} (the clocks were moved forward "
+            "that night): give the time as the clock on the wall showed it",
+            param_hint="--at",
+        )
+    return local
+
+
+def check_when(when: dt.datetime, today: dt.date) -> None:
+    """A contact happened on or before today, and not years ago."""
+    if when.date() > today:
+        raise click.BadParameter(
+            f"{when:%Y-%m-%d %H:%M} is after today ({today.isoformat()}): "
+            "only contacts that happened can be logged",
+            param_hint="--at",
+        )
+    if (today - when.date()).days > OLDEST_CONTACT_DAYS:
+        raise click.BadParameter(
+            f"{when:%Y-%m-%d} is more than two years before today ({today.isoformat()}): "
+            "check the date",
+            param_hint="--at",
+        )
+
+
+def clean_text(value: str, *, option: str, keep_lines: bool = False) -> str:
+    """Text for the log: control characters (CR/LF, NUL, escapes) are refused, spaces folded.
+
+    They would break the contact table, the CSV a district hands over in a dispute, and
+    terminals; a note may keep its line breaks (`keep_lines`).
+    """
+    allowed = "\n" if keep_lines else ""
+    bad = sorted({c for c in value if (ord(c) < 32 or 127 <= ord(c) < 160) and c not in allowed})
+    if bad:
+        shown = ", ".join(f"U+{ord(c):04X}" for c in bad)
+        raise click.BadParameter(
+            f"contains control characters ({shown}); type it as plain text", param_hint=option
+        )
+    if keep_lines:
+        return "\n".join(" ".join(line.split()) for line in value.strip().splitlines())
+    return " ".join(value.split())
 
 
 @contact_group.command("log")
@@ -92,13 +141,9 @@ def contact_log(
     wanted = district.student(student)
     when = parse_at(at, tz=tz, now=dt.datetime.now(tz))
     day = resolve_today(today, config)
-    if when.date() > day:
-        raise click.BadParameter(
-            f"{when:%Y-%m-%d %H:%M} is after today ({day.isoformat()}): "
-            "only contacts that happened can be logged",
-            param_hint="--at",
-        )
-    who = " ".join(with_whom.split())
+    check_when(when, day)
+    who = clean_text(with_whom, option="--with")
+    note = clean_text(note, option="--note", keep_lines=True)
     if not who:
         raise click.BadParameter("say who was contacted", param_hint="--with")
     contact = Contact(
@@ -107,7 +152,7 @@ def contact_log(
         method=method,
         with_whom=who,
         outcome=outcome,
-        note=note.strip(),
+        note=note,
         source="cli",
     )
     with open_state(config) as store:

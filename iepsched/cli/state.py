@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from ..core.errors import Problem, UserError
 
 if TYPE_CHECKING:
     from ..core.settings import Config
@@ -18,16 +22,28 @@ def open_state_readonly(config: Config) -> Iterator[StateStore | None]:
     if not path.exists():
         yield None
         return
-    from ..state.store import StateStore
-
-    with StateStore(path) as store:
+    with open_state(config) as store:
         yield store
 
 
 @contextmanager
 def open_state(config: Config) -> Iterator[StateStore]:
-    """The state, created (mode 0600) if missing."""
+    """The state, created (mode 0600) if missing; a damaged file is a message, not a traceback."""
     from ..state.store import StateStore
 
-    with StateStore(config.state_path) as store:
-        yield store
+    try:
+        with StateStore(config.state_path) as store:
+            yield store
+    except sqlite3.DatabaseError as exc:
+        raise damaged(config.state_path, exc) from exc
+
+
+def damaged(path: Path, exc: sqlite3.DatabaseError) -> UserError:
+    """The message for a state file SQLite cannot read (zeroed pages, truncated, not SQLite)."""
+    return UserError(
+        Problem(
+            str(path),
+            f"the state file is damaged ({exc}). Nothing was written. Keep the damaged file "
+            "for your IT staff and put the newest backup of the state file in its place.",
+        )
+    )
