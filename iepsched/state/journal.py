@@ -1,0 +1,187 @@
+"""The legal logs' journal: an append-only file beside the state that outlives it.
+
+The parent-contact, delay and meeting-request logs are records a district must produce in a
+complaint. SQLite holds them for queries; this journal holds them so that losing, truncating or
+damaging the state file loses none of them. Each entry is written and fsynced here *before* the
+state's transaction, so every entry the state has, the journal has too; `missing_from` tells
+what the state must take back.
+
+One JSON object a line. Each line carries the SHA-256 of the line before it (`prev`), so an
+edited, removed or reordered line is found and named by its line number; a last line cut short
+by a crash is reported and skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args
+
+from ..core.errors import Problem
+from ..core.model import Contact
+
+LogName = Literal["contact", "delay", "meeting_request"]
+LOG_NAMES: tuple[LogName, ...] = get_args(LogName)
+VERSION = 1
+
+
+def journal_path(state_path: Path) -> Path:
+    """The journal beside a state file: iepsched.sqlite -> iepsched.legal-log.jsonl."""
+    return state_path.with_name(state_path.stem + ".legal-log.jsonl")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One legal-log entry: which log, its fields (strings), and its content id."""
+
+    log: LogName
+    fields: Mapping[str, str]
+    line: int = 0  # where it stands in the journal (0 before it is written)
+
+    @property
+    def entry_id(self) -> str:
+        """A content id: the same entry logged twice (a read-back retried) has the same id."""
+        canonical = json.dumps([self.log, dict(sorted(self.fields.items()))], ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+def contact_entry(contact: Contact, *, source_ref: str | None = None) -> Entry:
+    """A contact as a journal entry (every field, the note included: it is the legal record)."""
+    fields = {
+        "student_id": contact.student_id,
+        "at": contact.at.isoformat(),
+        "method": contact.method,
+        "with_whom": contact.with_whom,
+        "outcome": contact.outcome,
+        "note": contact.note,
+        "source": contact.source,
+    }
+    if source_ref:
+        fields["source_ref"] = source_ref
+    return Entry("contact", fields)
+
+
+def contact_of(entry: Entry) -> Contact:
+    """The Contact an entry records (raises KeyError/ValueError on a malformed entry)."""
+    f = entry.fields
+    return Contact(
+        student_id=f["student_id"],
+        at=dt.datetime.fromisoformat(f["at"]),
+        method=f["method"],
+        with_whom=f["with_whom"],
+        outcome=f["outcome"],
+        note=f.get("note", ""),
+        source=f.get("source", "cli"),
+    )
+
+
+class Journal:
+    """Append and read the journal at `path` (created 0600 on first append)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def append(self, entry: Entry, *, logged_at: dt.datetime) -> Entry:
+        """Write one entry durably (fsync) and return it with its line number."""
+        lines = self._raw_lines()
+        prev = _digest(lines[-1]) if lines else ""
+        record = {
+            "v": VERSION,
+            "log": entry.log,
+            "logged_at": logged_at.isoformat(),
+            "fields": dict(entry.fields),
+            "prev": prev,
+        }
+        text = json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
+        if lines and not self._ends_with_newline():
+            text = "\n" + text  # a crash cut the last line short: start on a fresh line
+        created = not self.path.exists()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, text.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            _fsync_dir(self.path.parent)
+        return Entry(entry.log, entry.fields, line=len(lines) + 1)
+
+    def read(self) -> tuple[list[Entry], list[Problem]]:
+        """Every readable entry in order, and a problem for each line that is not intact."""
+        entries: list[Entry] = []
+        problems: list[Problem] = []
+        prev_line: bytes | None = None
+        for number, raw in enumerate(self._raw_lines(), start=1):
+            where = f"{self.path} line {number}"
+            try:
+                record = json.loads(raw)
+                log = record["log"]
+                fields = record["fields"]
+                if log not in LOG_NAMES or not isinstance(fields, dict):
+                    raise ValueError(f"unknown log {log!r}")
+                clean = {str(k): str(v) for k, v in fields.items()}
+            except (ValueError, KeyError, TypeError) as exc:
+                problems.append(Problem(where, f"unreadable entry skipped ({exc})", "warning"))
+                prev_line = raw
+                continue
+            expected = _digest(prev_line) if prev_line is not None else ""
+            if record.get("prev") != expected:
+                problems.append(
+                    Problem(
+                        where,
+                        "the entry before this one was changed or removed (its checksum does "
+                        "not match): keep this file as it is and tell your IT staff",
+                        "warning",
+                    )
+                )
+            entries.append(Entry(log, clean, line=number))
+            prev_line = raw
+        return entries, problems
+
+    def _raw_lines(self) -> list[bytes]:
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return []
+        return [line for line in data.split(b"\n") if line.strip()]
+
+    def _ends_with_newline(self) -> bool:
+        with self.path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            if fh.tell() == 0:
+                return True
+            fh.seek(-1, os.SEEK_END)
+            return fh.read(1) == b"\n"
+
+
+def missing_from(entries: Iterable[Entry], known_ids: set[str]) -> list[Entry]:
+    """Entries whose content id the state does not hold, in journal order, each once."""
+    seen = set(known_ids)
+    out = []
+    for entry in entries:
+        if entry.entry_id not in seen:
+            seen.add(entry.entry_id)
+            out.append(entry)
+    return out
+
+
+def _digest(line: bytes) -> str:
+    return hashlib.sha256(line).hexdigest()
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
