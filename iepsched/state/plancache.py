@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -113,13 +112,11 @@ def store(
         "files": {str(p.resolve()): _stat(p) for p in files},
         "output": output,
     }
+    from ..fs.atomic import PRIVATE, write_atomic  # only on a miss: the hit path stays light
+
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = _entry_path(directory, config, student, fmt)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(entry, fh)
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(entry).encode("utf-8"), mode=PRIVATE)
     except OSError:
         return
