@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -56,15 +57,7 @@ def plan(
     # its inputs (every file the config names, the code, today) has changed.
     cacheable = student if not show_all and fmt in ("table", "json") else None
     if cacheable is not None:
-        from ..state.plancache import cache_dir, lookup
-
-        hit = lookup(
-            cache_dir(dict(os.environ)),
-            config=app(ctx).config_path(),
-            student=cacheable,
-            fmt=fmt,
-            today=today,
-        )
+        hit = _cached(app(ctx).config_path(), cacheable, fmt, today)
         if hit is not None:
             click.echo(hit, nl=False)
             return
@@ -84,16 +77,24 @@ def plan(
     output = _student_text(config, district, student, day, fmt)
     click.echo(output, nl=False)
     if cacheable is not None:
-        from ..state.plancache import cache_dir, store
+        _remember(config, cacheable, fmt, day, output)
 
-        store(
-            cache_dir(dict(os.environ)),
-            config=config,
-            student=cacheable,
-            fmt=fmt,
-            today=day,
-            output=output,
-        )
+
+def _cached(config_path: Path, student: str, fmt: str, today: str | None) -> str | None:
+    """The answer printed last time, if nothing it depended on has changed (see plancache)."""
+    from ..state.plancache import cache_dir, lookup
+
+    return lookup(
+        cache_dir(dict(os.environ)), config=config_path, student=student, fmt=fmt, today=today
+    )
+
+
+def _remember(config: Config, student: str, fmt: str, day: dt.date, output: str) -> None:
+    """Store the answer with every file the config names (plancache walks the Config)."""
+    from ..state.plancache import cache_dir, store
+
+    folder = cache_dir(dict(os.environ))
+    store(folder, config=config, student=student, fmt=fmt, today=day, output=output)
 
 
 def _student_text(config: Config, district: District, student: str, day: dt.date, fmt: str) -> str:
