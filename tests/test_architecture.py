@@ -1,6 +1,6 @@
 """The floors of ARCHITECTURE.md: each sub-package imports only from the floors below it.
 
-core  <-  inputs, state, outputs, m365  <-  service  <-  cli
+core, fs  <-  inputs, state, outputs, m365  <-  service  <-  cli
 sandbox stands apart: a Graph emulator that shares only Microsoft's schema with m365.
 """
 
@@ -15,13 +15,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "iepsched"
 
 FLOORS: dict[str, set[str]] = {
     "core": {"core"},
-    "inputs": {"core", "inputs"},
-    "state": {"core", "state"},
-    "outputs": {"core", "outputs"},
-    "m365": {"core", "m365"},
-    "service": {"core", "inputs", "state", "outputs", "m365", "service"},
+    "fs": {"fs"},
+    "inputs": {"core", "fs", "inputs"},
+    "state": {"core", "fs", "state"},
+    "outputs": {"core", "fs", "outputs"},
+    "m365": {"core", "fs", "m365"},
+    "service": {"core", "fs", "inputs", "state", "outputs", "m365", "service"},
     "sandbox": {"sandbox", "m365.schema"},
-    "cli": {"core", "inputs", "state", "outputs", "m365", "service", "sandbox", "cli"},
+    "cli": {"core", "fs", "inputs", "state", "outputs", "m365", "service", "sandbox", "cli"},
 }
 # The core does no I/O: no HTTP, SQL, CLI, OS or file-format libraries.
 CORE_FORBIDDEN = {

@@ -12,17 +12,16 @@ from iepsched.core.errors import UserError
 from iepsched.core.model import ClosedDays, SchoolYear, Student
 from iepsched.core.schoolcal import SchoolCalendar, UnknownDate
 from iepsched.core.settings import IcsFeedSettings
+from iepsched.inputs.calendarcheck import check_calendar, draft_calendar_toml
 from iepsched.inputs.calendars import (
     CalendarSet,
-    calendar_from_ics,
     calendar_from_toml,
-    check_calendar,
-    draft_calendar_toml,
     load_calendar,
     load_calendars,
     month_view,
 )
 from iepsched.inputs.config import load_config
+from iepsched.inputs.icsfeed import calendar_from_ics
 
 CORPUS = Path(__file__).parent / "corpus"
 D = dt.date

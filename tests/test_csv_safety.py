@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 from pathlib import Path
@@ -12,18 +13,19 @@ import pytest
 from hostile import HOSTILE, hostile_config
 
 from iepsched.core.model import Contact, DistrictPlan
+from iepsched.fs.atomic import write_atomic
 from iepsched.inputs.config import load_config
-from iepsched.outputs.report import (
+from iepsched.outputs.csvreport import (
     COMPLIANCE_COLUMNS,
     CONTACT_COLUMNS,
     compliance_csv,
     compliance_rows,
     contacts_csv,
-    neutralise,
-    write_atomic,
     write_compliance_csv,
     write_contacts_csv,
 )
+from iepsched.outputs.csvsafe import neutralise
+from iepsched.outputs.render import all_csv
 from iepsched.service.district import load_district, plan_with_state
 
 TODAY = dt.date(2026, 11, 30)
@@ -173,3 +175,14 @@ def test_write_atomic_replaces_whole_and_cleans_up(tmp_path: Path) -> None:
         write_atomic(target, "not bytes")  # type: ignore[arg-type]
     assert target.read_bytes() == b"new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+def test_plan_all_csv_neutralises_every_formula(plan: DistrictPlan) -> None:
+    """`plan --all --format csv` uses the same guard: a formula-like building is neutralised."""
+    first = plan.plans[0]
+    evil = dataclasses.replace(
+        first, student=dataclasses.replace(first.student, building="=HYPERLINK(1)")
+    )
+    rows = read(all_csv([evil, *plan.plans[1:]]))
+    _assert_safe(rows)
+    assert rows[1][rows[0].index("building")] == "'=HYPERLINK(1)"

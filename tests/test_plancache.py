@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import os
 import shutil
 import stat
@@ -12,6 +14,8 @@ from click.testing import CliRunner
 
 import iepsched.core.schedule
 from iepsched.cli import main
+from iepsched.core.settings import Config
+from iepsched.inputs.config import load_config
 from iepsched.state import plancache
 
 SAMPLE = Path(__file__).resolve().parents[1] / "config"
@@ -115,3 +119,92 @@ def test_a_corrupt_entry_is_ignored(config: Path) -> None:
     for entry in plancache.cache_dir(dict(os.environ)).glob("*.json"):
         entry.write_text("{not json", encoding="utf-8")
     assert plan(config, "S1001", "--today", TODAY) == first
+
+
+def test_a_per_building_calendar_edit_invalidates(config: Path) -> None:
+    """Editing a building's own calendar (same size, same second) re-plans its students."""
+    before = plan(config, "S1028", "--today", TODAY)  # Bluestem High: not the default calendar
+    calendar = config.parent / "calendars" / "usd902-bluestem.toml"
+    text = calendar.read_text(encoding="utf-8")
+    mtime = calendar.stat().st_mtime_ns
+    old = '{ name = "Q3", end = 2027-03-11, report_date = 2027-03-19 }'
+    assert old in text
+    calendar.write_text(text.replace(old, old.replace("03-19", "03-18")), encoding="utf-8")
+    os.utime(calendar, ns=(mtime, mtime))
+    after = plan(config, "S1028", "--today", TODAY)
+    assert "2027-03-19  upcoming" in before
+    assert "2027-03-18  upcoming" in after
+    assert "2027-03-19  upcoming" not in after
+
+
+def test_every_path_the_config_holds_is_an_input(config: Path) -> None:
+    """The cached files are walked from the Config: each configured file, the state and its WAL."""
+    loaded = load_config(config)
+    files = plancache.input_files(loaded)
+    folder = config.parent.resolve()
+    assert set(files) == {
+        folder / "iepsched.toml",
+        folder / "roster.csv",
+        folder / "calendars" / "usd901-prairie-valley.toml",
+        folder / "calendars" / "usd902-bluestem.toml",
+        loaded.state_path,
+        Path(f"{loaded.state_path}-wal"),
+    }
+    assert len(files) == len(set(files))
+
+
+def test_a_new_building_calendar_is_an_input_without_listing_it(config: Path) -> None:
+    """A building added to [calendar.buildings] becomes a cache input by itself."""
+    loaded = load_config(config)
+    extra = config.parent / "calendars" / "new-building.toml"
+    buildings = {**loaded.calendar.buildings, "New School": extra}
+    grown = dataclasses.replace(
+        loaded, calendar=dataclasses.replace(loaded.calendar, buildings=buildings)
+    )
+    assert extra not in plancache.input_files(loaded)
+    assert extra in plancache.input_files(grown)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _FutureSettings:
+    """A section a later version might add, naming one more input file."""
+
+    path: Path
+    names: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _FutureConfig(Config):
+    future: _FutureSettings | None = None
+
+
+def test_a_new_path_field_invalidates_without_touching_the_command(
+    config: Path, tmp_path: Path
+) -> None:
+    """A Path in a new config section is walked, stored and checked: editing it stales the entry."""
+    loaded = load_config(config)
+    extra = tmp_path / "future.csv"
+    extra.write_text("v1", encoding="utf-8")
+    future = _FutureConfig(
+        **{f.name: getattr(loaded, f.name) for f in dataclasses.fields(Config)},
+        future=_FutureSettings(extra),
+    )
+    assert extra in plancache.input_files(future)
+    folder = tmp_path / "cache"
+    day = dt.date.fromisoformat(TODAY)
+    plancache.store(folder, config=future, student="S1", fmt="table", today=day, output="out\n")
+    ask = {"config": config, "student": "S1", "fmt": "table", "today": TODAY}
+    assert plancache.lookup(folder, **ask) == "out\n"
+    extra.write_text("v2", encoding="utf-8")
+    assert plancache.lookup(folder, **ask) is None
+
+
+def test_graph_credentials_are_not_inputs(config: Path, tmp_path: Path) -> None:
+    """A certificate or token cache is never hashed into an entry (and never stales one)."""
+    loaded = load_config(config)
+    graph = dataclasses.replace(
+        loaded.graph, certificate_path=tmp_path / "key.pem", token_cache_path=tmp_path / "t.json"
+    )
+    files = plancache.input_files(dataclasses.replace(loaded, graph=graph))
+    assert tmp_path / "key.pem" not in files
+    assert tmp_path / "t.json" not in files

@@ -153,7 +153,8 @@ def calendar_check(ctx: click.Context, building: str | None) -> None:
 
     Example: iepsched calendar check --building "Prairie Valley High"
     """
-    from ..inputs.calendars import check_calendar, load_calendars
+    from ..inputs.calendarcheck import check_calendar
+    from ..inputs.calendars import load_calendars
 
     selected = _selected(load_calendars(app(ctx).config()), building)
     problems: list[Problem] = [p for cal in selected for p in check_calendar(cal)]
@@ -200,7 +201,7 @@ def calendar_draft(
 
     Example: iepsched calendar draft --year 2027-28 --first-day 2027-08-12 --last-day 2028-05-19
     """
-    from ..inputs.calendars import draft_calendar_toml
+    from ..inputs.calendarcheck import draft_calendar_toml
 
     text = draft_calendar_toml(
         name=name or f"School calendar {school_year}",

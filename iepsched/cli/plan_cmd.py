@@ -15,6 +15,7 @@ from .base import app, handle_errors, main, resolve_today, today_option
 
 if TYPE_CHECKING:
     from ..core.settings import Config
+    from ..service.district import District
 
 
 @main.command()
@@ -52,27 +53,16 @@ def plan(
     """
     if not show_all and not student:
         raise click.UsageError("give a STUDENT id, or --all for the whole roster")
-    cacheable = not show_all and fmt in ("table", "json")
-    if cacheable:
-        # Asking again for the same student costs no planning: the answer is reused while none
-        # of its inputs (config, roster, calendars, rules, state, code, today) has changed.
-        from ..state.plancache import cache_dir, lookup
-
-        assert student is not None
-        hit = lookup(
-            cache_dir(dict(os.environ)),
-            config=app(ctx).config_path(),
-            student=student,
-            fmt=fmt,
-            today=today,
-        )
+    # Asking again for the same student costs no planning: the answer is reused while none of
+    # its inputs (every file the config names, the code, today) has changed.
+    cacheable = student if not show_all and fmt in ("table", "json") else None
+    if cacheable is not None:
+        hit = _cached(app(ctx).config_path(), cacheable, fmt, today)
         if hit is not None:
             click.echo(hit, nl=False)
             return
 
-    from ..outputs.render import all_csv, all_json, all_table, plan_json, plan_table, sort_plans
-    from ..service.district import load_district, plan_with_state
-    from .state import open_state_readonly
+    from ..service.district import load_district
 
     config = app(ctx).config()
     if show_all and fmt == "ics":
@@ -81,76 +71,74 @@ def plan(
         raise click.UsageError("--format csv goes with --all")
     district = load_district(config)
     day = resolve_today(today, config)
-    with open_state_readonly(config) as store:
-        if not show_all:
-            assert student is not None
-            wanted = district.student(student)
-            result = plan_with_state(district, today=day, store=store)
-            found = result.get(wanted.student_id)
-            if found is not None and fmt == "ics":
-                from ..outputs.ics import plans_calendar
+    if student is None or show_all:
+        click.echo(_roster_text(config, district, day, fmt, sort), nl=False)
+        return
+    output = _student_text(config, district, student, day, fmt)
+    click.echo(output, nl=False)
+    if cacheable is not None:
+        _remember(config, cacheable, fmt, day, output)
 
-                cal = plans_calendar(
-                    [found],
-                    tz_name=config.district.timezone,
-                    name=f"IEP timeline {found.student_id}",
-                    sequence_for=None,
-                    privacy=config.privacy,
-                    category=config.delivery.category,
-                    rooms=config.rooms,
-                )
-                click.echo(cal.decode("utf-8"), nl=False)
-                return
-            if found is None:
-                output = f"{wanted.student_id} has exited special education: nothing is planned.\n"
-            elif fmt == "json":
-                output = json.dumps(plan_json(found), indent=2) + "\n"
-            else:
-                output = plan_table(found) + "\n"
-            click.echo(output, nl=False)
-            if cacheable:
-                _remember(ctx, config, student, fmt, day, output)
-            return
+
+def _cached(config_path: Path, student: str, fmt: str, today: str | None) -> str | None:
+    """The answer printed last time, if nothing it depended on has changed (see plancache)."""
+    from ..state.plancache import cache_dir, lookup
+
+    return lookup(
+        cache_dir(dict(os.environ)), config=config_path, student=student, fmt=fmt, today=today
+    )
+
+
+def _remember(config: Config, student: str, fmt: str, day: dt.date, output: str) -> None:
+    """Store the answer with every file the config names (plancache walks the Config)."""
+    from ..state.plancache import cache_dir, store
+
+    folder = cache_dir(dict(os.environ))
+    store(folder, config=config, student=student, fmt=fmt, today=day, output=output)
+
+
+def _student_text(config: Config, district: District, student: str, day: dt.date, fmt: str) -> str:
+    """One student's answer: a table, JSON, or an ICS calendar."""
+    from ..outputs.render import plan_json, plan_table
+    from ..service.district import plan_with_state
+    from .state import open_state_readonly
+
+    with open_state_readonly(config) as store:
+        wanted = district.student(student)
+        result = plan_with_state(district, today=day, store=store)
+    found = result.get(wanted.student_id)
+    if found is None:
+        return f"{wanted.student_id} has exited special education: nothing is planned.\n"
+    if fmt == "ics":
+        from ..outputs.ics import plans_calendar
+
+        return plans_calendar(
+            [found],
+            tz_name=config.district.timezone,
+            name=f"IEP timeline {found.student_id}",
+            sequence_for=None,
+            privacy=config.privacy,
+            category=config.delivery.category,
+            rooms=config.rooms,
+        ).decode("utf-8")
+    if fmt == "json":
+        return json.dumps(plan_json(found), indent=2) + "\n"
+    return plan_table(found) + "\n"
+
+
+def _roster_text(config: Config, district: District, day: dt.date, fmt: str, sort: str) -> str:
+    """One row per student: a table with a count line, CSV or JSON."""
+    from ..outputs.render import all_csv, all_json, all_table, sort_plans
+    from ..service.district import plan_with_state
+    from .state import open_state_readonly
+
+    with open_state_readonly(config) as store:
         result = plan_with_state(district, today=day, store=store)
     plans = sort_plans(result.plans, sort)
     if fmt == "csv":
-        click.echo(all_csv(plans), nl=False)
-    elif fmt == "json":
-        click.echo(all_json(plans))
-    else:
-        click.echo(all_table(plans))
-        counts = Counter(p.status for p in plans)
-        click.echo("")
-        click.echo(
-            f"{len(plans)} students: "
-            + ", ".join(f"{counts[s]} {s}" for s in sorted(counts, key=str))
-        )
-
-
-def _remember(
-    ctx: click.Context, config: Config, student: str, fmt: str, day: dt.date, output: str
-) -> None:
-    """Store the answer with every file it was computed from (see plancache)."""
-    from ..state.plancache import cache_dir, store
-
-    c = config.calendar
-    state = config.state_path
-    files = [
-        config.roster.path,
-        *([c.path] if c.path else []),
-        *c.buildings.values(),
-        *([c.ics.path] if c.ics else []),
-        *([config.rules_path] if config.rules_path else []),
-        state,
-        Path(f"{state}-wal"),
-    ]
-    store(
-        cache_dir(dict(os.environ)),
-        config=app(ctx).config_path(),
-        student=student,
-        fmt=fmt,
-        today=day,
-        timezone=config.district.timezone,
-        files=files,
-        output=output,
-    )
+        return all_csv(plans)
+    if fmt == "json":
+        return all_json(plans) + "\n"
+    counts = Counter(p.status for p in plans)
+    summary = ", ".join(f"{counts[s]} {s}" for s in sorted(counts, key=str))
+    return f"{all_table(plans)}\n\n{len(plans)} students: {summary}\n"

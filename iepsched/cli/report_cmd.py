@@ -75,7 +75,9 @@ def report(
         raise click.UsageError("say what to write: --html FILE, --csv FILE or --contacts-csv FILE")
     check_folders(outputs)
     from ..core.model import Contact
-    from ..outputs.report import html_report, write_atomic, write_compliance_csv, write_contacts_csv
+    from ..fs.atomic import write_atomic
+    from ..outputs.csvreport import write_compliance_csv, write_contacts_csv
+    from ..outputs.report import html_report
     from ..service.district import load_district, plan_with_state
     from .progress import progress, show_progress
     from .state import open_state_readonly

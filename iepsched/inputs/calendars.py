@@ -1,20 +1,15 @@
-"""School calendars from files (SPEC §2.3): TOML, the district's ICS feed, checks and drafts.
+"""School calendars from files (SPEC §2.3): TOML, the set of one config's calendars, month views.
 
 A calendar decides which days a meeting or a task may land on, so a wrong one silently moves every
 deadline. Loading is therefore strict (unknown keys and malformed entries are errors, all reported
 at once), and the softer judgements — a closure outside the school year, a public holiday left as a
-school day — are `check_calendar` warnings for a coordinator to confirm. Nothing here ever edits a
-published calendar.
-
-`holidays` and `icalendar` are imported inside the functions that need them: they are slow to
-import and most commands never touch them.
+school day — are `calendarcheck.check_calendar` warnings for a coordinator to confirm. The ICS
+feed loader lives in `icsfeed`. Nothing here ever edits a published calendar.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,13 +18,13 @@ from typing import Any
 from ..core.errors import Problem, UserError
 from ..core.model import ClosedDays, GradingPeriod, SchoolYear, Student
 from ..core.schoolcal import DayInfo, SchoolCalendar, school_year_label
-from ..core.settings import Config, IcsFeedSettings
+from ..core.settings import Config
 from .config import building_key, display_path, read_toml, unmatched_buildings
+from .icsfeed import calendar_from_ics
 
 _YEAR_KEYS = ("name", "first_day", "last_day", "closed", "grading_periods")
 _CLOSED_KEYS = ("date", "start", "end", "label")
 _PERIOD_KEYS = ("name", "end", "report_date")
-_ONE_DAY = dt.timedelta(days=1)
 
 
 # -- TOML -----------------------------------------------------------------------------------------
@@ -160,7 +155,7 @@ def _year(raw: Any, number: int, shown: str, problems: list[Problem]) -> SchoolY
         if closure.start < lo or closure.end > hi:
             entry.error(
                 f", closed #{n} ({closure.label or closure.start.isoformat()})",
-                f"{_span(closure)} is outside school year {school_year_label(lo)} "
+                f"{closure_span(closure)} is outside school year {school_year_label(lo)} "
                 f"({lo.isoformat()} to {hi.isoformat()}); put it under the [[years]] it belongs to",
             )
         closed.append(closure)
@@ -213,7 +208,8 @@ def _period(raw: Any, where: str, problems: list[Problem]) -> GradingPeriod | No
     return GradingPeriod(name_text, end, report)
 
 
-def _span(closure: ClosedDays) -> str:
+def closure_span(closure: ClosedDays) -> str:
+    """A closure's days as text: one date, or 'FIRST to LAST'."""
     if closure.start == closure.end:
         return closure.start.isoformat()
     return f"{closure.start.isoformat()} to {closure.end.isoformat()}"
@@ -326,249 +322,6 @@ def load_calendars(config: Config) -> CalendarSet:
         buildings=buildings,
         where=f"{display_path(config.source)} [calendar.buildings]",
     )
-
-
-# -- ICS feed -------------------------------------------------------------------------------------
-
-
-def calendar_from_ics(settings: IcsFeedSettings, name: str) -> SchoolCalendar:
-    """Build a calendar from the district's ICS feed (a local file exported from the feed).
-
-    All-day events whose summary contains a closure pattern (whole words, any case) close their
-    days; DTEND of an all-day event is exclusive (RFC 5545). A school year runs from the earliest
-    "first day" to the latest "last day" event of that school year, unless the settings fix them.
-    Timed events never close a day: a 2-hour early release is still a school day.
-    """
-    import icalendar  # slow import; only this command path needs it
-
-    shown = display_path(settings.path)
-    try:
-        raw = settings.path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(Problem(shown, "ICS file not found ([calendar.ics] path)")) from None
-    try:
-        feed = icalendar.Calendar.from_ical(raw)
-    except ValueError as exc:
-        raise UserError(Problem(shown, f"is not a valid iCalendar file: {exc}")) from None
-    patterns = [
-        re.compile(rf"\b{re.escape(p)}\b", re.IGNORECASE) for p in settings.closure_patterns
-    ]
-    first_re = re.compile(r"\bfirst day\b", re.IGNORECASE)
-    last_re = re.compile(r"\blast day\b", re.IGNORECASE)
-    closures: list[ClosedDays] = []
-    firsts: dict[str, dt.date] = {}
-    lasts: dict[str, dt.date] = {}
-    for event in feed.walk("VEVENT"):
-        summary = str(event.get("SUMMARY", "")).strip()
-        start = event.decoded("DTSTART", None)
-        if isinstance(start, dt.datetime) or not isinstance(start, dt.date):
-            continue  # timed events never close a whole day
-        end = event.decoded("DTEND", None)
-        if isinstance(end, dt.date) and not isinstance(end, dt.datetime) and end > start:
-            last = end - _ONE_DAY
-        else:
-            duration = event.decoded("DURATION", None)
-            days = duration.days if isinstance(duration, dt.timedelta) else 1
-            last = start + dt.timedelta(days=max(days, 1) - 1)
-        label = school_year_label(start)
-        if first_re.search(summary):
-            firsts[label] = min(start, firsts.get(label, start))
-        if last_re.search(summary):
-            lasts[label] = max(last, lasts.get(label, last))
-        if any(p.search(summary) for p in patterns):
-            closures.append(ClosedDays(start, last, summary))
-
-    spans: list[tuple[dt.date, dt.date]] = []
-    if settings.first_day or settings.last_day:
-        if settings.first_day is None or settings.last_day is None:
-            raise UserError(
-                Problem(shown, "[calendar.ics] needs both first_day and last_day, or neither")
-            )
-        spans.append((settings.first_day, settings.last_day))
-    else:
-        for label in sorted(set(firsts) | set(lasts)):
-            if label in firsts and label in lasts:
-                spans.append((firsts[label], lasts[label]))
-    if not spans:
-        raise UserError(
-            Problem(
-                shown,
-                'has no "First day" and "Last day" events for the same school year; set '
-                "first_day and last_day in [calendar.ics]",
-            )
-        )
-    years = []
-    for first, last in spans:
-        inside = tuple(
-            sorted(
-                (c for c in closures if c.end >= first and c.start <= last),
-                key=lambda c: (c.start, c.end),
-            )
-        )
-        years.append(SchoolYear(school_year_label(first), first, last, inside))
-    return SchoolCalendar(name, years)
-
-
-# -- checks ---------------------------------------------------------------------------------------
-
-
-def check_calendar(cal: SchoolCalendar) -> list[Problem]:
-    """What a coordinator should look at before publishing a calendar. Never edits anything.
-
-    Errors: school years that overlap. Warnings: overlapping closures, closures outside
-    [first_day, last_day], grading periods outside the year or reported before they end, and US/KS
-    public holidays left as weekday school days.
-    """
-    problems: list[Problem] = []
-    years = cal.years
-    for a, b in itertools.pairwise(years):
-        if b.covers[0] <= a.covers[1]:
-            problems.append(
-                Problem(
-                    f"{cal.name} year {b.name}",
-                    f"overlaps year {a.name}: each school year (July 1 to June 30) can be "
-                    "configured once",
-                )
-            )
-    for year in years:
-        where = f"{cal.name} year {year.name}"
-        ordered = sorted(year.closed, key=lambda c: (c.start, c.end))
-        for prev, cur in itertools.pairwise(ordered):
-            if cur.start <= prev.end:
-                problems.append(
-                    Problem(
-                        where,
-                        f"closures overlap: {_closure_text(prev)} and {_closure_text(cur)}",
-                        "warning",
-                    )
-                )
-        for closure in ordered:
-            if closure.end < year.first_day or closure.start > year.last_day:
-                problems.append(
-                    Problem(
-                        where,
-                        f"closure {_closure_text(closure)} is outside the school year "
-                        f"({year.first_day.isoformat()} to {year.last_day.isoformat()}); "
-                        "it has no effect",
-                        "warning",
-                    )
-                )
-        for period in year.grading_periods:
-            for what, day in (("ends", period.end), ("reports", period.report_date)):
-                if not year.first_day <= day <= year.last_day:
-                    problems.append(
-                        Problem(
-                            where,
-                            f"grading period {period.name} {what} on {day.isoformat()}, outside "
-                            f"the school year ({year.first_day.isoformat()} to "
-                            f"{year.last_day.isoformat()})",
-                            "warning",
-                        )
-                    )
-            if period.report_date < period.end:
-                problems.append(
-                    Problem(
-                        where,
-                        f"grading period {period.name} reports on "
-                        f"{period.report_date.isoformat()}, before it ends on "
-                        f"{period.end.isoformat()}",
-                        "warning",
-                    )
-                )
-        public = _public_holidays(years=range(year.first_day.year, year.last_day.year + 1))
-        for day in sorted(public):
-            if year.first_day <= day <= year.last_day and cal.is_school_day(day):
-                problems.append(
-                    Problem(
-                        where,
-                        f"{day.isoformat()} {public[day]} is a school day: confirm, or close "
-                        "it in the calendar",
-                        "warning",
-                    )
-                )
-    return problems
-
-
-def _public_holidays(*, years: range) -> dict[dt.date, str]:
-    """US federal and Kansas public holidays (observed dates included), by date."""
-    import holidays  # slow to import; only `calendar check` and `calendar draft` need it
-
-    return dict(holidays.country_holidays("US", subdiv="KS", years=years))
-
-
-def _closure_text(closure: ClosedDays) -> str:
-    return f"{_span(closure)} ({closure.label})" if closure.label else _span(closure)
-
-
-# -- drafting a new year --------------------------------------------------------------------------
-
-
-def draft_calendar_toml(*, name: str, year: str, first_day: dt.date, last_day: dt.date) -> str:
-    """A calendar TOML draft with the US/KS public holidays on weekdays closed, to be finished.
-
-    Raises `UserError` when the year name, first day and last day do not describe one school year.
-    """
-    problems: list[Problem] = []
-    expected = school_year_label(first_day)
-    if year != expected:
-        problems.append(
-            Problem(
-                "--year",
-                f"{year!r} does not match --first-day {first_day.isoformat()}, which starts "
-                f"school year {expected}",
-            )
-        )
-    if last_day <= first_day:
-        problems.append(
-            Problem("--last-day", f"{last_day.isoformat()} is not after {first_day.isoformat()}")
-        )
-    elif last_day > SchoolYear(year, first_day, last_day).covers[1]:
-        problems.append(
-            Problem(
-                "--last-day",
-                f"{last_day.isoformat()} is after June 30, the end of school year {expected}",
-            )
-        )
-    if problems:
-        raise UserError(problems)
-    public = _public_holidays(years=range(first_day.year, last_day.year + 1))
-    closed = [
-        (day, public[day])
-        for day in sorted(public)
-        if first_day <= day <= last_day and day.weekday() < 5
-    ]
-    lines = [
-        f"# DRAFT school calendar for {year}, made by `iepsched calendar draft`: not ready to use.",
-        "# Only the US/Kansas public holidays that fall on weekdays are closed below. Before",
-        "# publishing it, a coordinator must:",
-        "#   - add the breaks (fall, Thanksgiving, winter, spring), professional-development and",
-        "#     teacher work days, and any make-up days;",
-        "#   - remove the holidays on which school is in session (often Veterans Day);",
-        "#   - add the grading periods with their progress-report dates;",
-        "#   - then run `iepsched calendar check`.",
-        f"name = {_toml_string(name)}",
-        "",
-        "[[years]]",
-        f"name = {_toml_string(year)}",
-        f"first_day = {first_day.isoformat()}",
-        f"last_day = {last_day.isoformat()}",
-        "closed = [",
-        *(f"  {{ date = {d.isoformat()}, label = {_toml_string(label)} }}," for d, label in closed),
-        '  # { start = YYYY-MM-DD, end = YYYY-MM-DD, label = "Winter break" },',
-        "]",
-        "grading_periods = [",
-        '  # { name = "Q1", end = YYYY-MM-DD, report_date = YYYY-MM-DD },',
-        "]",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def _toml_string(text: str) -> str:
-    # A JSON string is a valid TOML basic string (same escapes), so json does the quoting.
-    import json
-
-    return json.dumps(text, ensure_ascii=False)
 
 
 # -- month view for `calendar show` ---------------------------------------------------------------

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..core.model import STUDENT_STATUS_ORDER, StudentPlan
+from .csvsafe import neutralise
 
 WIDTH = 100
 _STATUS_RANK = {s: i for i, s in enumerate(STUDENT_STATUS_ORDER)}
@@ -145,18 +146,14 @@ def all_table(plans: Sequence[StudentPlan]) -> str:
 
 
 def all_csv(plans: Sequence[StudentPlan]) -> str:
-    """CSV of `plan --all` (values are ids, dates and statuses: nothing a formula can hide in)."""
+    """CSV of `plan --all` (mostly ids, dates and statuses; cells neutralised all the same)."""
     out = io.StringIO()
     fields = list(_row(plans[0]).keys()) if plans else ["student_id"]
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for p in plans:
-        writer.writerow({k: _safe_cell(v) for k, v in _row(p).items()})
+        writer.writerow({k: neutralise(v) for k, v in _row(p).items()})
     return out.getvalue()
-
-
-def _safe_cell(value: str) -> str:
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def all_json(plans: Sequence[StudentPlan]) -> str:

@@ -1,25 +1,18 @@
-"""Outputs for coordinators: one self-contained HTML report, a compliance CSV, a contact-log CSV.
+"""The coordinators' HTML report: one self-contained page of statuses, meetings and timelines.
 
-Everything here is pure apart from `write_atomic` and the `write_*` wrappers: plans come in, text
-goes out. Every value that reaches HTML passes through `html.escape`; every CSV cell passes through
-`neutralise` (OWASP CSV-injection guidance), so roster values can never become markup or formulas.
-The HTML needs no network: inline CSS, one small inline script (filters), no external resources.
-Student names appear only in each student's timeline heading; contact notes never appear.
+Pure: plans come in, text goes out. Every value that reaches HTML passes through `html.escape`, so
+roster values can never become markup. The HTML needs no network: inline CSS, one small inline
+script (filters, in `reportstyle`), no external resources. Student names appear only in each
+student's timeline heading; contact notes never appear. The CSVs live in `csvreport`.
 """
 
 from __future__ import annotations
 
 import calendar as stdcal
-import contextlib
-import csv
 import datetime as dt
 import html
-import io
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
 
 from ..core.model import (
     STUDENT_STATUS_ORDER,
@@ -29,6 +22,19 @@ from ..core.model import (
     Milestone,
     StudentPlan,
 )
+from ..fs.atomic import write_atomic
+from .csvreport import COMPLIANCE_COLUMNS, contact_rows, contacts_csv
+from .reportstyle import CSS, JS
+
+# Modules written before the CSVs and the atomic write moved out still import these from here.
+__all__ = [
+    "COMPLIANCE_COLUMNS",
+    "contact_rows",
+    "contacts_csv",
+    "html_report",
+    "next_action",
+    "write_atomic",
+]
 
 PlanWrap = Callable[[Sequence[StudentPlan]], Iterable[StudentPlan]]
 
@@ -46,155 +52,6 @@ MILESTONE_LABELS: dict[str, str] = {
     "upcoming": "upcoming",
     "unscheduled": "unscheduled",
 }
-COMPLIANCE_COLUMNS: tuple[str, ...] = (
-    "student_id",
-    "last_name",
-    "first_name",
-    "building",
-    "case_manager_email",
-    "due_date",
-    "student_status",
-    "meeting_date",
-    "meeting_state",
-    "milestone",
-    "milestone_date",
-    "milestone_status",
-    "contacts_met",
-)
-CONTACT_COLUMNS: tuple[str, ...] = (
-    "student_id",
-    "at",
-    "method",
-    "with_whom",
-    "outcome",
-    "note",
-    "source",
-)
-# A spreadsheet treats a cell starting with one of these as a formula (OWASP CSV injection).
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-# -- files ------------------------------------------------------------------------------------
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so readers see the old file or the new one, never half of it.
-
-    The temporary file lives in the same folder (os.replace is atomic only within a file system)
-    and is created 0600: reports name students.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable where the OS allows it
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
-# -- CSV --------------------------------------------------------------------------------------
-
-
-def neutralise(cell: str) -> str:
-    """A cell a spreadsheet shows as text: formula-like values get a leading single quote."""
-    return f"'{cell}" if cell.startswith(_FORMULA_PREFIXES) else cell
-
-
-def _csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, str]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([neutralise(row.get(column, "")) for column in columns])
-    return buffer.getvalue()
-
-
-def _contacts_met(plan: StudentPlan) -> str:
-    req = plan.contacts
-    if req is None or req.deadline is None:
-        return ""
-    return "yes" if req.met else "no"
-
-
-def compliance_rows(district_plan: DistrictPlan) -> list[dict[str, str]]:
-    """One row per student and milestone (a student without milestones gets one row)."""
-    rows: list[dict[str, str]] = []
-    for plan in district_plan.plans:
-        s = plan.student
-        meeting = plan.meeting
-        base = {
-            "student_id": s.student_id,
-            "last_name": s.last_name,
-            "first_name": s.first_name,
-            "building": s.building,
-            "case_manager_email": s.case_manager_email,
-            "due_date": plan.due_date.isoformat(),
-            "student_status": plan.status,
-            "meeting_date": meeting.date.isoformat() if meeting else "",
-            "meeting_state": meeting.state if meeting else "",
-            "milestone": "",
-            "milestone_date": "",
-            "milestone_status": "",
-            "contacts_met": _contacts_met(plan),
-        }
-        if not plan.milestones:
-            rows.append(base)
-        for m in plan.milestones:
-            rows.append(
-                base
-                | {
-                    "milestone": m.key,
-                    "milestone_date": m.date.isoformat() if m.date else "",
-                    "milestone_status": m.status,
-                }
-            )
-    return rows
-
-
-def compliance_csv(district_plan: DistrictPlan) -> str:
-    """The compliance CSV as text (cells neutralised, CRLF line ends, no BOM)."""
-    return _csv_text(COMPLIANCE_COLUMNS, compliance_rows(district_plan))
-
-
-def write_compliance_csv(path: Path, district_plan: DistrictPlan) -> None:
-    """Write the compliance CSV atomically, UTF-8 with a BOM so Excel reads it as UTF-8."""
-    write_atomic(path, compliance_csv(district_plan).encode("utf-8-sig"))
-
-
-def contact_rows(contacts: Iterable[Contact]) -> list[dict[str, str]]:
-    """The contact log as rows of text (times in ISO 8601 with their offset)."""
-    return [
-        {
-            "student_id": c.student_id,
-            "at": c.at.isoformat(timespec="minutes"),
-            "method": c.method,
-            "with_whom": c.with_whom,
-            "outcome": c.outcome,
-            "note": c.note,
-            "source": c.source,
-        }
-        for c in contacts
-    ]
-
-
-def contacts_csv(contacts: Iterable[Contact]) -> str:
-    """The contact log as CSV text (cells neutralised, no BOM: for a terminal or a pipe)."""
-    return _csv_text(CONTACT_COLUMNS, contact_rows(contacts))
-
-
-def write_contacts_csv(path: Path, contacts: Iterable[Contact]) -> None:
-    """Write the contact-log CSV atomically, UTF-8 with a BOM (opens right in Excel)."""
-    write_atomic(path, contacts_csv(contacts).encode("utf-8-sig"))
 
 
 # -- what to do next --------------------------------------------------------------------------
@@ -284,7 +141,7 @@ def html_report(
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(title)}</title>",
-        f"<style>{_CSS}</style>",
+        f"<style>{CSS}</style>",
         "</head>",
         "<body>",
         "<header>",
@@ -320,7 +177,7 @@ def html_report(
         "meeting cannot be placed (a calendar is missing); <em>at risk</em> — less than two "
         "weeks of buffer, or a step before the meeting is late.</p></footer>"
     )
-    parts.append(f"<script>{_JS}</script>")
+    parts.append(f"<script>{JS}</script>")
     parts.append("</body>")
     parts.append("</html>")
     return "\n".join(parts) + "\n"
@@ -577,125 +434,3 @@ def _contacts_paragraph(plan: StudentPlan, contacts: Sequence[Contact]) -> str:
         f'<p class="contacts {cls}">{_e(verdict)} '
         f'<span class="logged">Logged: {_e(logged)}.</span></p>'
     )
-
-
-_CSS = """
-:root{--fg:#1d2330;--muted:#5b6475;--line:#d5dae3;--bg:#fff;--soft:#f5f7fa}
-*{box-sizing:border-box}
-body{font:14px/1.45 -apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
-color:var(--fg);background:var(--bg);margin:0 auto;max-width:1200px;padding:16px 24px 40px}
-h1{font-size:24px;margin:8px 0 2px}h2{font-size:19px;margin:28px 0 10px;
-border-bottom:2px solid var(--line);padding-bottom:4px}h3{font-size:16px;margin:0 0 6px}
-.sub{color:var(--muted);margin:0 0 6px}.note{background:#eef4ff;border-left:4px solid #3d6fd6;
-padding:6px 10px;margin:8px 0}
-nav.toc a{margin-right:14px;color:#2450a8}
-[hidden]{display:none!important}
-.filters{position:sticky;top:0;z-index:2;background:var(--soft);border:1px solid var(--line);
-border-radius:6px;padding:8px 12px;margin:12px 0;display:flex;flex-wrap:wrap;gap:8px 18px;
-align-items:center}
-.filters select{font:inherit;padding:2px 4px;max-width:260px}
-.filters button{font:inherit;padding:2px 10px}
-#f-count{color:var(--muted);margin-left:auto}
-ul.counts{list-style:none;display:flex;flex-wrap:wrap;gap:10px;padding:0;margin:0}
-.count{border:1px solid var(--line);border-radius:8px;padding:8px 14px;min-width:130px}
-.count .n{display:block;font-size:26px;font-weight:700;line-height:1.1}
-.facts{color:var(--muted)}
-table{border-collapse:collapse;width:100%}
-th,td{border:1px solid var(--line);padding:4px 6px;vertical-align:top;text-align:left}
-thead th{background:var(--soft)}thead{display:table-header-group}
-.nowrap{white-space:nowrap}
-table.attention td.action,p.action{font-weight:600}
-table.attention{table-layout:fixed}
-table.attention th:nth-child(1){width:11%}table.attention th:nth-child(2){width:18%}
-table.attention th:nth-child(3){width:16%}th.w-warn{width:37%}th.w-act{width:18%}
-td.who .cm,td .mt{color:var(--muted);font-size:12px}td.who .cm{overflow-wrap:anywhere}
-ul.warnings{margin:0;padding-left:18px}
-.badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;
-border:1px solid currentColor;vertical-align:middle;white-space:nowrap}
-.st-overdue{color:#a1001d;background:#fde8eb}.st-infeasible{color:#5e2593;background:#f2eafb}
-.st-unplanned{color:#444;background:#ececec}.st-at_risk{color:#7a4d00;background:#fff1d1}
-.st-on_track{color:#17622f;background:#e5f4e9}
-.count.st-overdue,.count.st-infeasible,.count.st-unplanned,.count.st-at_risk,.count.st-on_track
-{border-color:currentColor}
-.count .what{color:var(--fg)}
-table.month{table-layout:fixed;margin:0 0 18px;break-inside:avoid;page-break-inside:avoid}
-table.month caption{text-align:left;font-weight:700;padding:4px 0}
-table.month td{height:62px;font-size:12px}
-table.month th.we,table.month td.we{width:7%;background:#fafbfc}
-table.month td.out{background:#f3f4f6}
-table.month td.today{outline:2px solid #3d6fd6;outline-offset:-2px}
-.dn{color:var(--muted);font-size:11px}
-ul.day{list-style:none;margin:2px 0 0;padding:0}
-li.mtg{border:1px solid currentColor;border-radius:4px;padding:0 3px;margin:2px 0;
-white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-li.mtg a{color:inherit}li.ms-proposed{border-style:dashed}li.ms-held{text-decoration:line-through}
-.ini{color:var(--muted)}li.mtg .ini{color:inherit}
-.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
-.legend{color:var(--muted);font-size:12px}
-article.student{border:1px solid var(--line);border-radius:8px;padding:10px 14px;margin:0 0 14px;
-break-inside:avoid;page-break-inside:avoid}
-dl.meta{display:flex;flex-wrap:wrap;gap:2px 22px;margin:0 0 6px}
-dl.meta div{display:flex;gap:6px}dl.meta dt{color:var(--muted)}dl.meta dd{margin:0}
-table.timeline{margin:6px 0;font-size:13px}
-table.timeline td:first-child{width:110px}table.timeline td:last-child{width:110px}
-tr.ms-overdue td:last-child{color:#a1001d;font-weight:700}
-tr.ms-due_soon td:last-child{color:#7a4d00;font-weight:600}
-tr.ms-done td{color:var(--muted)}tr.ms-unscheduled td:last-child{color:#444;font-style:italic}
-tr.mtg-row td{background:#eef4ff;font-weight:600}
-p.contacts{margin:6px 0 0}p.contacts.unmet{color:#a1001d;font-weight:600}
-p.contacts.met{color:#17622f}.logged{color:var(--muted);font-weight:400}
-footer{margin-top:30px;color:var(--muted);font-size:12px;border-top:1px solid var(--line)}
-@media print{
-@page{margin:12mm}
-body{max-width:none;padding:0;font-size:10pt}
-th,td{padding:2px 4px}
-table.timeline{font-size:8.5pt}table.month td{height:auto;min-height:40px;font-size:8pt}
-article.student{padding:6px 10px;margin:0 0 8px}
-.filters,nav.toc{display:none!important}
-a{color:inherit;text-decoration:none}
-h2{break-after:avoid;page-break-after:avoid}
-article.student,table.month,tr{break-inside:avoid;page-break-inside:avoid}
-.badge,.count,li.mtg,tr.mtg-row td{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-}
-"""
-
-# Filters show and hide every element carrying data-cm/-building/-status; without JavaScript
-# the filter bar stays hidden and everything shows.
-_JS = """
-(function () {
-  var bar = document.getElementById('filters');
-  if (!bar || !document.querySelectorAll) { return; }
-  var cm = document.getElementById('f-cm');
-  var building = document.getElementById('f-building');
-  var status = document.getElementById('f-status');
-  var count = document.getElementById('f-count');
-  var none = document.getElementById('f-none');
-  var items = document.querySelectorAll('.flt');
-  function apply() {
-    var shown = 0, total = 0;
-    for (var i = 0; i < items.length; i++) {
-      var el = items[i];
-      var ok = (!cm.value || el.getAttribute('data-cm') === cm.value) &&
-        (!building.value || el.getAttribute('data-building') === building.value) &&
-        (!status.value || el.getAttribute('data-status') === status.value);
-      el.hidden = !ok;
-      if (el.tagName === 'ARTICLE') { total++; if (ok) { shown++; } }
-    }
-    count.textContent = shown + ' of ' + total + ' students shown';
-    none.hidden = shown !== 0;
-  }
-  [cm, building, status].forEach(function (s) { s.addEventListener('change', apply); });
-  document.getElementById('f-reset').addEventListener('click', function () {
-    cm.value = ''; building.value = ''; status.value = ''; apply();
-  });
-  // report.html?status=at_risk&building=... opens with those filters (bookmarkable views).
-  if (window.URLSearchParams) {
-    var query = new URLSearchParams(window.location.search);
-    cm.value = query.get('cm') || '';
-    building.value = query.get('building') || '';
-    status.value = query.get('status') || '';
-  }
-  bar.hidden = false;
-  apply();
-})();
-"""

@@ -1,23 +1,28 @@
 """A cache of `iepsched plan STUDENT` answers, so asking again costs no planning and few imports.
 
 An entry is the exact text a plan command printed, stored with everything it depended on: the
-size and modification time of the config, roster, calendars, rules and state files, a
-fingerprint of iepsched's own code, the district's time zone and the day it was computed for. An
-entry is used only when every one of those still matches; otherwise the command plans from
-scratch and stores a new entry. Entries live in the user's cache folder (mode 0700/0600: they
-name students) and are plain JSON — never code.
+size, modification time and content hash of every file the validated config names (config,
+roster, calendars, rules, state — found by walking the Config, so a new input cannot be left
+out), a fingerprint of iepsched's own code, the district's time zone and the day it was computed
+for. An entry is used only when every one of those still matches; otherwise the command plans
+from scratch and stores a new entry. Entries live in the user's cache folder (mode 0700/0600:
+they name students) and are plain JSON — never code.
 
 Standard library only, and imported before anything heavy: this module is the fast path.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
-import os
-from collections.abc import Iterable
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..core.settings import Config
 
 _VERSION = 1
 _PACKAGE = Path(__file__).resolve().parent
@@ -91,35 +96,63 @@ def lookup(
     return output if isinstance(output, str) else None
 
 
+# Sections of the config that name files a plan never reads: Graph credentials. Hashing a private
+# key or a token cache into a cache file serves nothing, and every token refresh would needlessly
+# invalidate the answers.
+_NOT_PLAN_INPUTS = frozenset({"graph"})
+
+
+def input_files(config: Config) -> list[Path]:
+    """Every file a plan of `config` may depend on, each once, in a stable order.
+
+    Each `Path` the validated config holds, at any depth (config file, roster, default and
+    per-building calendars, ICS feed, rules, state, and whatever input is added later), plus the
+    files derived from them: the state file at its default place and SQLite's write-ahead log.
+    """
+    state = config.state_path
+    found = [*_paths(config), state, Path(f"{state}-wal")]
+    return list(dict.fromkeys(found))
+
+
+def _paths(value: object) -> Iterator[Path]:
+    if isinstance(value, Path):
+        yield value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            if f.name not in _NOT_PLAN_INPUTS:
+                yield from _paths(getattr(value, f.name))
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _paths(item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from _paths(item)
+
+
 def store(
     directory: Path,
     *,
-    config: Path,
+    config: Config,
     student: str,
     fmt: str,
     today: dt.date,
-    timezone: str,
-    files: Iterable[Path],
     output: str,
 ) -> None:
     """Remember an answer with what it depended on; a cache that cannot be written is skipped."""
-    files = [config, *files]
     entry = {
         "version": _VERSION,
         "code": code_fingerprint(),
         "today": today.isoformat(),
-        "timezone": timezone,
+        "timezone": config.district.timezone,
         # A missing file (no state yet) is recorded as missing: creating it invalidates.
-        "files": {str(p.resolve()): _stat(p) for p in files},
+        "files": {str(p.resolve()): _stat(p) for p in input_files(config)},
         "output": output,
     }
+    from ..fs.atomic import PRIVATE, write_atomic  # only on a miss: the hit path stays light
+
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = _entry_path(directory, config, student, fmt)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(entry, fh)
-        os.replace(tmp, path)
+        path = _entry_path(directory, config.source, student, fmt)
+        write_atomic(path, json.dumps(entry).encode("utf-8"), mode=PRIVATE)
     except OSError:
         return
