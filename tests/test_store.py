@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from iepsched.core.errors import LockedError, UserError
+from iepsched.core.errors import ExitCode, LockedError, UserError
 from iepsched.core.model import Contact, Cycle, ItemState
 from iepsched.state import store as store_module
 from iepsched.state.store import SCHEMA_VERSION, StateStore
@@ -171,17 +171,36 @@ def test_second_store_on_same_file_is_locked_out(path: Path) -> None:
 
 
 def test_lock_is_released_on_close(path: Path) -> None:
-    """Closing a store (end of a run, or an exception) releases the lock."""
+    """Closing a store (end of a run, or an exception) releases the lock for the next one."""
     first = StateStore(path)
     first.lock()
-    first.close()
     with StateStore(path) as second:
+        with pytest.raises(LockedError):
+            second.lock()
+        first.close()
         second.lock()
+        with StateStore(path) as third, pytest.raises(LockedError):
+            third.lock()  # the lock moved to `second`: it is held again, not just gone
 
 
-def test_locked_error_is_a_user_error() -> None:
-    """LockedError prints without a traceback and exits 2 like every UserError."""
-    assert issubclass(LockedError, UserError)
+def test_locked_out_command_exits_2_with_the_message(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A command locked out prints the reason without a traceback and exits 2 (a UserError)."""
+    from iepsched.cli.base import handle_errors
+
+    @handle_errors
+    def second_sync() -> None:
+        with StateStore(path) as s:
+            s.lock()
+
+    with StateStore(path) as first:
+        first.lock()
+        with pytest.raises(SystemExit) as info:
+            second_sync()
+    assert info.value.code == ExitCode.USAGE == 2
+    err = capsys.readouterr().err
+    assert "another iepsched sync is running" in err and "Traceback" not in err
 
 
 _HOLDER = textwrap.dedent(
@@ -293,13 +312,6 @@ def test_failed_transaction_rolls_back(store: StateStore) -> None:
         db.execute("INSERT INTO meta (name, value) VALUES ('half', 'done')")
         raise RuntimeError("boom")
     assert store.get_meta("half") is None
-
-
-def test_forget_drops_items(store: StateStore) -> None:
-    """`forget` removes items entirely (rebook)."""
-    store.save([item(state="removed_by_person"), item("S2/2027-02-01/meeting", state="live")])
-    store.forget(["S1/2027-01-20/meeting"])
-    assert list(store.items()) == ["S2/2027-02-01/meeting"]
 
 
 def test_cycles_are_upserted_and_listed_oldest_first(path: Path) -> None:

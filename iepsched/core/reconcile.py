@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import cast
 
 from .items import methods_from_checklist
-from .model import BookedMeeting, Contact, Cycle, ItemState, Student
+from .model import Contact, Cycle, ItemState, Student
 from .remote import Action, DesiredItem, ItemKind, Op, Snapshot
 
 # A row for an item left in a former case manager's mailbox, being removed (see sync._rehome).
@@ -114,11 +114,10 @@ def _new_id(base: str, cycles: Mapping[tuple[str, str], Sequence[Cycle]], s: Stu
 
 @dataclass(slots=True)
 class Observation:
-    """What the snapshot says people did, turned into state updates and plan inputs."""
+    """What the snapshot says people did, as state updates (the plan then reads the saved
+    state: booked meetings and completed items have one source), contacts and reports."""
 
     updates: list[ItemState] = field(default_factory=list)
-    booked: dict[str, BookedMeeting] = field(default_factory=dict)
-    done: dict[str, set[str]] = field(default_factory=dict)
     contacts: list[tuple[Contact, str]] = field(default_factory=list)  # (contact, source_ref)
     reports: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
@@ -132,7 +131,6 @@ def observe(
     snapshot: Snapshot,
     *,
     now: dt.datetime,
-    milestone_of: Mapping[str, str] | None = None,
 ) -> Observation:
     """Compare the state with what Graph holds now (only for mailboxes the snapshot read)."""
     obs = Observation()
@@ -171,10 +169,6 @@ def _observe_event(
                 )
             )
             obs.count("recovered")
-            if milestone == "meeting" and remote.start and remote.end:
-                obs.booked[st.student_id] = BookedMeeting(
-                    st.student_id, remote.start, remote.end, st.cycle_id
-                )
         return
     if st.state != LIVE:
         return
@@ -205,12 +199,6 @@ def _observe_event(
         )
         obs.count("adopted")
     if milestone == "meeting":
-        start = remote.start if moved else st.start
-        end = remote.end if moved else st.end
-        if start and end:
-            obs.booked[st.student_id] = BookedMeeting(
-                st.student_id, start, end, st.cycle_id, adopted=moved or st.moved
-            )
         for who in remote.declined_by:
             obs.reports.append(f"{st.student_id}: {who} declined the IEP meeting.")
             obs.count("declined")
@@ -228,9 +216,6 @@ def _observe_task(
         )
         obs.updates.append(st)
         obs.count("recovered")
-    elif st.state == COMPLETED:
-        obs.done.setdefault(st.student_id, set()).add(milestone)
-        return
     elif st.state != LIVE:
         return
     if remote is None:
@@ -258,7 +243,6 @@ def _observe_task(
                 list_id=remote.list_id,
             )
         )
-        obs.done.setdefault(st.student_id, set()).add(milestone)
         obs.count("completed")
         if milestone.startswith("parent_contact"):
             methods = methods_from_checklist(remote.checked)

@@ -87,9 +87,6 @@ class Snapshot:
     lists: Mapping[str, str] = field(default_factory=dict)  # mailbox -> To Do list id
     mailboxes: frozenset[str] = frozenset()  # the mailboxes actually read
 
-    def has(self, key: str) -> bool:
-        return key in self.events or key in self.tasks
-
 
 @dataclass(frozen=True, slots=True)
 class Action:

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from ..core.errors import GraphThrottled, GraphTransportError
+from ..core.errors import ExitCode, GraphThrottled, GraphTransportError
 from ..core.items import deliverable, desired_items
 from ..core.model import DistrictPlan, Interval, ItemState, StudentPlan
 from ..core.reconcile import (
@@ -39,7 +39,6 @@ from .district import District, StateInputs, plan_inputs, state_inputs
 log = logging.getLogger(__name__)
 Wrap = Callable[[Iterable[Result], int], Iterable[Result]]
 
-EXIT_OK, EXIT_FAILURES, EXIT_SAFETY = 0, 1, 3
 _SAVE_EVERY = 100  # results confirmed per state transaction
 _DONE = {"create": "created", "update": "updated", "cancel": "cancelled", "delete": "deleted"}
 
@@ -68,7 +67,7 @@ class SyncReport:
     reports: list[str] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
-    exit_code: int = EXIT_OK
+    exit_code: ExitCode = ExitCode.OK
     safety_stop: bool = False
     plan: DistrictPlan | None = None
 
@@ -117,7 +116,7 @@ def run_sync(
     removals = [a for a in actions if a.op in ("cancel", "delete") and not is_move(a)]
     if len(removals) > options.max_cancellations and not options.force_cancel:
         report.safety_stop = True
-        report.exit_code = EXIT_SAFETY
+        report.exit_code = ExitCode.SAFETY
         report.failures.append(
             f"this run would cancel or delete {len(removals)} items, more than "
             f"[safety] max_cancellations = {options.max_cancellations}: nothing was written. "
@@ -161,7 +160,7 @@ def run_sync(
     # pass is already reported); what remains are refusals that will not go away by themselves.
     failed = [r for r in report.results if not r.ok and not r.uncertain and not _transient(r)]
     report.failures.extend(f"{r.action.op} {r.action.key}: {r.error}" for r in failed)
-    report.exit_code = EXIT_FAILURES if report.failures else EXIT_OK
+    report.exit_code = ExitCode.FAILURES if report.failures else ExitCode.OK
     return report
 
 

@@ -247,11 +247,6 @@ class StateStore:
         with self.transaction() as db:
             db.executemany(_REPLACE_ITEM, [_values(i, i.intent, stamp) for i in items])
 
-    def forget(self, keys: Iterable[str]) -> None:
-        """Drop items entirely (used by `--rebook` for items a person removed)."""
-        with self.transaction() as db:
-            db.executemany("DELETE FROM items WHERE key = ?", [(k,) for k in keys])
-
     # -- cycles -----------------------------------------------------------------------------
 
     def cycles(self) -> dict[tuple[str, str], list[Cycle]]:
