@@ -21,6 +21,7 @@ from iepsched.core.reconcile import (
     REMOVED_BY_PERSON,
     Scope,
     assign_cycles,
+    is_move,
     observe,
     reconcile,
 )
@@ -93,6 +94,7 @@ def state_of(item: DesiredItem, **kw: Any) -> ItemState:
         "key": item.key,
         "student_id": item.student_id,
         "cycle_id": item.cycle_id,
+        "milestone": item.milestone,
         "kind": item.kind,
         "mailbox": item.mailbox,
         "state": LIVE,
@@ -538,11 +540,22 @@ def test_actions_are_ordered_by_mailbox_then_op_then_key() -> None:
 
 def test_old_copy_of_a_moved_item_is_never_taken_for_deleted() -> None:
     """The row of an item left in a former case manager's mailbox is only ever being removed."""
-    from iepsched.core.reconcile import MOVED_FROM
-
-    old = state_of(desired(), mailbox="old@example.org")
-    row = dataclasses.replace(old, key=f"{old.key}{MOVED_FROM}old@example.org")
-    obs = observe({row.key: row}, snap(mailboxes=("old@example.org", CM)), now=NOW)
+    old = state_of(desired(), mailbox="old@example.org", moving_from="old@example.org")
+    obs = observe({old.row_id: old}, snap(mailboxes=("old@example.org", CM)), now=NOW)
     assert obs.updates == [] and obs.reports == []
-    (action,) = reconcile([], {row.key: row}, scope(), now=NOW)
-    assert (action.op, action.key, action.remote_id) == ("cancel", row.key, old.remote_id)
+    (action,) = reconcile([], {old.row_id: old}, scope(), now=NOW)
+    assert (action.op, action.key, action.remote_id) == ("cancel", old.key, old.remote_id)
+    assert (action.moving_from, action.row_id) == ("old@example.org", old.row_id)
+    assert is_move(action)
+
+
+def test_old_copy_is_removed_while_the_item_itself_is_wanted() -> None:
+    """The item's own row (same key, new mailbox) stays; only the old mailbox's copy goes."""
+    item = desired()
+    own = state_of(item)
+    old = state_of(item, mailbox="old@example.org", moving_from="old@example.org")
+    state = {own.row_id: own, old.row_id: old}
+    (action,) = reconcile([item], state, scope(), now=NOW)
+    assert (action.op, action.mailbox, action.moving_from) == ("cancel", old.mailbox, old.mailbox)
+    unwanted = reconcile([], {own.row_id: own}, scope(), now=NOW)
+    assert [(a.op, is_move(a)) for a in unwanted] == [("cancel", False)]

@@ -17,21 +17,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import cast
+from typing import Final
 
 from .items import methods_from_checklist
 from .model import Contact, Cycle, ItemState, Student
-from .remote import Action, DesiredItem, ItemKind, Op, Snapshot
+from .remote import Action, DesiredItem, Op, Snapshot
 
-# A row for an item left in a former case manager's mailbox, being removed (see sync._rehome).
-MOVED_FROM = "#moved-from:"
-
-LIVE = "live"
-PENDING = "pending"
-COMPLETED = "completed"
-REMOVED_BY_PERSON = "removed_by_person"
-CANCELLED = "cancelled"
-DELETED = "deleted"
+LIVE: Final = "live"
+PENDING: Final = "pending"
+COMPLETED: Final = "completed"
+REMOVED_BY_PERSON: Final = "removed_by_person"
+CANCELLED: Final = "cancelled"
+DELETED: Final = "deleted"
 
 
 # -- cycles ---------------------------------------------------------------------------------
@@ -134,27 +131,25 @@ def observe(
 ) -> Observation:
     """Compare the state with what Graph holds now (only for mailboxes the snapshot read)."""
     obs = Observation()
-    for key, st in state.items():
+    for st in state.values():
         if st.mailbox not in snapshot.mailboxes:
             continue
-        if MOVED_FROM in key:
-            # The old copy of an item re-created for a new case manager carries the original key,
-            # so the snapshot cannot find it under this row's key: it would look deleted by a
-            # person and never be removed. Such a row is only ever being removed; keep it until
-            # its removal is confirmed (a 404 on cancel/delete counts as removed).
+        if st.moving_from is not None:
+            # The copy of an item left in a former case manager's mailbox is only ever being
+            # removed: what a person does to it is no news (and the snapshot's copy under its
+            # key may be the new one). Keep it until its removal is confirmed (a 404 on
+            # cancel/delete counts as removed).
             continue
-        milestone = key.rsplit("/", 1)[-1]
         if st.kind in ("event", "calendar_item"):
-            _observe_event(obs, key, st, snapshot, milestone, now)
+            _observe_event(obs, st, snapshot, now)
         else:
-            _observe_task(obs, key, st, snapshot, milestone, now)
+            _observe_task(obs, st, snapshot, now)
     return obs
 
 
-def _observe_event(
-    obs: Observation, key: str, st: ItemState, snapshot: Snapshot, milestone: str, now: dt.datetime
-) -> None:
-    remote = snapshot.events.get(key)
+def _observe_event(obs: Observation, st: ItemState, snapshot: Snapshot, now: dt.datetime) -> None:
+    milestone = st.milestone
+    remote = snapshot.events.get(st.key)
     if st.state == PENDING:
         if remote is not None:  # the create landed before a crash or a dropped answer
             obs.updates.append(
@@ -204,10 +199,9 @@ def _observe_event(
             obs.count("declined")
 
 
-def _observe_task(
-    obs: Observation, key: str, st: ItemState, snapshot: Snapshot, milestone: str, now: dt.datetime
-) -> None:
-    remote = snapshot.tasks.get(key)
+def _observe_task(obs: Observation, st: ItemState, snapshot: Snapshot, now: dt.datetime) -> None:
+    milestone = st.milestone
+    remote = snapshot.tasks.get(st.key)
     if st.state == PENDING:
         if remote is None:
             return
@@ -264,7 +258,7 @@ def _observe_task(
                             note="",
                             source="todo",
                         ),
-                        f"{key}#{method}",
+                        f"{st.key}#{method}",
                     )
                 )
                 obs.count("contacts_logged")
@@ -304,8 +298,8 @@ def reconcile(
         action = _for_desired(item, st, scope)
         if action is not None:
             actions.append(action)
-    for key, st in sorted(state.items()):
-        if key in wanted or st.state not in (LIVE, PENDING):
+    for _, st in sorted(state.items()):
+        if (st.moving_from is None and st.key in wanted) or st.state not in (LIVE, PENDING):
             continue
         action = _for_unwanted(st, scope, now)
         if action is not None:
@@ -365,12 +359,26 @@ def _for_unwanted(st: ItemState, scope: Scope, now: dt.datetime) -> Action | Non
         return None  # an older (held) cycle's items stay until done
     if sid not in scope.exited and sid not in scope.active:
         return None  # not deliverable now (e.g. the due date moved past the horizon): keep
-    kind = cast(ItemKind, st.kind)
-    reason = "student exited" if sid in scope.exited else "no longer in the plan"
+    kind = st.kind
+    if st.moving_from is not None:
+        reason = "moved to the new case manager"
+    elif sid in scope.exited:
+        reason = "student exited"
+    else:
+        reason = "no longer in the plan"
     if kind == "event":
         if st.end is not None and st.end <= now:
             return None  # a meeting that took place is history, not something to cancel
-        return Action("cancel", st.key, sid, kind, st.mailbox, reason, remote_id=st.remote_id)
+        return Action(
+            "cancel",
+            st.key,
+            sid,
+            kind,
+            st.mailbox,
+            reason,
+            remote_id=st.remote_id,
+            moving_from=st.moving_from,
+        )
     if sid in scope.exited or sid in scope.active:
         return Action(
             "delete",
@@ -381,10 +389,11 @@ def _for_unwanted(st: ItemState, scope: Scope, now: dt.datetime) -> Action | Non
             reason,
             remote_id=st.remote_id,
             list_id=st.list_id,
+            moving_from=st.moving_from,
         )
     return None
 
 
 def is_move(action: Action) -> bool:
     """The removal of an item re-created in another mailbox (not a loss: not a cancellation)."""
-    return MOVED_FROM in action.key
+    return action.moving_from is not None

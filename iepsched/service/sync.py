@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from ..core.bookings import StateInputs, state_inputs
 from ..core.errors import ExitCode, GraphThrottled, GraphTransportError
 from ..core.items import deliverable, desired_items
 from ..core.model import DistrictPlan, Interval, ItemState, StudentPlan
@@ -25,7 +26,6 @@ from ..core.reconcile import (
     CANCELLED,
     DELETED,
     LIVE,
-    MOVED_FROM,
     PENDING,
     Scope,
     is_move,
@@ -34,7 +34,7 @@ from ..core.reconcile import (
 )
 from ..core.remote import Action, DesiredItem, Remote, Result, Snapshot
 from ..state.store import StateStore
-from .district import District, StateInputs, plan_inputs, state_inputs
+from .district import District, plan_inputs
 
 log = logging.getLogger(__name__)
 Wrap = Callable[[Iterable[Result], int], Iterable[Result]]
@@ -145,13 +145,8 @@ def run_sync(
         keys = {a.key for a in uncertain}
         wanted = [d for d in desired if d.key in keys]
         items = _adopt_orphans(store, items, wanted, snapshot, options)
-        pending = [
-            a
-            for a in reconcile(
-                wanted, {k: v for k, v in items.items() if k in keys}, scope, now=options.now
-            )
-            if a.key in keys
-        ]
+        again = {row: st for row, st in items.items() if st.key in keys}
+        pending = [a for a in reconcile(wanted, again, scope, now=options.now) if a.key in keys]
         if not pending:
             break
         if attempt == options.max_passes - 1:
@@ -200,7 +195,7 @@ def _observe(
         for contact, ref in obs.contacts:
             store.log_contact(contact, source_ref=ref)
     merged = dict(items)
-    merged.update((u.key, u) for u in obs.updates)
+    merged.update((u.row_id, u) for u in obs.updates)
     return merged
 
 
@@ -263,6 +258,7 @@ def _adopt_orphans(
                 key=d.key,
                 student_id=d.student_id,
                 cycle_id=d.cycle_id,
+                milestone=d.milestone,
                 kind=d.kind,
                 mailbox=d.mailbox,
                 state=LIVE,
@@ -275,7 +271,7 @@ def _adopt_orphans(
     if adopted and not options.dry_run:
         store.save(adopted)
     merged = dict(items)
-    merged.update((a.key, a) for a in adopted)
+    merged.update((a.row_id, a) for a in adopted)
     return merged
 
 
@@ -288,8 +284,9 @@ def _rehome(
 ) -> dict[str, ItemState]:
     """A student handed to another case manager: their items live in the old mailbox, and an
     event's organizer cannot change. Each live item is created again in the new mailbox (a new
-    invitation for a meeting) and removed from the old one; the old copy moves to a key of its
-    own so both writes are tracked. Completed tasks and held meetings stay where they were."""
+    invitation for a meeting) and removed from the old one; the old copy becomes a row of its
+    own (`moving_from` set) so both writes are tracked. Completed tasks and held meetings stay
+    where they were."""
     moved: list[ItemState] = []
     students: set[str] = set()
     for d in desired:
@@ -300,7 +297,7 @@ def _rehome(
             # A meeting that took place is history: it stays in the calendar it happened in (its
             # old copy, being in the past, would never be cancelled: the team would see two).
             continue
-        moved.append(replace(st, key=f"{st.key}{MOVED_FROM}{st.mailbox}"))
+        moved.append(replace(st, moving_from=st.mailbox))
         moved.append(replace(st, state=DELETED, remote_id=None, list_id=None, change_key=None))
         students.add(d.student_id)
     for sid in sorted(students):
@@ -311,7 +308,7 @@ def _rehome(
     if moved and not options.dry_run:
         store.save(moved)
     merged = dict(items)
-    merged.update((m.key, m) for m in moved)
+    merged.update((m.row_id, m) for m in moved)
     return merged
 
 
@@ -350,6 +347,7 @@ def _intent(action: Action, existing: ItemState | None) -> ItemState:
             key=item.key,
             student_id=item.student_id,
             cycle_id=item.cycle_id,
+            milestone=item.milestone,
             kind=item.kind,
             mailbox=item.mailbox,
             state=PENDING,
@@ -398,10 +396,10 @@ def _apply(
     if not actions:
         return []
     known = store.items()
-    intents = [(_intent(a, known.get(a.key)), a.op) for a in actions]
+    intents = [(_intent(a, known.get(a.row_id)), a.op) for a in actions]
     store.record_intents(intents)
     # Creates replaced their rows with the pending ones; other rows only gained an intent.
-    known.update((st.key, st) for st, op in intents if op == "create")
+    known.update((st.row_id, st) for st, op in intents if op == "create")
     uncertain: list[Action] = []
     confirmed: list[ItemState] = []
     results: Iterable[Result] = remote.apply(actions)
@@ -412,7 +410,7 @@ def _apply(
         action = result.action
         if result.ok:
             report.counts[_DONE[action.op]] += 1
-            state = _confirmed(result, known.get(action.key))
+            state = _confirmed(result, known.get(action.row_id))
             if state is not None:
                 confirmed.append(state)
         elif result.uncertain or _transient(result):
