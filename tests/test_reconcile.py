@@ -21,6 +21,7 @@ from iepsched.core.reconcile import (
     REMOVED_BY_PERSON,
     Scope,
     assign_cycles,
+    is_move,
     observe,
     reconcile,
 )
@@ -93,6 +94,7 @@ def state_of(item: DesiredItem, **kw: Any) -> ItemState:
         "key": item.key,
         "student_id": item.student_id,
         "cycle_id": item.cycle_id,
+        "milestone": item.milestone,
         "kind": item.kind,
         "mailbox": item.mailbox,
         "state": LIVE,
@@ -248,18 +250,16 @@ def test_moved_meeting_is_adopted_and_flagged() -> None:
     (update,) = obs.updates
     assert update.moved and update.start == later and update.change_key == "ck2"
     assert update.state == LIVE
-    booked = obs.booked["S1"]
-    assert (booked.start, booked.adopted, booked.cycle_id) == (later, True, "c1")
+    assert (update.end, update.cycle_id) == (later + dt.timedelta(hours=1), "c1")
     assert obs.counts == {"adopted": 1}
     assert "moved in Outlook" in obs.reports[0] and "adopted" in obs.reports[0]
 
 
 def test_unmoved_meeting_is_booked_without_updates() -> None:
-    """An event where iepsched put it changes nothing and stays booked at its time."""
+    """An event where iepsched put it changes nothing: the state keeps it booked at its time."""
     st = state_of(desired())
     obs = observe({st.key: st}, snap(remote_event(st)), now=NOW)
-    assert obs.updates == [] and obs.reports == []
-    assert obs.booked["S1"].start == MEETING_START and not obs.booked["S1"].adopted
+    assert obs.updates == [] and obs.reports == [] and obs.counts == {}
 
 
 def test_same_instant_in_another_zone_is_not_a_move() -> None:
@@ -279,7 +279,6 @@ def test_event_removed_by_a_person_is_remembered_with_rebook_hint(how: str) -> N
     obs = observe({st.key: st}, snap(*found), now=NOW)
     assert [(u.key, u.state) for u in obs.updates] == [(st.key, REMOVED_BY_PERSON)]
     assert "sync --rebook S1" in obs.reports[0]
-    assert "S1" not in obs.booked
     assert obs.counts == {"removed_by_person": 1}
 
 
@@ -295,7 +294,7 @@ def test_unread_mailbox_is_not_taken_as_deleted() -> None:
     """Items in a mailbox the snapshot could not read are left alone (not 'deleted')."""
     ev, task = state_of(desired()), state_of(desired("S1/c1/draft_iep"))
     obs = observe({ev.key: ev, task.key: task}, snap(mailboxes=()), now=NOW)
-    assert obs.updates == [] and obs.reports == [] and obs.booked == {}
+    assert obs.updates == [] and obs.reports == [] and obs.counts == {}
 
 
 def test_completed_contact_task_logs_ticked_methods() -> None:
@@ -310,7 +309,6 @@ def test_completed_contact_task_logs_ticked_methods() -> None:
     obs = observe({st.key: st}, snap(done), now=NOW)
     (update,) = obs.updates
     assert update.state == COMPLETED and update.completed_on == dt.date(2026, 11, 24)
-    assert obs.done == {"S1": {"parent_contact_1"}}
     at = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
     assert obs.contacts == [
         (Contact("S1", at, "phone", "parent/guardian", "reached", "", "todo"), f"{st.key}#phone"),
@@ -332,10 +330,10 @@ def test_completed_plain_task_is_done_without_contacts() -> None:
     """A completed ordinary task is read back as done; nothing is logged."""
     st = state_of(desired("S1/c1/draft_iep"))
     obs = observe({st.key: st}, snap(remote_task(st, status="completed")), now=NOW)
-    assert obs.done == {"S1": {"draft_iep"}} and obs.contacts == []
-    completed = obs.updates[0]
+    (completed,) = obs.updates
+    assert completed.state == COMPLETED and obs.contacts == []
     again = observe({st.key: completed}, snap(), now=NOW)  # even when later deleted in To Do
-    assert again.updates == [] and again.done == {"S1": {"draft_iep"}}
+    assert again.updates == [] and again.reports == []  # it stays completed
 
 
 def test_pending_items_found_remotely_are_recovered() -> None:
@@ -358,7 +356,7 @@ def test_pending_items_found_remotely_are_recovered() -> None:
     )
     assert (by_key[task.key].remote_id, by_key[task.key].list_id) == ("t-9", "list-7")
     assert obs.counts == {"recovered": 2}
-    assert obs.booked["S1"].start == MEETING_START
+    assert (by_key[ev.key].start, by_key[ev.key].end) == (MEETING_START, MEETING_END)
 
 
 def test_pending_items_not_found_stay_pending() -> None:
@@ -542,11 +540,22 @@ def test_actions_are_ordered_by_mailbox_then_op_then_key() -> None:
 
 def test_old_copy_of_a_moved_item_is_never_taken_for_deleted() -> None:
     """The row of an item left in a former case manager's mailbox is only ever being removed."""
-    from iepsched.core.reconcile import MOVED_FROM
-
-    old = state_of(desired(), mailbox="old@example.org")
-    row = dataclasses.replace(old, key=f"{old.key}{MOVED_FROM}old@example.org")
-    obs = observe({row.key: row}, snap(mailboxes=("old@example.org", CM)), now=NOW)
+    old = state_of(desired(), mailbox="old@example.org", moving_from="old@example.org")
+    obs = observe({old.row_id: old}, snap(mailboxes=("old@example.org", CM)), now=NOW)
     assert obs.updates == [] and obs.reports == []
-    (action,) = reconcile([], {row.key: row}, scope(), now=NOW)
-    assert (action.op, action.key, action.remote_id) == ("cancel", row.key, old.remote_id)
+    (action,) = reconcile([], {old.row_id: old}, scope(), now=NOW)
+    assert (action.op, action.key, action.remote_id) == ("cancel", old.key, old.remote_id)
+    assert (action.moving_from, action.row_id) == ("old@example.org", old.row_id)
+    assert is_move(action)
+
+
+def test_old_copy_is_removed_while_the_item_itself_is_wanted() -> None:
+    """The item's own row (same key, new mailbox) stays; only the old mailbox's copy goes."""
+    item = desired()
+    own = state_of(item)
+    old = state_of(item, mailbox="old@example.org", moving_from="old@example.org")
+    state = {own.row_id: own, old.row_id: old}
+    (action,) = reconcile([item], state, scope(), now=NOW)
+    assert (action.op, action.mailbox, action.moving_from) == ("cancel", old.mailbox, old.mailbox)
+    unwanted = reconcile([], {own.row_id: own}, scope(), now=NOW)
+    assert [(a.op, is_move(a)) for a in unwanted] == [("cancel", False)]

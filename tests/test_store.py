@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from iepsched.core.errors import LockedError, UserError
+from iepsched.core.errors import ExitCode, LockedError, UserError
 from iepsched.core.model import Contact, Cycle, ItemState
 from iepsched.state import store as store_module
 from iepsched.state.store import SCHEMA_VERSION, StateStore
@@ -49,11 +49,12 @@ def contact(method: str = "phone", *, student: str = "S1", source: str = "todo")
 
 
 def item(key: str = "S1/2027-01-20/meeting", **kw: object) -> ItemState:
-    sid, cycle, _ = key.split("/")
+    sid, cycle, milestone = key.split("/")
     base: dict[str, object] = {
         "key": key,
         "student_id": sid,
         "cycle_id": cycle,
+        "milestone": milestone,
         "kind": "event",
         "mailbox": "cm@example.org",
         "state": "pending",
@@ -171,17 +172,36 @@ def test_second_store_on_same_file_is_locked_out(path: Path) -> None:
 
 
 def test_lock_is_released_on_close(path: Path) -> None:
-    """Closing a store (end of a run, or an exception) releases the lock."""
+    """Closing a store (end of a run, or an exception) releases the lock for the next one."""
     first = StateStore(path)
     first.lock()
-    first.close()
     with StateStore(path) as second:
+        with pytest.raises(LockedError):
+            second.lock()
+        first.close()
         second.lock()
+        with StateStore(path) as third, pytest.raises(LockedError):
+            third.lock()  # the lock moved to `second`: it is held again, not just gone
 
 
-def test_locked_error_is_a_user_error() -> None:
-    """LockedError prints without a traceback and exits 2 like every UserError."""
-    assert issubclass(LockedError, UserError)
+def test_locked_out_command_exits_2_with_the_message(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A command locked out prints the reason without a traceback and exits 2 (a UserError)."""
+    from iepsched.cli.base import handle_errors
+
+    @handle_errors
+    def second_sync() -> None:
+        with StateStore(path) as s:
+            s.lock()
+
+    with StateStore(path) as first:
+        first.lock()
+        with pytest.raises(SystemExit) as info:
+            second_sync()
+    assert info.value.code == ExitCode.USAGE == 2
+    err = capsys.readouterr().err
+    assert "another iepsched sync is running" in err and "Traceback" not in err
 
 
 _HOLDER = textwrap.dedent(
@@ -260,6 +280,7 @@ def test_intent_then_save_round_trips_every_field(store: StateStore) -> None:
         key=pending.key,
         student_id="S1",
         cycle_id="2027-01-20",
+        milestone="meeting",
         kind="event",
         mailbox="cm@example.org",
         state="live",
@@ -293,13 +314,6 @@ def test_failed_transaction_rolls_back(store: StateStore) -> None:
         db.execute("INSERT INTO meta (name, value) VALUES ('half', 'done')")
         raise RuntimeError("boom")
     assert store.get_meta("half") is None
-
-
-def test_forget_drops_items(store: StateStore) -> None:
-    """`forget` removes items entirely (rebook)."""
-    store.save([item(state="removed_by_person"), item("S2/2027-02-01/meeting", state="live")])
-    store.forget(["S1/2027-01-20/meeting"])
-    assert list(store.items()) == ["S2/2027-02-01/meeting"]
 
 
 def test_cycles_are_upserted_and_listed_oldest_first(path: Path) -> None:
@@ -398,3 +412,90 @@ def test_ics_sequence_is_stable_and_increments_on_change(path: Path) -> None:
     with StateStore(path) as s:
         assert s.ics_sequence("uid-1", "h2") == 1
         assert s.ics_sequence("uid-1", "h1") == 2  # going back is still a change
+
+
+# -- schema 2: old copies of moved items and milestones are columns, values are validated ----
+
+
+def _version_1_file(path: Path, rows: list[tuple[str, str, str, str, str]]) -> None:
+    """A state file as schema 1 wrote it, with items (key, student, cycle, mailbox, state)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path)
+    db.executescript(store_module.MIGRATIONS[0])
+    db.executemany(
+        "INSERT INTO items (key, student_id, cycle_id, kind, mailbox, remote_id, state, "
+        "updated_at) VALUES (?, ?, ?, 'event', ?, 'AAMk', ?, '2026-11-01T00:00:00+00:00')",
+        rows,
+    )
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+
+
+def test_schema_1_moved_from_key_becomes_a_moving_from_row(path: Path) -> None:
+    """A schema-1 row keyed 'key#moved-from:mailbox' becomes the key's old copy in that mailbox."""
+    key = "S1/2027-01-20/meeting"
+    _version_1_file(
+        path,
+        [
+            (key, "S1", "2027-01-20", "new@example.org", "deleted"),
+            (f"{key}#moved-from:old@example.org", "S1", "2027-01-20", "old@example.org", "live"),
+            ("S/2/2027-02-01/parent_contact_1", "S/2", "2027-02-01", "cm@example.org", "live"),
+        ],
+    )
+    with StateStore(path) as s:
+        assert s.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        rows = s.items()
+        own = s.item(key)
+    assert own is not None and (own.state, own.moving_from, own.milestone) == (
+        "deleted",
+        None,
+        "meeting",
+    )
+    (old,) = [st for st in rows.values() if st.moving_from is not None]
+    assert (old.key, old.moving_from, old.mailbox, old.state, old.milestone) == (
+        key,
+        "old@example.org",
+        "old@example.org",
+        "live",
+        "meeting",
+    )
+    assert rows[old.row_id] == old and rows[key] == own
+    other = rows["S/2/2027-02-01/parent_contact_1"]
+    assert (other.student_id, other.milestone) == ("S/2", "parent_contact_1")
+
+
+def test_old_copy_and_own_row_of_one_key_are_kept_apart(store: StateStore) -> None:
+    """The item's own row and its copy in a former mailbox are two rows; intents stay on each."""
+    own = item(state="live", mailbox="new@example.org", remote_id="new")
+    old = item(
+        state="live", mailbox="old@example.org", remote_id="old", moving_from="old@example.org"
+    )
+    store.save([own, old])
+    store.record_intents([(old, "cancel")])
+    got = store.items()
+    assert got[own.row_id] == own and own.row_id != old.row_id
+    assert (got[old.row_id].intent, got[old.row_id].remote_id) == ("cancel", "old")
+    assert store.item(own.key) == own
+
+
+@pytest.mark.parametrize(
+    ("column", "value"), [("kind", "meeting"), ("state", "gone"), ("intent", "destroy")]
+)
+def test_unknown_value_in_the_state_file_is_a_clear_error(
+    store: StateStore, column: str, value: str
+) -> None:
+    """An item kind, state or intent iepsched does not know is refused, naming row and value."""
+    store.save([item(state="live")])
+    store.db.execute(f"UPDATE items SET {column} = ?", (value,))
+    with pytest.raises(UserError, match=f"{column} '{value}'") as info:
+        store.items()
+    assert "S1/2027-01-20/meeting" in str(info.value)
+
+
+def test_unknown_cycle_track_is_a_clear_error(store: StateStore) -> None:
+    """A cycle track other than annual/reeval in the state file is refused when read."""
+    store.save_cycles([Cycle("S1", "annual", "2027-01-20", dt.date(2027, 1, 20))])
+    store.db.execute("UPDATE cycles SET track = 'biennial'")
+    with pytest.raises(UserError, match="track 'biennial'"):
+        store.cycles()

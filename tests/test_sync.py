@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from iepsched.core.errors import GraphError
+from iepsched.core.errors import ExitCode, GraphError
 from iepsched.core.items import desired_items, item_key
 from iepsched.core.model import ItemState
 from iepsched.core.remote import Action
@@ -35,14 +35,7 @@ from iepsched.m365.graphremote import (
 )
 from iepsched.m365.memory import MemoryRemote
 from iepsched.service.district import District, load_district
-from iepsched.service.sync import (
-    EXIT_FAILURES,
-    EXIT_OK,
-    EXIT_SAFETY,
-    SyncOptions,
-    SyncReport,
-    run_sync,
-)
+from iepsched.service.sync import SyncOptions, SyncReport, run_sync
 from iepsched.state.store import StateStore
 
 TZ_NAME = "America/Chicago"
@@ -396,7 +389,7 @@ class TestSyncContract:
     def test_first_sync_creates_meeting_and_tasks(self, world: World) -> None:
         """The first night creates one meeting per deliverable student and all of its tasks."""
         report = world.sync()
-        assert report.exit_code == EXIT_OK, report.failures
+        assert report.exit_code == ExitCode.OK, report.failures
         assert report.plan is not None
         wanted = desired_keys(report, world)
         assert {a.op for a in report.actions} == {"create"}
@@ -419,7 +412,7 @@ class TestSyncContract:
         """A run after a run with nothing changed sends no write request at all."""
         world.sync()
         report = world.sync()
-        assert report.actions == [] and report.exit_code == EXIT_OK
+        assert report.actions == [] and report.exit_code == ExitCode.OK
         assert (world.last_writes, world.last_attempts) == (0, 0)
         assert report.reports == []
 
@@ -436,7 +429,7 @@ class TestSyncContract:
             iep_due_date=(plan.due_date + dt.timedelta(days=4)).isoformat(),
         )
         report = world.sync()
-        assert report.exit_code == EXIT_OK
+        assert report.exit_code == ExitCode.OK
         assert {a.op for a in report.actions} == {"update"}
         assert {a.student_id for a in report.actions} == {SUBJECT}
         # The booked meeting still fits: it stays, and its invitation is not touched (a PATCH
@@ -451,7 +444,7 @@ class TestSyncContract:
             SUBJECT, iep_due_date=(plan.meeting.date - dt.timedelta(days=3)).isoformat()
         )
         moved = world.sync()
-        assert moved.exit_code == EXIT_OK
+        assert moved.exit_code == ExitCode.OK
         assert "cancel" not in {a.op for a in moved.actions}
         update = [a for a in moved.actions if a.key == meeting]
         assert [a.op for a in update] == ["update"] and {"start", "end"} <= set(update[0].changed)
@@ -470,7 +463,7 @@ class TestSyncContract:
         world.set_field(SUBJECT, birth_date="31/02/2011")
         assert SUBJECT in world.district().roster.skipped_ids
         report = world.sync()
-        assert report.exit_code == EXIT_OK
+        assert report.exit_code == ExitCode.OK
         assert [a for a in report.actions if a.student_id == SUBJECT] == []
         assert mine <= set(world.live())
         assert world.last_writes == 0
@@ -494,7 +487,7 @@ class TestSyncContract:
         world.edit_config("max_cancellations = 10", "max_cancellations = 50")
         world.set_field(SUBJECT, status="exited")
         report = world.sync()
-        assert report.exit_code == EXIT_OK, report.failures
+        assert report.exit_code == ExitCode.OK, report.failures
         assert {(a.op, a.key) for a in report.actions} == {
             ("cancel", meeting),
             *(("delete", k) for k in mine - {meeting, contact}),
@@ -514,7 +507,7 @@ class TestSyncContract:
         world.set_field(SUBJECT, status="exited")
         world.set_field("S1001", status="exited")
         stopped = world.sync()
-        assert stopped.exit_code == EXIT_SAFETY and stopped.safety_stop
+        assert stopped.exit_code == ExitCode.SAFETY and stopped.safety_stop
         assert (world.last_writes, world.last_attempts) == (0, 0)
         assert "max_cancellations = 10" in stopped.failures[0]
         removals = [a for a in stopped.actions if a.op in ("cancel", "delete")]
@@ -522,7 +515,7 @@ class TestSyncContract:
         assert set(world.live()) == set(before)
         assert {st.state for st in world.state().values()} == {"live"}
         forced = world.sync(force_cancel=True)
-        assert forced.exit_code == EXIT_OK
+        assert forced.exit_code == ExitCode.OK
         assert ops(forced.actions) == ops(stopped.actions)
         assert world.last_writes >= len(removals)
         assert not any(k.split("/")[0] in (SUBJECT, "S1001") for k in world.live())
@@ -543,7 +536,7 @@ class TestSyncContract:
         world.move_meeting(meeting, new_start)
 
         report = world.sync()
-        assert report.exit_code == EXIT_OK
+        assert report.exit_code == ExitCode.OK
         assert any("moved in Outlook" in line for line in report.reports)
         assert meeting not in {a.key for a in report.actions}  # not pushed back
         assert {a.op for a in report.actions} == {"update"}
@@ -569,7 +562,7 @@ class TestSyncContract:
         meeting = meeting_key(first)
         world.delete(meeting)
         report = world.sync()
-        assert report.exit_code == EXIT_OK
+        assert report.exit_code == ExitCode.OK
         assert meeting not in {a.key for a in report.actions if a.op == "create"}
         assert any(f"--rebook {SUBJECT}" in line for line in report.reports)
         assert meeting not in world.live()
@@ -579,7 +572,7 @@ class TestSyncContract:
         assert meeting not in world.live()
 
         rebooked = world.sync(rebook=[SUBJECT])
-        assert rebooked.exit_code == EXIT_OK, rebooked.failures
+        assert rebooked.exit_code == ExitCode.OK, rebooked.failures
         assert ("create", meeting) in ops(rebooked.actions)
         assert meeting in world.live()
         assert world.item(meeting).state == "live"
@@ -604,7 +597,7 @@ class TestSyncContract:
         )
         world.complete(key, ["Phone", "Text message"])
         report = world.sync()
-        assert report.exit_code == EXIT_OK
+        assert report.exit_code == ExitCode.OK
         assert report.counts["contacts_logged"] == 2
         logged = [c for c in world.contacts() if c.student_id == SUBJECT]
         assert sorted(c.method for c in logged) == ["phone", "text"]
@@ -630,7 +623,7 @@ class TestSyncContract:
         """With tasks = "calendar", milestones are all-day events; re-runs write nothing."""
         world.edit_config('tasks = "todo"', 'tasks = "calendar"')
         first = world.sync()
-        assert first.exit_code == EXIT_OK, first.failures
+        assert first.exit_code == ExitCode.OK, first.failures
         live = world.live()
         assert set(live) == desired_keys(first, world)
         items = [k for k in live if not k.endswith("/meeting")]
@@ -701,13 +694,13 @@ def test_failed_write_fails_alone_and_next_run_redoes_it(tmp_path: Path) -> None
     key = f"{SUBJECT}/2027-01-25/draft_iep"
     w.fail_next_create(key, 400)
     first = w.sync()
-    assert first.exit_code == EXIT_FAILURES and first.counts["failed"] == 1
+    assert first.exit_code == ExitCode.FAILURES and first.counts["failed"] == 1
     assert [f for f in first.failures if key in f] == first.failures != []
     assert key not in w.live()
     assert w.item(key).state == "pending"
     assert len(w.live()) == len(desired_keys(first, w)) - 1
     second = w.sync()
-    assert second.exit_code == EXIT_OK
+    assert second.exit_code == ExitCode.OK
     assert ops(second.actions) == [("create", key)]
     assert set(w.live()) == desired_keys(second, w)
     assert w.sync().actions == [] and w.last_writes == 0
@@ -719,7 +712,7 @@ def test_write_refused_for_now_is_retried_in_the_same_run(tmp_path: Path) -> Non
     key = f"{SUBJECT}/2027-01-25/draft_iep"
     w.fail_next_create(key, 503)
     first = w.sync()
-    assert first.exit_code == EXIT_OK, first.failures
+    assert first.exit_code == ExitCode.OK, first.failures
     assert set(w.live()) == desired_keys(first, w)
     assert w.item(key).state == "live"
     assert w.sync().actions == [] and w.last_writes == 0
@@ -740,7 +733,7 @@ def test_decline_is_counted_once_when_the_mailbox_is_read_again(tmp_path: Path) 
     )
     w.remote.fail_next("update", f"{SUBJECT}/2027-01-25/draft_iep", GraphError("busy", status=503))
     report = w.sync()
-    assert report.exit_code == EXIT_OK and report.counts["retried"] == 1
+    assert report.exit_code == ExitCode.OK and report.counts["retried"] == 1
     assert report.counts["declined"] == 1
 
 
@@ -753,9 +746,9 @@ def test_sync_once_records_the_run(tmp_path: Path) -> None:
     district = w.district()
     with StateStore(district.config.state_path) as store:
         report = sync_once(district, store, w.remote, today=TODAY)
-        assert report.exit_code == EXIT_OK
+        assert report.exit_code == ExitCode.OK
         (run,) = store.runs()
-        assert run.exit_code == EXIT_OK and run.today == TODAY and not run.dry_run
+        assert run.exit_code == ExitCode.OK and run.today == TODAY and not run.dry_run
         assert run.counts["created"] == len(report.actions)
         with StateStore(district.config.state_path) as other:
             other.lock()
@@ -787,7 +780,7 @@ def test_later_nights_converge_and_hold_meetings(tmp_path: Path) -> None:
     for day in (TODAY + dt.timedelta(days=1), start.date() + dt.timedelta(days=1)):
         w.today = day
         report = w.sync()
-        assert report.exit_code == EXIT_OK, report.failures
+        assert report.exit_code == ExitCode.OK, report.failures
         assert w.sync().actions == [] and w.last_writes == 0
     held = report.plan.get("S1001")  # type: ignore[union-attr]
     assert held is not None and held.meeting is not None and held.meeting.state == "held"
@@ -816,7 +809,7 @@ def test_case_manager_change_moves_items(kind: str, tmp_path: Path) -> None:
             w.complete(done, [])
             w.set_field(SUBJECT, case_manager_email=new)
             moved = w.sync()
-            assert moved.exit_code == EXIT_OK, moved.failures[:3]
+            assert moved.exit_code == ExitCode.OK, moved.failures[:3]
             assert any("case manager changed" in line for line in moved.reports)
             assert set(w.live()) >= mine - {done}
             state = w.state()
@@ -830,7 +823,7 @@ def test_case_manager_change_moves_items(kind: str, tmp_path: Path) -> None:
                 iep_due_date=(plan.due_date + dt.timedelta(days=3)).isoformat(),
             )
             report = w.sync()
-            assert report.exit_code == EXIT_OK, report.failures[:3]
+            assert report.exit_code == ExitCode.OK, report.failures[:3]
             assert {a.op for a in report.actions} == {"update"}
             assert w.sync().actions == [] and w.last_writes == 0
         finally:
@@ -869,7 +862,7 @@ def test_case_manager_change_leaves_a_held_meeting_where_it_was(tmp_path: Path) 
     w.sync()
     w.set_field("S1001", case_manager_email="cm.okafor@pvsec.example.org")
     report = w.sync()
-    assert report.exit_code == EXIT_OK, report.failures
+    assert report.exit_code == ExitCode.OK, report.failures
     assert meeting not in {a.key for a in report.actions}
     live = w.live()  # asserts the meeting is there once
     assert parse_datetime(live[meeting]["start"]) == start
@@ -888,8 +881,8 @@ def test_case_manager_change_retries_removing_the_old_copy(tmp_path: Path) -> No
     w = World(tmp_path, "memory")
     meeting = meeting_key(w.sync())
     w.set_field(SUBJECT, case_manager_email=new)
-    for status, code in ((400, EXIT_FAILURES), (503, EXIT_OK)):
-        w.remote.fail_next("cancel", f"{meeting}#moved-from:{old}", GraphError("no", status=status))
+    for status, code in ((400, ExitCode.FAILURES), (503, ExitCode.OK)):
+        w.remote.fail_next("cancel", meeting, GraphError("no", status=status))
         first = w.sync()
         assert first.exit_code == code, first.failures
         w.sync()

@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 from test_sync import TZ, World, desired_keys
 
-from iepsched.core.errors import GraphError
-from iepsched.service.sync import EXIT_FAILURES, EXIT_OK, EXIT_SAFETY, SyncReport
+from iepsched.core.errors import ExitCode, GraphError
+from iepsched.service.sync import SyncReport
 
 pytestmark = pytest.mark.slow
 
@@ -187,11 +187,11 @@ class SyncMachine(RuleBasedStateMachine):
         protected = set(self.guarded)
         removed = [a for a in report.actions if a.op in ("cancel", "delete")]
         assert not [a for a in removed if a.student_id in protected], "removed a protected item"
-        if report.exit_code == EXIT_SAFETY:
+        if report.exit_code == ExitCode.SAFETY:
             assert not force and w.last_attempts == 0 and w.last_writes == 0
             return
-        assert report.exit_code in (EXIT_OK, EXIT_FAILURES), report.failures
-        if report.exit_code == EXIT_OK:
+        assert report.exit_code in (ExitCode.OK, ExitCode.FAILURES), report.failures
+        if report.exit_code == ExitCode.OK:
             self._converged(report)
 
     def _converged(self, report: SyncReport) -> None:

@@ -19,14 +19,15 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from ..core.errors import UserError
+from ..core.errors import ExitCode, UserError
 
 if TYPE_CHECKING:
     from ..core.settings import Config
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_SAFETY = 0, 1, 2, 3
+# Names the other commands import; the values are ExitCode's.
+EXIT_OK, EXIT_USAGE = ExitCode.OK, ExitCode.USAGE
 log = logging.getLogger("iepsched")
 
 
@@ -85,7 +86,7 @@ def handle_errors(func: F) -> F:
         except UserError as exc:
             for problem in exc.problems:
                 click.echo(f"error: {problem}", err=True)
-            sys.exit(EXIT_USAGE)
+            sys.exit(ExitCode.USAGE)
         except GraphAuthError as exc:
             click.echo(f"error: Microsoft Graph refused the app: {exc}", err=True)
             click.echo(
@@ -93,7 +94,7 @@ def handle_errors(func: F) -> F:
                 "IEPSCHED_CLIENT_SECRET, and the app's admin consent (`iepsched auth status`).",
                 err=True,
             )
-            sys.exit(EXIT_USAGE)
+            sys.exit(ExitCode.USAGE)
         except GraphError as exc:
             click.echo(f"error: Microsoft Graph: {exc}", err=True)
             click.echo(
@@ -101,7 +102,7 @@ def handle_errors(func: F) -> F:
                 "Microsoft 365 holds.",
                 err=True,
             )
-            sys.exit(EXIT_USAGE)
+            sys.exit(ExitCode.USAGE)
 
     return cast(F, wrapper)
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .base import EXIT_USAGE, app, handle_errors, main, resolve_today, today_option
+from .base import app, handle_errors, main, resolve_today, today_option
 
 if TYPE_CHECKING:
     from ..core.remote import Remote, Result
@@ -184,4 +184,4 @@ def render_report(report: SyncReport, *, fmt: str, dry_run: bool) -> None:
         click.echo(f"error: {failure}", err=True)
 
 
-__all__ = ["EXIT_USAGE", "render_report", "sync_once"]
+__all__ = ["render_report", "sync_once"]

@@ -8,6 +8,16 @@ core and sync engine can name it without importing `requests`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """How a command ends (SPEC): the one definition the CLI and the sync engine share."""
+
+    OK = 0
+    FAILURES = 1  # sync: some items failed, the rest were applied
+    USAGE = 2  # bad input, configuration or Graph refusal: nothing (more) was written
+    SAFETY = 3  # sync: the cancellation guard stopped the run before any write
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 Delivery = Literal["task", "event", "recurring_task"]
 MilestoneStatus = Literal["done", "overdue", "due_soon", "upcoming", "unscheduled"]
@@ -249,26 +249,56 @@ class DistrictPlan:
         return self.by_id.get(student_id)
 
 
+# What the state records about delivered items: every producer is checked against these, and
+# the state file's values are validated into them when read (`ITEM_KINDS` etc. list the values).
+ItemKind = Literal["event", "task", "recurring_task", "calendar_item"]
+ItemStatus = Literal["pending", "live", "completed", "removed_by_person", "cancelled", "deleted"]
+Op = Literal["create", "update", "cancel", "delete"]  # a write, and the intent noted before it
+Track = Literal["annual", "reeval"]
+ITEM_KINDS: tuple[ItemKind, ...] = get_args(ItemKind)
+ITEM_STATUSES: tuple[ItemStatus, ...] = get_args(ItemStatus)
+OPS: tuple[Op, ...] = get_args(Op)
+TRACKS: tuple[Track, ...] = get_args(Track)
+
+
+def row_id(key: str, moving_from: str | None) -> str:
+    """The state's id for a row: the item's key, or for the copy of an item left in a former
+    case manager's mailbox (`moving_from`), one of its own. An id only: nothing reads it back."""
+    return key if moving_from is None else f"{key} @ {moving_from}"
+
+
 @dataclass(frozen=True, slots=True)
 class ItemState:
-    """What the state knows about one delivered (or in-flight) item."""
+    """What the state knows about one delivered (or in-flight) item.
+
+    `moving_from` is set (to the row's mailbox) on the copy of an item left in a former case
+    manager's mailbox when the student changed hands: that row is only ever being removed, while
+    the item's own row (same key, `moving_from` None) follows it to the new mailbox.
+    """
 
     key: str
     student_id: str
     cycle_id: str
-    kind: str
+    milestone: str
+    kind: ItemKind
     mailbox: str
-    state: str
+    state: ItemStatus
     remote_id: str | None = None
     list_id: str | None = None
     change_key: str | None = None
     hash: str | None = None
     field_hashes: Mapping[str, str] = field(default_factory=dict)
-    intent: str | None = None
+    intent: Op | None = None
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     completed_on: dt.date | None = None
     moved: bool = False
+    moving_from: str | None = None
+
+    @property
+    def row_id(self) -> str:
+        """This row's id among the state's rows (see `row_id`)."""
+        return row_id(self.key, self.moving_from)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +306,7 @@ class Cycle:
     """A student's annual (or reevaluation) cycle: stable through due-date corrections."""
 
     student_id: str
-    track: str
+    track: Track
     cycle_id: str
     due_date: dt.date
     held_on: dt.date | None = None

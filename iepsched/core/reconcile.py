@@ -17,21 +17,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import cast
+from typing import Final
 
 from .items import methods_from_checklist
-from .model import BookedMeeting, Contact, Cycle, ItemState, Student
-from .remote import Action, DesiredItem, ItemKind, Op, Snapshot
+from .model import Contact, Cycle, ItemState, Student
+from .remote import Action, DesiredItem, Op, Snapshot
 
-# A row for an item left in a former case manager's mailbox, being removed (see sync._rehome).
-MOVED_FROM = "#moved-from:"
-
-LIVE = "live"
-PENDING = "pending"
-COMPLETED = "completed"
-REMOVED_BY_PERSON = "removed_by_person"
-CANCELLED = "cancelled"
-DELETED = "deleted"
+LIVE: Final = "live"
+PENDING: Final = "pending"
+COMPLETED: Final = "completed"
+REMOVED_BY_PERSON: Final = "removed_by_person"
+CANCELLED: Final = "cancelled"
+DELETED: Final = "deleted"
 
 
 # -- cycles ---------------------------------------------------------------------------------
@@ -114,11 +111,10 @@ def _new_id(base: str, cycles: Mapping[tuple[str, str], Sequence[Cycle]], s: Stu
 
 @dataclass(slots=True)
 class Observation:
-    """What the snapshot says people did, turned into state updates and plan inputs."""
+    """What the snapshot says people did, as state updates (the plan then reads the saved
+    state: booked meetings and completed items have one source), contacts and reports."""
 
     updates: list[ItemState] = field(default_factory=list)
-    booked: dict[str, BookedMeeting] = field(default_factory=dict)
-    done: dict[str, set[str]] = field(default_factory=dict)
     contacts: list[tuple[Contact, str]] = field(default_factory=list)  # (contact, source_ref)
     reports: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
@@ -132,31 +128,28 @@ def observe(
     snapshot: Snapshot,
     *,
     now: dt.datetime,
-    milestone_of: Mapping[str, str] | None = None,
 ) -> Observation:
     """Compare the state with what Graph holds now (only for mailboxes the snapshot read)."""
     obs = Observation()
-    for key, st in state.items():
+    for st in state.values():
         if st.mailbox not in snapshot.mailboxes:
             continue
-        if MOVED_FROM in key:
-            # The old copy of an item re-created for a new case manager carries the original key,
-            # so the snapshot cannot find it under this row's key: it would look deleted by a
-            # person and never be removed. Such a row is only ever being removed; keep it until
-            # its removal is confirmed (a 404 on cancel/delete counts as removed).
+        if st.moving_from is not None:
+            # The copy of an item left in a former case manager's mailbox is only ever being
+            # removed: what a person does to it is no news (and the snapshot's copy under its
+            # key may be the new one). Keep it until its removal is confirmed (a 404 on
+            # cancel/delete counts as removed).
             continue
-        milestone = key.rsplit("/", 1)[-1]
         if st.kind in ("event", "calendar_item"):
-            _observe_event(obs, key, st, snapshot, milestone, now)
+            _observe_event(obs, st, snapshot, now)
         else:
-            _observe_task(obs, key, st, snapshot, milestone, now)
+            _observe_task(obs, st, snapshot, now)
     return obs
 
 
-def _observe_event(
-    obs: Observation, key: str, st: ItemState, snapshot: Snapshot, milestone: str, now: dt.datetime
-) -> None:
-    remote = snapshot.events.get(key)
+def _observe_event(obs: Observation, st: ItemState, snapshot: Snapshot, now: dt.datetime) -> None:
+    milestone = st.milestone
+    remote = snapshot.events.get(st.key)
     if st.state == PENDING:
         if remote is not None:  # the create landed before a crash or a dropped answer
             obs.updates.append(
@@ -171,10 +164,6 @@ def _observe_event(
                 )
             )
             obs.count("recovered")
-            if milestone == "meeting" and remote.start and remote.end:
-                obs.booked[st.student_id] = BookedMeeting(
-                    st.student_id, remote.start, remote.end, st.cycle_id
-                )
         return
     if st.state != LIVE:
         return
@@ -205,21 +194,14 @@ def _observe_event(
         )
         obs.count("adopted")
     if milestone == "meeting":
-        start = remote.start if moved else st.start
-        end = remote.end if moved else st.end
-        if start and end:
-            obs.booked[st.student_id] = BookedMeeting(
-                st.student_id, start, end, st.cycle_id, adopted=moved or st.moved
-            )
         for who in remote.declined_by:
             obs.reports.append(f"{st.student_id}: {who} declined the IEP meeting.")
             obs.count("declined")
 
 
-def _observe_task(
-    obs: Observation, key: str, st: ItemState, snapshot: Snapshot, milestone: str, now: dt.datetime
-) -> None:
-    remote = snapshot.tasks.get(key)
+def _observe_task(obs: Observation, st: ItemState, snapshot: Snapshot, now: dt.datetime) -> None:
+    milestone = st.milestone
+    remote = snapshot.tasks.get(st.key)
     if st.state == PENDING:
         if remote is None:
             return
@@ -228,9 +210,6 @@ def _observe_task(
         )
         obs.updates.append(st)
         obs.count("recovered")
-    elif st.state == COMPLETED:
-        obs.done.setdefault(st.student_id, set()).add(milestone)
-        return
     elif st.state != LIVE:
         return
     if remote is None:
@@ -258,7 +237,6 @@ def _observe_task(
                 list_id=remote.list_id,
             )
         )
-        obs.done.setdefault(st.student_id, set()).add(milestone)
         obs.count("completed")
         if milestone.startswith("parent_contact"):
             methods = methods_from_checklist(remote.checked)
@@ -280,7 +258,7 @@ def _observe_task(
                             note="",
                             source="todo",
                         ),
-                        f"{key}#{method}",
+                        f"{st.key}#{method}",
                     )
                 )
                 obs.count("contacts_logged")
@@ -320,8 +298,8 @@ def reconcile(
         action = _for_desired(item, st, scope)
         if action is not None:
             actions.append(action)
-    for key, st in sorted(state.items()):
-        if key in wanted or st.state not in (LIVE, PENDING):
+    for _, st in sorted(state.items()):
+        if (st.moving_from is None and st.key in wanted) or st.state not in (LIVE, PENDING):
             continue
         action = _for_unwanted(st, scope, now)
         if action is not None:
@@ -381,12 +359,26 @@ def _for_unwanted(st: ItemState, scope: Scope, now: dt.datetime) -> Action | Non
         return None  # an older (held) cycle's items stay until done
     if sid not in scope.exited and sid not in scope.active:
         return None  # not deliverable now (e.g. the due date moved past the horizon): keep
-    kind = cast(ItemKind, st.kind)
-    reason = "student exited" if sid in scope.exited else "no longer in the plan"
+    kind = st.kind
+    if st.moving_from is not None:
+        reason = "moved to the new case manager"
+    elif sid in scope.exited:
+        reason = "student exited"
+    else:
+        reason = "no longer in the plan"
     if kind == "event":
         if st.end is not None and st.end <= now:
             return None  # a meeting that took place is history, not something to cancel
-        return Action("cancel", st.key, sid, kind, st.mailbox, reason, remote_id=st.remote_id)
+        return Action(
+            "cancel",
+            st.key,
+            sid,
+            kind,
+            st.mailbox,
+            reason,
+            remote_id=st.remote_id,
+            moving_from=st.moving_from,
+        )
     if sid in scope.exited or sid in scope.active:
         return Action(
             "delete",
@@ -397,10 +389,11 @@ def _for_unwanted(st: ItemState, scope: Scope, now: dt.datetime) -> Action | Non
             reason,
             remote_id=st.remote_id,
             list_id=st.list_id,
+            moving_from=st.moving_from,
         )
     return None
 
 
 def is_move(action: Action) -> bool:
     """The removal of an item re-created in another mailbox (not a loss: not a cancellation)."""
-    return MOVED_FROM in action.key
+    return action.moving_from is not None

@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from .errors import GraphError
-from .model import Interval
-
-ItemKind = Literal["event", "task", "recurring_task", "calendar_item"]
-Op = Literal["create", "update", "cancel", "delete"]
+from .model import Interval, row_id
+from .model import ItemKind as ItemKind  # re-exported: the port's own vocabulary
+from .model import Op as Op
 
 # The single-value extended property that carries an item's key on every event iepsched creates,
 # so an event can always be found again (SPEC §5). The GUID is iepsched's own property set.
@@ -87,9 +86,6 @@ class Snapshot:
     lists: Mapping[str, str] = field(default_factory=dict)  # mailbox -> To Do list id
     mailboxes: frozenset[str] = frozenset()  # the mailboxes actually read
 
-    def has(self, key: str) -> bool:
-        return key in self.events or key in self.tasks
-
 
 @dataclass(frozen=True, slots=True)
 class Action:
@@ -105,6 +101,14 @@ class Action:
     remote_id: str | None = None
     list_id: str | None = None
     changed: tuple[str, ...] = ()  # for update: the managed fields that differ
+    # The removal of the copy left in this former mailbox (the item was re-created in the new
+    # one): not a loss, so not counted against the cancellation limit.
+    moving_from: str | None = None
+
+    @property
+    def row_id(self) -> str:
+        """The id of the state row this action writes (see `model.row_id`)."""
+        return row_id(self.key, self.moving_from)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form for `sync --dry-run --format json` (no names: ids and keys only)."""

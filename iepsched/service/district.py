@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..core.bookings import StateInputs, state_inputs
 from ..core.errors import Problem, UserError
-from ..core.model import BookedMeeting, Contact, DistrictPlan, Interval, Student
+from ..core.model import DistrictPlan, Interval, Student
 from ..core.rules import Rules
 from ..core.schedule import PlanContext, plan_district
 from ..core.settings import Config
@@ -22,7 +23,6 @@ from ..inputs.roster import RosterResult, read_roster
 
 if TYPE_CHECKING:  # the state adapter (sqlite3) is only loaded when a state file exists
     from ..core.items import DeliveryOptions
-    from ..core.model import Cycle, ItemState
     from ..state.store import StateStore
 
 
@@ -114,92 +114,6 @@ def _has_no_calendar(calendars: CalendarSet, student: Student) -> bool:
     except UserError:
         return True
     return False
-
-
-@dataclass(frozen=True)
-class StateInputs:
-    """What the state contributes to a plan."""
-
-    booked: dict[str, BookedMeeting]
-    done: dict[str, frozenset[str]]
-    contacts: dict[str, list[Contact]]
-    cycle_ids: dict[str, str]
-    reeval_cycle_ids: dict[str, str]
-    cycle_rows: list[Cycle]
-
-
-def state_inputs(
-    students: Sequence[Student],
-    items: Mapping[str, ItemState],
-    cycles: Mapping[tuple[str, str], Sequence[Cycle]],
-    contacts: Sequence[Contact],
-    *,
-    today: dt.date,
-    tz: dt.tzinfo,
-) -> StateInputs:
-    """Booked meetings, completed items, contacts and cycle ids, from the state's rows."""
-    from ..core.reconcile import COMPLETED, LIVE, PENDING, assign_cycles
-
-    held: dict[str, dt.date] = {}
-    current = {
-        sid: track_cycles[-1].cycle_id
-        for (sid, track), track_cycles in cycles.items()
-        if track == "annual" and track_cycles
-    }
-    meetings: dict[str, ItemState] = {}
-    for st in items.values():
-        if (
-            st.key.endswith("/meeting")
-            and st.state in (LIVE, PENDING)
-            and st.start
-            and st.end
-            and current.get(st.student_id) == st.cycle_id
-        ):
-            meetings[st.student_id] = st
-            if st.start.astimezone(tz).date() < today:
-                held[st.student_id] = st.start.astimezone(tz).date()
-    # The due date each meeting was booked against: the cycle's, before this run's correction.
-    booked_against = {
-        sid: track_cycles[-1].due_date
-        for (sid, track), track_cycles in cycles.items()
-        if track == "annual" and track_cycles
-    }
-    reeval_done: dict[str, dt.date] = {}
-    for (sid, track), track_cycles in cycles.items():
-        if track == "reeval" and track_cycles:
-            finished = items.get(f"{sid}/{track_cycles[-1].cycle_id}/reeval_due")
-            if finished is not None and finished.state == COMPLETED:
-                reeval_done[sid] = finished.completed_on or today
-    annual, reeval, rows = assign_cycles(students, cycles, held=held, reeval_done=reeval_done)
-    booked: dict[str, BookedMeeting] = {}
-    for sid, st in meetings.items():
-        if annual.get(sid) == st.cycle_id and st.start and st.end:
-            booked[sid] = BookedMeeting(
-                sid,
-                st.start,
-                st.end,
-                st.cycle_id,
-                adopted=st.moved,
-                due_date=booked_against.get(sid),
-            )
-    done: dict[str, set[str]] = {}
-    for st in items.values():
-        if st.state == COMPLETED and st.cycle_id in (
-            annual.get(st.student_id),
-            reeval.get(st.student_id),
-        ):
-            done.setdefault(st.student_id, set()).add(st.key.rsplit("/", 1)[-1])
-    by_student: dict[str, list[Contact]] = {}
-    for c in contacts:
-        by_student.setdefault(c.student_id, []).append(c)
-    return StateInputs(
-        booked=booked,
-        done={sid: frozenset(keys) for sid, keys in done.items()},
-        contacts=by_student,
-        cycle_ids=annual,
-        reeval_cycle_ids=reeval,
-        cycle_rows=rows,
-    )
 
 
 def plan_with_state(

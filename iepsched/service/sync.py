@@ -18,14 +18,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from ..core.errors import GraphThrottled, GraphTransportError
+from ..core.bookings import StateInputs, state_inputs
+from ..core.errors import ExitCode, GraphThrottled, GraphTransportError
 from ..core.items import deliverable, desired_items
 from ..core.model import DistrictPlan, Interval, ItemState, StudentPlan
 from ..core.reconcile import (
     CANCELLED,
     DELETED,
     LIVE,
-    MOVED_FROM,
     PENDING,
     Scope,
     is_move,
@@ -34,12 +34,11 @@ from ..core.reconcile import (
 )
 from ..core.remote import Action, DesiredItem, Remote, Result, Snapshot
 from ..state.store import StateStore
-from .district import District, StateInputs, plan_inputs, state_inputs
+from .district import District, plan_inputs
 
 log = logging.getLogger(__name__)
 Wrap = Callable[[Iterable[Result], int], Iterable[Result]]
 
-EXIT_OK, EXIT_FAILURES, EXIT_SAFETY = 0, 1, 3
 _SAVE_EVERY = 100  # results confirmed per state transaction
 _DONE = {"create": "created", "update": "updated", "cancel": "cancelled", "delete": "deleted"}
 
@@ -68,7 +67,7 @@ class SyncReport:
     reports: list[str] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
-    exit_code: int = EXIT_OK
+    exit_code: ExitCode = ExitCode.OK
     safety_stop: bool = False
     plan: DistrictPlan | None = None
 
@@ -117,7 +116,7 @@ def run_sync(
     removals = [a for a in actions if a.op in ("cancel", "delete") and not is_move(a)]
     if len(removals) > options.max_cancellations and not options.force_cancel:
         report.safety_stop = True
-        report.exit_code = EXIT_SAFETY
+        report.exit_code = ExitCode.SAFETY
         report.failures.append(
             f"this run would cancel or delete {len(removals)} items, more than "
             f"[safety] max_cancellations = {options.max_cancellations}: nothing was written. "
@@ -146,13 +145,8 @@ def run_sync(
         keys = {a.key for a in uncertain}
         wanted = [d for d in desired if d.key in keys]
         items = _adopt_orphans(store, items, wanted, snapshot, options)
-        pending = [
-            a
-            for a in reconcile(
-                wanted, {k: v for k, v in items.items() if k in keys}, scope, now=options.now
-            )
-            if a.key in keys
-        ]
+        again = {row: st for row, st in items.items() if st.key in keys}
+        pending = [a for a in reconcile(wanted, again, scope, now=options.now) if a.key in keys]
         if not pending:
             break
         if attempt == options.max_passes - 1:
@@ -161,7 +155,7 @@ def run_sync(
     # pass is already reported); what remains are refusals that will not go away by themselves.
     failed = [r for r in report.results if not r.ok and not r.uncertain and not _transient(r)]
     report.failures.extend(f"{r.action.op} {r.action.key}: {r.error}" for r in failed)
-    report.exit_code = EXIT_FAILURES if report.failures else EXIT_OK
+    report.exit_code = ExitCode.FAILURES if report.failures else ExitCode.OK
     return report
 
 
@@ -201,7 +195,7 @@ def _observe(
         for contact, ref in obs.contacts:
             store.log_contact(contact, source_ref=ref)
     merged = dict(items)
-    merged.update((u.key, u) for u in obs.updates)
+    merged.update((u.row_id, u) for u in obs.updates)
     return merged
 
 
@@ -264,6 +258,7 @@ def _adopt_orphans(
                 key=d.key,
                 student_id=d.student_id,
                 cycle_id=d.cycle_id,
+                milestone=d.milestone,
                 kind=d.kind,
                 mailbox=d.mailbox,
                 state=LIVE,
@@ -276,7 +271,7 @@ def _adopt_orphans(
     if adopted and not options.dry_run:
         store.save(adopted)
     merged = dict(items)
-    merged.update((a.key, a) for a in adopted)
+    merged.update((a.row_id, a) for a in adopted)
     return merged
 
 
@@ -289,8 +284,9 @@ def _rehome(
 ) -> dict[str, ItemState]:
     """A student handed to another case manager: their items live in the old mailbox, and an
     event's organizer cannot change. Each live item is created again in the new mailbox (a new
-    invitation for a meeting) and removed from the old one; the old copy moves to a key of its
-    own so both writes are tracked. Completed tasks and held meetings stay where they were."""
+    invitation for a meeting) and removed from the old one; the old copy becomes a row of its
+    own (`moving_from` set) so both writes are tracked. Completed tasks and held meetings stay
+    where they were."""
     moved: list[ItemState] = []
     students: set[str] = set()
     for d in desired:
@@ -301,7 +297,7 @@ def _rehome(
             # A meeting that took place is history: it stays in the calendar it happened in (its
             # old copy, being in the past, would never be cancelled: the team would see two).
             continue
-        moved.append(replace(st, key=f"{st.key}{MOVED_FROM}{st.mailbox}"))
+        moved.append(replace(st, moving_from=st.mailbox))
         moved.append(replace(st, state=DELETED, remote_id=None, list_id=None, change_key=None))
         students.add(d.student_id)
     for sid in sorted(students):
@@ -312,7 +308,7 @@ def _rehome(
     if moved and not options.dry_run:
         store.save(moved)
     merged = dict(items)
-    merged.update((m.key, m) for m in moved)
+    merged.update((m.row_id, m) for m in moved)
     return merged
 
 
@@ -351,6 +347,7 @@ def _intent(action: Action, existing: ItemState | None) -> ItemState:
             key=item.key,
             student_id=item.student_id,
             cycle_id=item.cycle_id,
+            milestone=item.milestone,
             kind=item.kind,
             mailbox=item.mailbox,
             state=PENDING,
@@ -399,10 +396,10 @@ def _apply(
     if not actions:
         return []
     known = store.items()
-    intents = [(_intent(a, known.get(a.key)), a.op) for a in actions]
+    intents = [(_intent(a, known.get(a.row_id)), a.op) for a in actions]
     store.record_intents(intents)
     # Creates replaced their rows with the pending ones; other rows only gained an intent.
-    known.update((st.key, st) for st, op in intents if op == "create")
+    known.update((st.row_id, st) for st, op in intents if op == "create")
     uncertain: list[Action] = []
     confirmed: list[ItemState] = []
     results: Iterable[Result] = remote.apply(actions)
@@ -413,7 +410,7 @@ def _apply(
         action = result.action
         if result.ok:
             report.counts[_DONE[action.op]] += 1
-            state = _confirmed(result, known.get(action.key))
+            state = _confirmed(result, known.get(action.row_id))
             if state is not None:
                 confirmed.append(state)
         elif result.uncertain or _transient(result):

@@ -16,10 +16,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..core.errors import LockedError, Problem, UserError
-from ..core.model import Contact, Cycle, ItemState
+from ..core.model import ITEM_KINDS, ITEM_STATUSES, OPS, TRACKS, Contact, Cycle, ItemState, Op
+
+T = TypeVar("T", bound=str)
 
 # Each entry migrates from version i to i + 1; applied in order, each in one transaction.
 MIGRATIONS: tuple[str, ...] = (
@@ -88,6 +90,50 @@ MIGRATIONS: tuple[str, ...] = (
         sequence INTEGER NOT NULL
     );
     CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    # 2: the copy of an item left in a former case manager's mailbox is a row of its own with a
+    # `moving_from` column (it was a key suffix, '#moved-from:<mailbox>'), and every row names
+    # its milestone (it was only the key's last part) so no code takes keys apart.
+    """
+    CREATE TABLE items_2 (
+        key          TEXT NOT NULL,      -- student/cycle/milestone
+        moving_from  TEXT NOT NULL DEFAULT '',  -- '' for the item's own row; for the copy left
+                                                -- in a former mailbox (being removed), that one
+        student_id   TEXT NOT NULL,
+        cycle_id     TEXT NOT NULL,
+        milestone    TEXT NOT NULL,
+        kind         TEXT NOT NULL,      -- event | task | recurring_task | calendar_item
+        mailbox      TEXT NOT NULL,
+        remote_id    TEXT,
+        list_id      TEXT,
+        change_key   TEXT,
+        hash         TEXT,
+        field_hashes TEXT,
+        state        TEXT NOT NULL,      -- pending | live | completed | removed_by_person
+                                         -- | cancelled | deleted
+        intent       TEXT,               -- create | update | cancel | delete while in flight
+        start        TEXT,
+        end          TEXT,
+        completed_on TEXT,
+        moved        INTEGER NOT NULL DEFAULT 0,
+        updated_at   TEXT NOT NULL,
+        PRIMARY KEY (key, moving_from)
+    );
+    INSERT INTO items_2 (key, moving_from, student_id, cycle_id, milestone, kind, mailbox,
+        remote_id, list_id, change_key, hash, field_hashes, state, intent, start, end,
+        completed_on, moved, updated_at)
+    SELECT
+        CASE WHEN instr(key, '#moved-from:') > 0
+            THEN substr(key, 1, instr(key, '#moved-from:') - 1) ELSE key END,
+        CASE WHEN instr(key, '#moved-from:') > 0
+            THEN substr(key, instr(key, '#moved-from:') + length('#moved-from:')) ELSE '' END,
+        student_id, cycle_id, '', kind, mailbox, remote_id, list_id, change_key, hash,
+        field_hashes, state, intent, start, end, completed_on, moved, updated_at
+    FROM items;
+    UPDATE items_2 SET milestone = substr(key, length(student_id) + length(cycle_id) + 3);
+    DROP TABLE items;
+    ALTER TABLE items_2 RENAME TO items;
+    CREATE INDEX items_student ON items(student_id);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -220,14 +266,43 @@ class StateStore:
     # -- items ------------------------------------------------------------------------------
 
     def items(self) -> dict[str, ItemState]:
-        """Every item, by key."""
-        return {row["key"]: _item(row) for row in self.db.execute("SELECT * FROM items")}
+        """Every row, by `row_id`: an item's own row under its key, plus the copies of moved
+        items still being removed from former mailboxes."""
+        found = (self._item(row) for row in self.db.execute("SELECT * FROM items"))
+        return {st.row_id: st for st in found}
 
     def item(self, key: str) -> ItemState | None:
-        row = self.db.execute("SELECT * FROM items WHERE key = ?", (key,)).fetchone()
-        return _item(row) if row else None
+        """The item's own row (not a copy left in a former mailbox)."""
+        row = self.db.execute(
+            "SELECT * FROM items WHERE key = ? AND moving_from = ''", (key,)
+        ).fetchone()
+        return self._item(row) if row else None
 
-    def record_intents(self, intents: Iterable[tuple[ItemState, str]]) -> None:
+    def _item(self, row: sqlite3.Row) -> ItemState:
+        where = f"{self.path} items row {row['key']!r}"
+        intent = row["intent"]
+        return ItemState(
+            key=row["key"],
+            student_id=row["student_id"],
+            cycle_id=row["cycle_id"],
+            milestone=row["milestone"],
+            kind=_one_of(row["kind"], ITEM_KINDS, "kind", where),
+            mailbox=row["mailbox"],
+            state=_one_of(row["state"], ITEM_STATUSES, "state", where),
+            remote_id=row["remote_id"],
+            list_id=row["list_id"],
+            change_key=row["change_key"],
+            hash=row["hash"],
+            field_hashes=json.loads(row["field_hashes"]) if row["field_hashes"] else {},
+            intent=None if intent is None else _one_of(intent, OPS, "intent", where),
+            start=_dt(row["start"]),
+            end=_dt(row["end"]),
+            completed_on=_date(row["completed_on"]),
+            moved=bool(row["moved"]),
+            moving_from=row["moving_from"] or None,
+        )
+
+    def record_intents(self, intents: Iterable[tuple[ItemState, Op]]) -> None:
         """Before writing: note what is about to happen to each item (one transaction).
 
         A create records the whole pending row (its mailbox, hashes and times), also over an
@@ -247,11 +322,6 @@ class StateStore:
         with self.transaction() as db:
             db.executemany(_REPLACE_ITEM, [_values(i, i.intent, stamp) for i in items])
 
-    def forget(self, keys: Iterable[str]) -> None:
-        """Drop items entirely (used by `--rebook` for items a person removed)."""
-        with self.transaction() as db:
-            db.executemany("DELETE FROM items WHERE key = ?", [(k,) for k in keys])
-
     # -- cycles -----------------------------------------------------------------------------
 
     def cycles(self) -> dict[tuple[str, str], list[Cycle]]:
@@ -260,7 +330,7 @@ class StateStore:
         for row in self.db.execute("SELECT * FROM cycles ORDER BY opened_at, cycle_id"):
             cycle = Cycle(
                 row["student_id"],
-                row["track"],
+                _one_of(row["track"], TRACKS, "track", f"{self.path} cycles row"),
                 row["cycle_id"],
                 dt.date.fromisoformat(row["due_date"]),
                 _date(row["held_on"]),
@@ -447,40 +517,34 @@ class StateStore:
             db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
 
 
-def _item(row: sqlite3.Row) -> ItemState:
-    return ItemState(
-        key=row["key"],
-        student_id=row["student_id"],
-        cycle_id=row["cycle_id"],
-        kind=row["kind"],
-        mailbox=row["mailbox"],
-        state=row["state"],
-        remote_id=row["remote_id"],
-        list_id=row["list_id"],
-        change_key=row["change_key"],
-        hash=row["hash"],
-        field_hashes=json.loads(row["field_hashes"]) if row["field_hashes"] else {},
-        intent=row["intent"],
-        start=_dt(row["start"]),
-        end=_dt(row["end"]),
-        completed_on=_date(row["completed_on"]),
-        moved=bool(row["moved"]),
+def _one_of(value: object, allowed: tuple[T, ...], what: str, where: str) -> T:
+    """`value` as one of `allowed`: a value the code does not know is a clear error, not a
+    string that silently matches nothing."""
+    for choice in allowed:
+        if value == choice:
+            return choice
+    raise UserError(
+        Problem(
+            where,
+            f"has {what} {value!r}, which is not one of {', '.join(map(str, allowed))}; "
+            "the state file was changed by something other than iepsched",
+        )
     )
 
 
 _ITEM_COLUMNS = (
-    "key, student_id, cycle_id, kind, mailbox, remote_id, list_id, change_key, hash, "
-    "field_hashes, state, intent, start, end, completed_on, moved, updated_at"
+    "key, moving_from, student_id, cycle_id, milestone, kind, mailbox, remote_id, list_id, "
+    "change_key, hash, field_hashes, state, intent, start, end, completed_on, moved, updated_at"
 )
-_INSERT_ITEM = f"INSERT INTO items ({_ITEM_COLUMNS}) VALUES ({', '.join('?' * 17)})"
+_INSERT_ITEM = f"INSERT INTO items ({_ITEM_COLUMNS}) VALUES ({', '.join('?' * 19)})"
 _REPLACE_ITEM = _INSERT_ITEM.replace("INSERT", "INSERT OR REPLACE", 1)
 _NOTE_INTENT = (
-    _INSERT_ITEM
-    + " ON CONFLICT(key) DO UPDATE SET intent = excluded.intent, updated_at = excluded.updated_at"
+    _INSERT_ITEM + " ON CONFLICT(key, moving_from) DO UPDATE SET intent = excluded.intent, "
+    "updated_at = excluded.updated_at"
 )
 
 
-def _values(item: ItemState, intent: str | None, stamp: str) -> tuple[Any, ...]:
+def _values(item: ItemState, intent: Op | None, stamp: str) -> tuple[Any, ...]:
     """The row of `_ITEM_COLUMNS` for an item."""
     return (*_row(item), intent, *_times(item), stamp)
 
@@ -488,8 +552,10 @@ def _values(item: ItemState, intent: str | None, stamp: str) -> tuple[Any, ...]:
 def _row(item: ItemState) -> tuple[Any, ...]:
     return (
         item.key,
+        item.moving_from or "",
         item.student_id,
         item.cycle_id,
+        item.milestone,
         item.kind,
         item.mailbox,
         item.remote_id,

@@ -1,0 +1,111 @@
+"""What the state's rows say about each student's plan: booked meetings, held and completed
+cycles, completed milestones, contacts. Pure: stored rows + today + the district's zone in,
+plan inputs out, read from typed fields (milestone, cycle, state) — never from key strings.
+
+`plan`, `sync`, `export` and `report` all plan through this, so every command shows the answer
+sync would book.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .model import BookedMeeting, Contact, Cycle, ItemState, Student
+from .reconcile import COMPLETED, LIVE, PENDING, assign_cycles
+
+
+@dataclass(frozen=True)
+class StateInputs:
+    """What the state contributes to a plan."""
+
+    booked: dict[str, BookedMeeting]
+    done: dict[str, frozenset[str]]
+    contacts: dict[str, list[Contact]]
+    cycle_ids: dict[str, str]
+    reeval_cycle_ids: dict[str, str]
+    cycle_rows: list[Cycle]
+
+
+# TODO(lead): use core.rules.meeting_held (branch wt-plan) — the one definition of "held".
+def meeting_held(day: dt.date, today: dt.date) -> bool:
+    """A meeting has been held once its (local) day is before today."""
+    return day < today
+
+
+def state_inputs(
+    students: Sequence[Student],
+    items: Mapping[str, ItemState],
+    cycles: Mapping[tuple[str, str], Sequence[Cycle]],
+    contacts: Sequence[Contact],
+    *,
+    today: dt.date,
+    tz: dt.tzinfo,
+) -> StateInputs:
+    """Booked meetings, completed items, contacts and cycle ids, from the state's rows.
+
+    Only an item's own rows count: the copy left in a former case manager's mailbox
+    (`moving_from`) is being removed and books nothing.
+    """
+    rows = [st for st in items.values() if st.moving_from is None]
+    annual_now = {sid: c[-1] for (sid, track), c in cycles.items() if track == "annual" and c}
+    reeval_now = {sid: c[-1] for (sid, track), c in cycles.items() if track == "reeval" and c}
+
+    held: dict[str, dt.date] = {}
+    meetings: dict[str, ItemState] = {}
+    reeval_done: dict[str, dt.date] = {}
+    for st in rows:
+        sid = st.student_id
+        if (
+            st.milestone == "meeting"
+            and st.state in (LIVE, PENDING)
+            and st.start
+            and st.end
+            and sid in annual_now
+            and annual_now[sid].cycle_id == st.cycle_id
+        ):
+            meetings[sid] = st
+            day = st.start.astimezone(tz).date()
+            if meeting_held(day, today):
+                held[sid] = day
+        elif (
+            st.milestone == "reeval_due"
+            and st.state == COMPLETED
+            and sid in reeval_now
+            and reeval_now[sid].cycle_id == st.cycle_id
+        ):
+            reeval_done[sid] = st.completed_on or today
+    annual, reeval, changed = assign_cycles(students, cycles, held=held, reeval_done=reeval_done)
+
+    booked: dict[str, BookedMeeting] = {}
+    for sid, st in meetings.items():
+        if annual.get(sid) == st.cycle_id and st.start and st.end:
+            booked[sid] = BookedMeeting(
+                sid,
+                st.start,
+                st.end,
+                st.cycle_id,
+                adopted=st.moved,
+                # The due date the meeting was booked against: the cycle's, before this run's
+                # correction.
+                due_date=annual_now[sid].due_date,
+            )
+    done: dict[str, set[str]] = {}
+    for st in rows:
+        if st.state == COMPLETED and st.cycle_id in (
+            annual.get(st.student_id),
+            reeval.get(st.student_id),
+        ):
+            done.setdefault(st.student_id, set()).add(st.milestone)
+    by_student: dict[str, list[Contact]] = {}
+    for c in contacts:
+        by_student.setdefault(c.student_id, []).append(c)
+    return StateInputs(
+        booked=booked,
+        done={sid: frozenset(keys) for sid, keys in done.items()},
+        contacts=by_student,
+        cycle_ids=annual,
+        reeval_cycle_ids=reeval,
+        cycle_rows=changed,
+    )
