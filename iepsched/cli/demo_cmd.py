@@ -188,10 +188,10 @@ def _complete_contacts(client: GraphClient, items: dict[str, Any]) -> list[tuple
     """Play a person: tick a method on two parent-contact tasks and complete them."""
     done: list[tuple[str, str]] = []
     labels = ["Phone", "Email"]
-    for key, st in sorted(items.items()):
+    for _key, st in sorted(items.items()):
         if len(done) == 2:
             break
-        if not key.endswith("/parent_contact_1") or not st.remote_id or not st.list_id:
+        if st.milestone != "parent_contact_1" or not st.remote_id or not st.list_id:
             continue
         base = f"/users/{st.mailbox}/todo/lists/{st.list_id}/tasks/{st.remote_id}"
         label = labels[len(done)]
