@@ -5,7 +5,6 @@ What they answer comes from :class:`auth.TokenService`; this module only maps pa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from urllib.parse import parse_qsl, unquote
 
 from .auth import TokenService
@@ -19,7 +18,6 @@ def route(
     method: str,
     path: str,
     query: str,
-    headers: Mapping[str, str],
     body: bytes,
 ) -> HttpAnswer:
     """Answer a request outside /v1.0 and /_sandbox: 404 when it is no identity route."""

@@ -316,9 +316,7 @@ class GraphSandbox:
                 raise Drop()
             return answer(reply)
         self._sleep()
-        return identity.route(
-            self.tokens, self.gate.stats, method, path, split.query, headers, body
-        )
+        return identity.route(self.tokens, self.gate.stats, method, path, split.query, body)
 
     def _control(self, method: str, path: str, body: bytes) -> HttpAnswer:
         name = path.rstrip("/").removeprefix("/_sandbox").strip("/")
