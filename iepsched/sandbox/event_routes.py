@@ -13,6 +13,7 @@ from .store import GraphError, Mailbox
 
 
 def events_collection(ctx: RequestContext, box: Mailbox) -> Reply:
+    """GET lists the mailbox's events (filtered, ordered, paged); POST creates one."""
     if ctx.method == "POST":
         body = ctx.json_body("event", code="ErrorInvalidRequest")
         ev = events.create(ctx.store, box, shapes.canonical("event", body))
@@ -30,6 +31,7 @@ def events_collection(ctx: RequestContext, box: Mailbox) -> Reply:
 
 
 def event_item(ctx: RequestContext, box: Mailbox, event_id: str) -> Reply:
+    """GET an event or occurrence; PATCH or DELETE a single event or series (If-Match honoured)."""
     ev, occ = events.find(box, event_id)
     if ctx.method == "GET":
         body = render(
@@ -50,6 +52,7 @@ def event_item(ctx: RequestContext, box: Mailbox, event_id: str) -> Reply:
 
 
 def cancel(ctx: RequestContext, box: Mailbox, event_id: str) -> Reply:
+    """POST /events/{id}/cancel: the organizer cancels, with an optional comment."""
     ev, occ = events.find(box, event_id)
     if occ is not None:
         raise GraphError(
@@ -75,6 +78,7 @@ def cancel(ctx: RequestContext, box: Mailbox, event_id: str) -> Reply:
 
 
 def calendar_view(ctx: RequestContext, box: Mailbox) -> Reply:
+    """GET /calendarView: single events and occurrences overlapping the required window."""
     lo, hi = calendarview.window(ctx.query)
     select = ctx.select()
     expand = ctx.ext_expand()
@@ -91,6 +95,7 @@ def calendar_view(ctx: RequestContext, box: Mailbox) -> Reply:
 
 
 def calendar_delta(ctx: RequestContext, box: Mailbox) -> Reply:
+    """GET /calendarView/delta: a first round lists the window, later rounds what changed."""
     for option in ("$select", "$expand", "$filter", "$orderby", "$search"):
         if ctx.query_option(option) is not None:
             raise GraphError(
@@ -110,6 +115,7 @@ def calendar_delta(ctx: RequestContext, box: Mailbox) -> Reply:
 
 
 def get_schedule(ctx: RequestContext) -> Reply:
+    """POST /calendar/getSchedule: free/busy of up to 20 addresses."""
     body = ctx.json_body(None, code="ErrorInvalidRequest")
     value = getschedule.get_schedule(ctx.store, body, ctx.view.zone)
     return Reply(

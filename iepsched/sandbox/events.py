@@ -389,6 +389,9 @@ def _events_involving(store: Store, address: str) -> Iterator[Event]:
                     break
 
 
+# --- lookup --------------------------------------------------------------------------------------
+
+
 def find(box: Mailbox, event_id: str) -> tuple[Event, tuple[datetime, datetime] | None]:
     """The event (or occurrence) with `event_id`; 404 ErrorItemNotFound when absent."""
     ev = box.events.get(event_id)

@@ -13,6 +13,7 @@ from .store import GraphError, Mailbox
 
 
 def route(ctx: RequestContext, box: Mailbox, rest: list[str], names: list[str]) -> Reply:
+    """Everything under /users/{u}/todo/lists; `rest`/`names` are the segments after it."""
     n = len(names)
     base = f"users('{ctx.user}')/todo/lists"
     if n == 0:
