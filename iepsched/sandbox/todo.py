@@ -21,9 +21,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from . import events, shapes, timezones
-from .events import View
+from . import recurrence, shapes, timezones
 from .store import GraphError, Mailbox, Store, Task, TaskList, Tombstone
+from .view import View
 
 READ_ONLY = {
     "id",
@@ -154,9 +154,7 @@ def _recurrence(value: Any, due: date | None, zone: str) -> dict[str, Any] | Non
     if due is None:
         raise _bad("A recurring task needs a dueDateTime.")
     try:
-        normalized = events._normalize_recurrence(
-            value, datetime(due.year, due.month, due.day), zone
-        )
+        normalized = recurrence.normalize(value, datetime(due.year, due.month, due.day), zone)
     except GraphError as exc:
         raise _bad(exc.message) from exc
     return normalized
@@ -318,7 +316,7 @@ def next_due(rec: dict[str, Any], due: date) -> date | None:
     for _ in range(366 * 5):
         if last and day > last:
             return None
-        if events._matches(pattern, due, day):
+        if recurrence.matches(pattern, due, day):
             return day
         day += timedelta(days=1)
     return None

@@ -1,0 +1,118 @@
+"""The life cycle of one request, or of one wave of ``$batch`` items.
+
+1. draw a fault (seeded): 429 / 503 are answered at once; a drop is remembered;
+2. admission: the mailbox's 10-minute rate window, then a concurrency slot (else 429);
+3. latency sleep while holding the slot (so concurrent callers really overlap);
+4. the resource handler runs under the store lock;
+5. a "drop" closes the connection without an answer, before step 4 or after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .api import GraphApi, is_write, mailbox_of
+from .httpd import Drop
+from .messages import ItemRequest, Reply
+from .throttle import Gate
+
+
+class Pipeline:
+    """Runs items through faults, admission, latency and the resource layer, and counts them."""
+
+    def __init__(self, gate: Gate, api: GraphApi, sleep: Callable[[], None]) -> None:
+        """`sleep` waits the sandbox's current latency (it can change at runtime)."""
+        self.gate = gate
+        self.api = api
+        self.sleep = sleep
+
+    def run(self, items: list[ItemRequest], *, first_wave: bool) -> list[Reply]:
+        """Admit, delay, execute one wave of items; raises Drop for a drop-before fault.
+
+        A drop-after fault is applied first and then flagged (``Reply.drop_after``); the caller
+        closes the connection once the whole request (or batch) has run.
+        """
+        gate, stats = self.gate, self.gate.stats
+        replies: list[Reply | None] = [None] * len(items)
+        faults: list[str | None] = [None] * len(items)
+        held: list[str] = []
+        mailboxes = [mailbox_of(item.url) for item in items]
+        try:
+            for i in range(len(items)):
+                fault = gate.draw_fault()
+                faults[i] = fault
+                if fault in ("429", "503"):
+                    stats.fault(fault)
+                    replies[i] = fault_reply(fault, gate.retry_after())
+                    continue
+                box = mailboxes[i]
+                if box is None:
+                    continue
+                refused = gate.admit(box)
+                if refused is not None:
+                    replies[i] = Reply(
+                        429,
+                        {"error": {"code": refused.code, "message": refused.message}},
+                        {"Retry-After": refused.retry_after},
+                    )
+                    continue
+                held.append(box)
+            if first_wave:
+                self.sleep()
+            for i, item in enumerate(items):
+                if replies[i] is not None:
+                    continue
+                if faults[i] == "drop_before":
+                    stats.fault("drop")
+                    self._count(items, mailboxes, replies)
+                    raise Drop()
+                reply = self.api.handle(item)
+                if faults[i] == "drop_after":
+                    stats.fault("drop")
+                    if reply.wrote:
+                        stats.fault("drop_after_write")
+                    reply.drop_after = True
+                replies[i] = reply
+        finally:
+            for box in held:
+                gate.release(box)
+        self._count(items, mailboxes, replies)
+        return [r for r in replies if r is not None]
+
+    def _count(
+        self, items: list[ItemRequest], mailboxes: list[str | None], replies: list[Reply | None]
+    ) -> None:
+        for item, box, reply in zip(items, mailboxes, replies, strict=True):
+            self.gate.stats.item(
+                box,
+                status=reply.status if reply is not None else None,
+                wrote=bool(reply and reply.wrote),
+                read=bool(reply and reply.read),
+                write_request=is_write(item.method, item.url),
+            )
+
+
+def fault_reply(kind: str, retry_after: str) -> Reply:
+    """Graph's answer to an injected 429 or 503 fault."""
+    if kind == "429":
+        return Reply(
+            429,
+            {
+                "error": {
+                    "code": "TooManyRequests",
+                    "message": "Please retry again later.",
+                    "innerError": {"code": "429", "message": "Please retry after", "status": "429"},
+                }
+            },
+            {"Retry-After": retry_after},
+        )
+    return Reply(
+        503,
+        {
+            "error": {
+                "code": "ServiceUnavailable",
+                "message": "The service is temporarily unavailable.",
+            }
+        },
+        {"Retry-After": retry_after},
+    )
