@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from iepsched.core.errors import UserError
 from iepsched.inputs.roster import SkippedRow, read_roster
 
 HEADER = (
@@ -240,3 +241,29 @@ def test_skipped_rows_are_typed_and_summarised(tmp_path: Path) -> None:
     assert result.skipped_lines == (7, 12)
     assert result.skipped_summary() == "2 rows skipped: line 7 (S6), line 12 (id unreadable)"
     assert read_roster(write(tmp_path, row(1))).skipped_summary() == ""
+
+
+def test_roster_without_header_row_does_not_print_its_first_student(tmp_path: Path) -> None:
+    """When the first row is a student, the missing-columns error does not list its cells."""
+    roster = Path("roster.csv")
+    roster.write_text(row(3) + row(4), encoding="utf-8")
+    with pytest.raises(UserError) as caught:
+        read_roster(roster)
+    (problem,) = caught.value.problems
+    assert "student row" in problem.message
+    assert_no_leak([str(problem)])
+    assert "2012-05-01" not in str(problem) and "S3" not in str(problem)
+
+
+def test_header_with_a_second_bom_is_read(tmp_path: Path) -> None:
+    """A BOM doubled by a second tool does not hide the student_id header."""
+    Path("roster.csv").write_bytes(b"\xef\xbb\xbf\xef\xbb\xbf" + (HEADER + row(1)).encode())
+    assert [s.student_id for s in read_roster(Path("roster.csv")).students] == ["S1"]
+
+
+def test_header_with_an_open_quote_is_refused_with_its_line(tmp_path: Path) -> None:
+    """A stray quote in the header row is one clear error naming the header's line."""
+    Path("roster.csv").write_text("\n" + HEADER.replace("building", '"building') + row(1))
+    with pytest.raises(UserError) as caught:
+        read_roster(Path("roster.csv"))
+    assert [p.where for p in caught.value.problems] == ["roster.csv line 2"]

@@ -78,7 +78,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 # control characters); the domain has at least two labels and ends in a letters-only TLD.
 _LOCAL_PART = r"[\w+'-]+(?:\.[\w+'-]+)*"
 _LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
-_PLAIN_ADDRESS = re.compile(rf"{_LOCAL_PART}@(?:{_LABEL}\.)+[^\W\d_]{{2,63}}")
+_TLD = r"(?:[^\W\d_]{2,63}|xn--[\w-]{1,59})"  # letters, or an internationalised one in punycode
+_PLAIN_ADDRESS = re.compile(rf"{_LOCAL_PART}@(?:{_LABEL}\.)+{_TLD}")
 
 
 def shown(text: str) -> str:
@@ -166,13 +167,8 @@ def is_plain_address(text: str) -> bool:
     Strict on purpose: addresses become Graph mailbox paths (``/users/{address}/…``), so nothing
     that could climb a path, start a query or hide a control character passes.
     """
-    local, _, domain = text.rpartition("@")
-    return (
-        0 < len(local) <= 64
-        and len(text) <= 254
-        and _PLAIN_ADDRESS.fullmatch(text) is not None
-        and ".." not in domain
-    )
+    local = text.rpartition("@")[0]
+    return 0 < len(local) <= 64 and len(text) <= 254 and _PLAIN_ADDRESS.fullmatch(text) is not None
 
 
 class _Line:
@@ -263,7 +259,7 @@ def read_roster(
         fields = split.fields
         sid: str | None = None
         if split.unreadable:
-            report(line, -2, None, _too_long_message("a field"))
+            report(line, -2, None, _too_long_message("a field"))  # over csv's 128 KiB limit
         elif split.open_at is not None:
             report(
                 line,
@@ -286,10 +282,12 @@ def read_roster(
                 sid = _readable_id(fields[0])
         else:
             sid = _readable_id(fields[id_at])
-            long = [i for i, cell in enumerate(fields) if len(cell) > MAX_FIELD]
+            long = []
+            if max(map(len, fields)) > MAX_FIELD:  # one C-level pass for the usual clean row
+                long = [i for i, cell in enumerate(fields) if len(cell) > MAX_FIELD]
             for i in long:
                 column, place = column_at(i)
-                report(line, place, column, _too_long_message(f"{column} ({len(fields[i]):,})"))
+                report(line, place, column, _too_long_message(column, len(fields[i])))
             parsed = parser.parse(fields, line) if not long else []
             if isinstance(parsed, Student):
                 good.append(parsed)
@@ -298,7 +296,7 @@ def read_roster(
                     report(line, _POSITION[column], column, message)
         if sid is not None:
             lines_of.setdefault(sid, []).append(line)
-        if not (good and good[-1].line == line):
+        if not (good and good[-1].line == line):  # this line did not become a student
             bad[line] = sid
 
     for sid, at in lines_of.items():
@@ -327,9 +325,10 @@ def read_roster(
     )
 
 
-def _too_long_message(what: str) -> str:
+def _too_long_message(what: str, length: int | None = None) -> str:
+    size = f"is {length:,} characters long" if length is not None else "is very long"
     return (
-        f"{what} is over {MAX_FIELD:,} characters, longer than any roster value; "
+        f"{what} {size}, over the {MAX_FIELD:,} any roster value fits in; "
         "a stray double quote may have joined cells"
     )
 
@@ -357,7 +356,7 @@ def _readable_id(cell: str) -> str | None:
 def _read_header(line: str, where: str) -> list[str]:
     split = _Line(line)
     if split.unreadable:
-        raise UserError(Problem(where, "the header row " + _too_long_message("has a field that")))
+        raise UserError(Problem(where, _too_long_message("a field of the header row")))
     if split.open_at is not None:
         raise UserError(
             Problem(
@@ -394,7 +393,8 @@ def _decode(raw: bytes, where_file: str, problems: list[Problem]) -> tuple[str, 
 
 
 def _norm(header: str) -> str:
-    return header.strip().casefold()
+    # A second BOM (a tool adding one to a file that had one) would otherwise hide the first header.
+    return header.strip().lstrip("\ufeff").strip().casefold()
 
 
 def _looks_like_a_student_row(header: list[str]) -> bool:
