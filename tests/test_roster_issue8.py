@@ -267,3 +267,16 @@ def test_header_with_an_open_quote_is_refused_with_its_line(tmp_path: Path) -> N
     with pytest.raises(UserError) as caught:
         read_roster(Path("roster.csv"))
     assert [p.where for p in caught.value.problems] == ["roster.csv line 2"]
+
+
+def test_date_messages_do_not_quote_the_other_date(tmp_path: Path) -> None:
+    """A date compared with another column names that column, never its value."""
+    rows = [
+        row(1, last_iep_date="2026-01-10", iep_due_date="2035-01-01"),
+        row(2, birth_date="1990-02-03", last_iep_date="2026-01-10"),
+    ]
+    result = read_roster(write(tmp_path, *rows))
+    messages = [str(p) for p in result.errors]
+    assert len(messages) == 2
+    assert "last_iep_date" in messages[0] and "2026-01-10" not in messages[0]
+    assert "2027-01-09" not in messages[1] and "2026-01-10" not in messages[1]

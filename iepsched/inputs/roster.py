@@ -547,7 +547,7 @@ class _RowParser:
         iep_due = self.iep_date(iep_due_text, "iep_due_date", errors)
         reeval_due = self.iep_date(reeval_text, "reeval_due_date", errors)
         if last_iep is not None and iep_due is not None:
-            self.near(iep_due, "iep_due_date", last_iep, "the last_iep_date", errors)
+            self.near(iep_due, "iep_due_date", last_iep, "last_iep_date", errors)
         due = due_date_from(last_iep, iep_due)
         if due is None and not (last_iep_text or iep_due_text):
             errors.append(
@@ -598,15 +598,13 @@ class _RowParser:
                 ("birth_date", f"{born} is more than {MAX_AGE_YEARS} years ago; check the year")
             )
         elif due is not None and birth_date >= due:
-            errors.append(
-                ("birth_date", f"{born} is not before the IEP due date {due.isoformat()}")
-            )
+            errors.append(("birth_date", f"{born} is not before the IEP due date; check the year"))
         elif due is not None and _years_between(birth_date, due) > MAX_AGE_YEARS:
             errors.append(
                 (
                     "birth_date",
-                    f"{born} makes the student older than {MAX_AGE_YEARS} at the IEP due date "
-                    f"{due.isoformat()}; check the year",
+                    f"{born} makes the student older than {MAX_AGE_YEARS} at the IEP due date; "
+                    "check the year",
                 )
             )
 
@@ -616,7 +614,11 @@ class _RowParser:
         if day is None:
             return None
         if self._today is not None:
-            return day if self.near(day, column, self._today, "today", errors) else None
+            return (
+                day
+                if self.near(day, column, self._today, f"today ({self._today.isoformat()})", errors)
+                else None
+            )
         if _EARLIEST_IEP_DATE <= day <= _LATEST_IEP_DATE:
             return day
         errors.append(
@@ -632,14 +634,18 @@ class _RowParser:
     def near(
         day: dt.date, column: str, reference: dt.date, what: str, errors: list[tuple[str, str]]
     ) -> bool:
-        """True when `day` is less than 5 years from `reference`; else an error for `column`."""
+        """True when `day` is less than 5 years from `reference`; else an error for `column`.
+
+        `what` names the reference; a message may show the offending field only, so another
+        column's value is named by its column, never quoted.
+        """
         if _years_between(min(day, reference), max(day, reference)) < IEP_DATE_SPAN_YEARS:
             return True
         errors.append(
             (
                 column,
-                f"{day.isoformat()} is {IEP_DATE_SPAN_YEARS} years or more from {what} "
-                f"({reference.isoformat()}); check the year",
+                f"{day.isoformat()} is {IEP_DATE_SPAN_YEARS} years or more from {what}; "
+                "check the year",
             )
         )
         return False
