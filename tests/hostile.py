@@ -1,7 +1,7 @@
 """A tiny district whose students have hostile names, for the output-safety tests.
 
 The names try every way a roster value could break an output: a spreadsheet formula, markup,
-quotes and commas, a newline, and leading characters a spreadsheet treats as a formula.
+quotes and commas, a tab, and leading characters a spreadsheet treats as a formula.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ TODAY = "2026-11-30"
 HOSTILE: tuple[tuple[str, str, str, str], ...] = (
     ("H001", '=HYPERLINK("http://x")', "<script>alert(1)</script>", "2026-12-15"),
     ("H002", "Seán", 'O\'Brien, "Jr"', "2027-02-10"),
-    ("H003", "Ann\nMarie", "@Evil", "2027-03-10"),
+    ("H003", "Ann\tMarie", "@Evil", "2027-03-10"),
     ("H004", "+1 Zoë", "-1+2", "2027-04-14"),
 )
 NAME_CELLS: tuple[str, ...] = tuple(cell for row in HOSTILE for cell in row[1:3])

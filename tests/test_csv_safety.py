@@ -124,7 +124,7 @@ def test_names_round_trip_through_csv_reader(plan: DistrictPlan) -> None:
     }
     assert names == {(sid, neutralise(first), neutralise(last)) for sid, first, last, _ in HOSTILE}
     assert ("H002", "Seán", 'O\'Brien, "Jr"') in names
-    assert ("H003", "Ann\nMarie", "'@Evil") in names
+    assert ("H003", "Ann\tMarie", "'@Evil") in names
     assert all(len(r) == len(header) for r in rows)
 
 

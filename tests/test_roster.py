@@ -49,8 +49,9 @@ def _in_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
         (
             "bad_email.csv",
             [
-                "error: bad_email.csv line 2, column case_manager_email: "
-                "'cm(at)coop.example.org' is not an email address (expected name@example.org)",
+                # An unquoted comma splits a value into two fields: the row no longer lines up.
+                "error: bad_email.csv line 2: has 11 fields but the header has 10; put a value "
+                "that holds a comma in double quotes, and keep empty cells as empty fields",
                 "error: bad_email.csv line 3, column gen_ed_emails: "
                 "'a@x.example.org, b@x.example.org': separate email addresses with ';'",
             ],
@@ -93,17 +94,24 @@ def _in_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
         (
             "quoted_newline.csv",
             [
+                # SPEC §2.2: a field may not hold a line break; each line is reported on its own.
+                "error: quoted_newline.csv line 2, column last_name: a double quote opens this "
+                "field but does not close on this line; a field may not hold a line break. "
+                "Remove the stray quote or close it",
+                "error: quoted_newline.csv line 3: has 9 fields but the header has 11; put a "
+                "value that holds a comma in double quotes, and keep empty cells as empty fields",
                 "error: quoted_newline.csv line 4, column decision_maker_1_name: "
-                "decision_maker_1_name is empty but an email or phone is given"
+                "decision_maker_1_name is empty but an email or phone is given",
             ],
-            ["S1"],
-            {"S2"},
+            [],
+            {"S1", "S2"},
         ),
         (
             "born_after_due.csv",
             [
+                # A message shows the offending field only, not the due date it is compared to.
                 "error: born_after_due.csv line 2, column birth_date: 2027-05-01 is not before "
-                "the IEP due date 2027-01-09"
+                "the IEP due date; check the year"
             ],
             [],
             {"S1"},
