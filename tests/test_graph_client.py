@@ -25,13 +25,8 @@ from iepsched.core.errors import (
     GraphThrottled,
     GraphTransportError,
 )
-from iepsched.m365.graph import (
-    BatchRequest,
-    GraphClient,
-    GraphResponse,
-    parse_retry_after,
-    redact_url,
-)
+from iepsched.m365.graph import GraphClient
+from iepsched.m365.graphwire import BatchRequest, GraphResponse, parse_retry_after, redact_url
 
 EXAMPLES = Path(__file__).parent / "graph-reference" / "examples"
 INDEX = json.loads((EXAMPLES / "index.json").read_text(encoding="utf-8"))["examples"]

@@ -27,8 +27,9 @@ from iepsched.core.remote import KEY_PROPERTY_ID, Action, DesiredItem, Remote, R
 from iepsched.core.schedule import plan_district
 from iepsched.m365 import schema as graphschema
 from iepsched.m365.auth import make_token_provider
-from iepsched.m365.graph import GraphClient, TokenProvider
+from iepsched.m365.graph import GraphClient
 from iepsched.m365.graphremote import CANCEL_COMMENT, GraphRemote
+from iepsched.m365.graphwire import TokenProvider
 from iepsched.m365.memory import MemoryRemote
 from iepsched.sandbox import GraphSandbox
 

@@ -41,7 +41,7 @@ from iepsched.core.errors import GraphAuthError, GraphTransportError, Problem, U
 if TYPE_CHECKING:
     import requests
 
-    from iepsched.m365.graph import TokenProvider
+    from iepsched.m365.graphwire import TokenProvider
 
 __all__ = [
     "DEFAULT_ENDPOINT",

@@ -51,7 +51,8 @@ from ..core.remote import (
     busy_window_chunks,
     chunks,
 )
-from .graph import MAX_BATCH_ITEMS, BatchRequest, GraphClient, GraphResponse
+from .graph import GraphClient
+from .graphwire import MAX_BATCH_ITEMS, BatchRequest, GraphResponse
 
 __all__ = [
     "CANCEL_COMMENT",
