@@ -33,7 +33,6 @@ from ..core.errors import (
     GraphAuthError,
     GraphConflict,
     GraphError,
-    GraphTransportError,
 )
 from ..core.items import transaction_id
 from ..core.model import Interval
@@ -56,7 +55,7 @@ from .graphread import (
     result_from_answer,
     task_from_graph,
 )
-from .graphwire import MAX_BATCH_ITEMS, BatchRequest, GraphResponse
+from .graphwire import MAX_BATCH_ITEMS, BatchRequest
 from .graphwrite import (
     CANCEL_COMMENT,
     EVENT_KINDS,
@@ -72,6 +71,7 @@ from .graphwrite import (
     seg,
     tasks_url,
 )
+from .todolists import TodoLists
 
 __all__ = [
     "CANCEL_COMMENT",
@@ -133,15 +133,17 @@ class GraphRemote:
         self.client = client
         self.timezone = timezone
         self._zone = zone
-        self.todo_list_name = todo_list_name
         self.page_size = page_size
         self.skip_unreadable_mailboxes = skip_unreadable_mailboxes
         self.unread: dict[str, GraphError] = {}  # mailboxes the last snapshot skipped, and why
-        self._lock = threading.Lock()
-        # mailbox (lower-case) -> To Do list id, or None when the last snapshot saw no such list
-        self._lists: dict[str, str | None] = {}
+        self._lists = TodoLists(client, todo_list_name)
 
     # -- reads -----------------------------------------------------------------------------------
+
+    @property
+    def todo_list_name(self) -> str:
+        """The name of the To Do list iepsched keeps its tasks in."""
+        return self._lists.name
 
     def snapshot(self, mailboxes: Iterable[str]) -> Snapshot:
         """Read every iepsched event and task in these mailboxes, mailboxes in parallel.
@@ -190,8 +192,7 @@ class GraphRemote:
                 tasks[key] = pick_task(tasks.get(key), task)
             if read.list_id is not None:
                 lists[mb] = read.list_id
-            with self._lock:
-                self._lists[mb.lower()] = read.list_id
+            self._lists.saw(mb, read.list_id)
         return Snapshot(
             events=events, tasks=tasks, lists=lists, mailboxes=frozenset(m for m in reads)
         )
@@ -202,7 +203,7 @@ class GraphRemote:
             event = event_from_graph(obj, mailbox)
             if event is not None:
                 events[event.key] = pick_event(events.get(event.key), event)
-        list_ids = self._find_lists(mailbox)
+        list_ids = self._lists.find(mailbox)
         tasks: dict[str, RemoteTask] = {}
         for list_id in list_ids:  # normally one; a second same-named list is read, not ignored
             for obj in self.client.paginate(self._tasks_url(mailbox, list_id), mailbox=mailbox):
@@ -217,14 +218,6 @@ class GraphRemote:
 
     def _tasks_url(self, mailbox: str, list_id: str) -> str:
         return tasks_url(mailbox, list_id, page_size=self.page_size)
-
-    def _find_lists(self, mailbox: str) -> list[str]:
-        """Ids of the To Do lists named `todo_list_name`, in Graph's order."""
-        return [
-            str(obj["id"])
-            for obj in self.client.paginate(f"/users/{seg(mailbox)}/todo/lists", mailbox=mailbox)
-            if obj.get("displayName") == self.todo_list_name and isinstance(obj.get("id"), str)
-        ]
 
     def free_busy(
         self, emails: Sequence[str], start: dt.datetime, end: dt.datetime, *, organizer: str
@@ -271,7 +264,7 @@ class GraphRemote:
             by_box.setdefault(action.mailbox, []).append(action)
         if not by_box:
             return
-        list_ids = self._lists_for(
+        list_ids = self._lists.for_mailboxes(
             [
                 m
                 for m, mine in by_box.items()
@@ -324,42 +317,6 @@ class GraphRemote:
         finally:
             stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
-
-    def _lists_for(self, mailboxes: Sequence[str]) -> dict[str, str | GraphError]:
-        """The To Do list of each mailbox; lists missing where a snapshot looked are created in
-        one batch (packed across mailboxes), the rest one by one."""
-        out: dict[str, str | GraphError] = {}
-        create: list[str] = []
-        for mailbox in mailboxes:
-            low = mailbox.lower()
-            with self._lock:
-                known, seen = self._lists.get(low), low in self._lists
-            if known:
-                out[mailbox] = known
-            elif seen:
-                create.append(mailbox)
-        if create:
-            body = {"displayName": self.todo_list_name}
-            requests = [
-                BatchRequest(str(i), "POST", f"/users/{seg(m)}/todo/lists", body, mailbox=m)
-                for i, m in enumerate(create)
-            ]
-            answers = self.client.batch(requests)
-            for req, mailbox in zip(requests, create, strict=True):
-                answer = answers[req.id]
-                if isinstance(answer, GraphResponse) and isinstance(answer.body, Mapping):
-                    list_id = answer.body.get("id")
-                    if isinstance(list_id, str):
-                        out[mailbox] = self._remember_list(mailbox.lower(), list_id)
-                        continue
-                # Lost or refused: the careful path looks before creating again.
-        for mailbox in mailboxes:
-            if mailbox not in out:
-                try:
-                    out[mailbox] = self._ensure_list(mailbox)
-                except GraphError as exc:
-                    out[mailbox] = exc
-        return out
 
     def _apply_pooled(
         self, actions: list[Action], list_ids: Mapping[str, str | GraphError]
@@ -418,37 +375,6 @@ class GraphRemote:
             for mailbox, conflicted in conflicts.items():
                 done.update(self._settle_conflicts(mailbox, conflicted))
         return [done[i] for i in range(len(actions))]
-
-    def _ensure_list(self, mailbox: str) -> str:
-        """The iepsched To Do list id, created when the mailbox has none (cached)."""
-        low = mailbox.lower()
-        with self._lock:
-            known = self._lists.get(low)
-            seen = low in self._lists
-        if known:
-            return known
-        if not seen:  # not read by a snapshot yet: look before creating
-            found = self._find_lists(mailbox)
-            if found:
-                return self._remember_list(low, found[0])
-        url = f"/users/{seg(mailbox)}/todo/lists"
-        try:
-            body = self.client.post(url, json={"displayName": self.todo_list_name}, mailbox=mailbox)
-        except GraphTransportError:
-            # The answer was lost; the list may exist now. Look before creating it again.
-            found = self._find_lists(mailbox)
-            if found:
-                return self._remember_list(low, found[0])
-            body = self.client.post(url, json={"displayName": self.todo_list_name}, mailbox=mailbox)
-        if not isinstance(body, Mapping) or not isinstance(body.get("id"), str):
-            raise GraphError("creating the To Do list: Graph answered without an id")
-        log.info("created the To Do list %r in a mailbox", self.todo_list_name)
-        return self._remember_list(low, str(body["id"]))
-
-    def _remember_list(self, low: str, list_id: str) -> str:
-        with self._lock:
-            self._lists[low] = list_id
-        return list_id
 
     def _resolve_missing_ids(
         self, mailbox: str, chunk: list[Action], list_id: str | GraphError | None
