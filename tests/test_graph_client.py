@@ -1055,13 +1055,13 @@ SANDBOX_SECRET = "sandbox-secret-value"
 
 
 def _sandbox_client(sb: Any, sleeps: Sleeps, **kw: Any) -> GraphClient:
+    from iepsched.core.settings import GraphSettings
     from iepsched.m365.auth import make_token_provider
 
     tokens = make_token_provider(
-        tenant_id="",
-        client_id="iepsched-tests",
-        authority=sb.authority,
-        endpoint=sb.graph_url,
+        GraphSettings(
+            tenant_id="", client_id="iepsched-tests", authority=sb.authority, endpoint=sb.graph_url
+        ),
         client_secret=SANDBOX_SECRET,
     )
     return GraphClient(
@@ -1137,15 +1137,18 @@ def test_sandbox_never_sees_more_than_four_requests_per_mailbox(sleeps: Sleeps) 
 
 def test_sandbox_401_gets_a_fresh_token(sleeps: Sleeps) -> None:
     """A token the emulator rejects is invalidated once and the request succeeds with a new one."""
+    from iepsched.core.settings import GraphSettings
     from iepsched.m365.auth import make_token_provider
     from iepsched.sandbox import GraphSandbox
 
     with GraphSandbox(client_secret=SANDBOX_SECRET) as sb:
         real = make_token_provider(
-            tenant_id="",
-            client_id="iepsched-tests",
-            authority=sb.authority,
-            endpoint=sb.graph_url,
+            GraphSettings(
+                tenant_id="",
+                client_id="iepsched-tests",
+                authority=sb.authority,
+                endpoint=sb.graph_url,
+            ),
             client_secret=SANDBOX_SECRET,
         )
 

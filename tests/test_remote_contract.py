@@ -25,6 +25,7 @@ from iepsched.core.items import METHOD_LABELS, DeliveryOptions, desired_items, t
 from iepsched.core.model import CONTACT_METHODS
 from iepsched.core.remote import KEY_PROPERTY_ID, Action, DesiredItem, Remote, Result, Snapshot
 from iepsched.core.schedule import plan_district
+from iepsched.core.settings import GraphSettings
 from iepsched.m365 import schema as graphschema
 from iepsched.m365.auth import make_token_provider
 from iepsched.m365.graph import GraphClient
@@ -398,10 +399,12 @@ def sandbox() -> Iterator[GraphSandbox]:
 def sandbox_token_provider(sb: GraphSandbox) -> TokenProvider:
     """App-only tokens from the sandbox, the way the CLI gets them."""
     return make_token_provider(
-        tenant_id=sb.tenant_id,
-        client_id="iepsched-tests",
-        authority=sb.authority,
-        endpoint=sb.graph_url,
+        GraphSettings(
+            tenant_id=sb.tenant_id,
+            client_id="iepsched-tests",
+            authority=sb.authority,
+            endpoint=sb.graph_url,
+        ),
         client_secret="sandbox-secret",
     )
 
