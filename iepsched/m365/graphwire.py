@@ -26,6 +26,7 @@ from iepsched.core.errors import (
     GraphNotFound,
     GraphThrottled,
 )
+from iepsched.core.settings import CLIENT_SECRET_ENV
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -279,7 +280,7 @@ def header_value(headers: Mapping[str, str] | None, name: str) -> str | None:
 
 _AUTH_HINT_401 = (
     "Graph rejected the access token. Check that tenant_id and client_id belong to the same app "
-    "registration, that the certificate or IEPSCHED_CLIENT_SECRET is current, and that the "
+    f"registration, that the certificate or {CLIENT_SECRET_ENV} is current, and that the "
     "authority and endpoint are in the same cloud (graph.microsoft.us needs "
     "login.microsoftonline.us)."
 )
