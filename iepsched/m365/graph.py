@@ -4,7 +4,8 @@ Every byte iepsched sends to Graph goes through `GraphClient._send`: it sets the
 needs on every call (bearer token, ``Prefer: outlook.timezone`` and ``IdType="ImmutableId"``, a
 ``client-request-id``), applies timeouts, honours ``Retry-After`` (fractional seconds or an
 HTTP-date), retries only what is safe to retry, maps Graph's error body to the typed errors of
-`iepsched.core.errors`, and logs at DEBUG with user ids, item ids and query values elided.
+`iepsched.core.errors` (`graphwire.error_from_response`), and logs at DEBUG with user ids, item
+ids and query values elided.
 
 Retry policy (the "why" lives next to each rule below):
 
