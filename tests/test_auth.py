@@ -25,18 +25,11 @@ from cryptography.x509.oid import NameOID
 
 from iepsched.core.errors import GraphAuthError, UserError
 from iepsched.core.settings import GraphSettings
-from iepsched.m365.auth import (
-    AppTokenProvider,
-    DeviceCodeProvider,
-    LoopbackTokenProvider,
-    certificate_credential,
-    describe_status,
-    is_loopback_url,
-    make_token_provider,
-    msal_error,
-    scope_for,
-    token_claims,
-)
+from iepsched.m365.auth import make_token_provider
+from iepsched.m365.authstatus import describe_status, token_claims
+from iepsched.m365.devicecode import DeviceCodeProvider
+from iepsched.m365.entra import certificate_credential, is_loopback_url, msal_error, scope_for
+from iepsched.m365.tokens import AppTokenProvider, LoopbackTokenProvider
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 CLIENT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -671,7 +664,7 @@ def test_widened_cache_file_is_restricted_and_warned(
     path = tmp_path / "cache.json"
     path.write_text('{"signed-in": true}')
     path.chmod(0o644)
-    with caplog.at_level(logging.WARNING, logger="iepsched.m365.auth"):
+    with caplog.at_level(logging.WARNING, logger="iepsched.m365.devicecode"):
         device(path).token()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "0600" in caplog.text

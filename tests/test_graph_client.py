@@ -1000,6 +1000,7 @@ def test_logs_carry_no_upn_student_id_or_token(
     monkeypatch.setattr(package_log, "propagate", True)
     monkeypatch.setattr(package_log, "handlers", [])
     caplog.set_level(logging.DEBUG, logger="iepsched.m365.graph")
+    caplog.set_level(logging.DEBUG, logger="iepsched.m365.batching")
     caplog.set_level(logging.DEBUG)
     upn = "jane.doe@district.org"
     student = "S123456"
