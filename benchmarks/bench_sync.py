@@ -32,7 +32,7 @@ from synth import generate
 
 from iepsched.cli.sync_cmd import sync_once
 from iepsched.core.items import desired_items
-from iepsched.core.settings import StateSettings
+from iepsched.core.settings import GraphSettings, StateSettings
 from iepsched.inputs.config import load_config
 from iepsched.m365.auth import make_token_provider
 from iepsched.m365.graph import GraphClient
@@ -108,10 +108,9 @@ class ProcessSandbox:
 
 def _client(sb: ProcessSandbox, tz: str) -> GraphClient:
     tokens = make_token_provider(
-        tenant_id=TENANT,
-        client_id="bench",
-        authority=sb.authority,
-        endpoint=sb.graph_url,
+        GraphSettings(
+            tenant_id=TENANT, client_id="bench", authority=sb.authority, endpoint=sb.graph_url
+        ),
         client_secret="bench",
     )
     return GraphClient(endpoint=sb.graph_url, tokens=tokens, timezone=tz, backoff_cap=2.0)

@@ -61,6 +61,7 @@ def test_every_key_is_read() -> None:
     graph = config.graph
     assert graph.tenant_id == "11111111-2222-3333-4444-555555555555"
     assert graph.client_id == "66666666-7777-8888-9999-000000000000"
+    assert graph.authority == "http://127.0.0.1:8765/11111111-2222-3333-4444-555555555555"
     assert graph.endpoint == "http://127.0.0.1:8765/v1.0"
     assert graph.certificate_path == CORPUS / "certs" / "app.pem"
     assert graph.max_concurrency_per_mailbox == 2

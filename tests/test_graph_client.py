@@ -25,13 +25,8 @@ from iepsched.core.errors import (
     GraphThrottled,
     GraphTransportError,
 )
-from iepsched.m365.graph import (
-    BatchRequest,
-    GraphClient,
-    GraphResponse,
-    parse_retry_after,
-    redact_url,
-)
+from iepsched.m365.graph import GraphClient
+from iepsched.m365.graphwire import BatchRequest, GraphResponse, parse_retry_after, redact_url
 
 EXAMPLES = Path(__file__).parent / "graph-reference" / "examples"
 INDEX = json.loads((EXAMPLES / "index.json").read_text(encoding="utf-8"))["examples"]
@@ -1005,6 +1000,7 @@ def test_logs_carry_no_upn_student_id_or_token(
     monkeypatch.setattr(package_log, "propagate", True)
     monkeypatch.setattr(package_log, "handlers", [])
     caplog.set_level(logging.DEBUG, logger="iepsched.m365.graph")
+    caplog.set_level(logging.DEBUG, logger="iepsched.m365.batching")
     caplog.set_level(logging.DEBUG)
     upn = "jane.doe@district.org"
     student = "S123456"
@@ -1060,13 +1056,13 @@ SANDBOX_SECRET = "sandbox-secret-value"
 
 
 def _sandbox_client(sb: Any, sleeps: Sleeps, **kw: Any) -> GraphClient:
+    from iepsched.core.settings import GraphSettings
     from iepsched.m365.auth import make_token_provider
 
     tokens = make_token_provider(
-        tenant_id="",
-        client_id="iepsched-tests",
-        authority=sb.authority,
-        endpoint=sb.graph_url,
+        GraphSettings(
+            tenant_id="", client_id="iepsched-tests", authority=sb.authority, endpoint=sb.graph_url
+        ),
         client_secret=SANDBOX_SECRET,
     )
     return GraphClient(
@@ -1142,15 +1138,18 @@ def test_sandbox_never_sees_more_than_four_requests_per_mailbox(sleeps: Sleeps) 
 
 def test_sandbox_401_gets_a_fresh_token(sleeps: Sleeps) -> None:
     """A token the emulator rejects is invalidated once and the request succeeds with a new one."""
+    from iepsched.core.settings import GraphSettings
     from iepsched.m365.auth import make_token_provider
     from iepsched.sandbox import GraphSandbox
 
     with GraphSandbox(client_secret=SANDBOX_SECRET) as sb:
         real = make_token_provider(
-            tenant_id="",
-            client_id="iepsched-tests",
-            authority=sb.authority,
-            endpoint=sb.graph_url,
+            GraphSettings(
+                tenant_id="",
+                client_id="iepsched-tests",
+                authority=sb.authority,
+                endpoint=sb.graph_url,
+            ),
             client_secret=SANDBOX_SECRET,
         )
 

@@ -33,8 +33,10 @@ from test_remote_contract import (
 from iepsched.core.errors import GraphAuthError
 from iepsched.core.items import transaction_id
 from iepsched.core.remote import KEY_PROPERTY_ID, Action, DesiredItem, Snapshot
-from iepsched.m365.graph import TokenProvider
-from iepsched.m365.graphremote import GraphRemote, key_filter, parse_datetime
+from iepsched.m365.graphread import parse_datetime
+from iepsched.m365.graphremote import GraphRemote
+from iepsched.m365.graphwire import TokenProvider
+from iepsched.m365.graphwrite import key_filter
 from iepsched.sandbox import GraphSandbox
 
 

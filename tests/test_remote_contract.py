@@ -25,10 +25,12 @@ from iepsched.core.items import METHOD_LABELS, DeliveryOptions, desired_items, t
 from iepsched.core.model import CONTACT_METHODS
 from iepsched.core.remote import KEY_PROPERTY_ID, Action, DesiredItem, Remote, Result, Snapshot
 from iepsched.core.schedule import plan_district
+from iepsched.core.settings import GraphSettings
 from iepsched.m365 import schema as graphschema
 from iepsched.m365.auth import make_token_provider
-from iepsched.m365.graph import GraphClient, TokenProvider
+from iepsched.m365.graph import GraphClient
 from iepsched.m365.graphremote import CANCEL_COMMENT, GraphRemote
+from iepsched.m365.graphwire import TokenProvider
 from iepsched.m365.memory import MemoryRemote
 from iepsched.sandbox import GraphSandbox
 
@@ -397,10 +399,12 @@ def sandbox() -> Iterator[GraphSandbox]:
 def sandbox_token_provider(sb: GraphSandbox) -> TokenProvider:
     """App-only tokens from the sandbox, the way the CLI gets them."""
     return make_token_provider(
-        tenant_id=sb.tenant_id,
-        client_id="iepsched-tests",
-        authority=sb.authority,
-        endpoint=sb.graph_url,
+        GraphSettings(
+            tenant_id=sb.tenant_id,
+            client_id="iepsched-tests",
+            authority=sb.authority,
+            endpoint=sb.graph_url,
+        ),
         client_secret="sandbox-secret",
     )
 
@@ -746,3 +750,47 @@ def test_memory_fail_next_fails_once_without_applying() -> None:
     assert not failed.ok and not failed.uncertain and remote.tasks(CM) == []
     ok(apply_one(remote, create(task)))
     assert remote.write_count == {"create": 1, "create_list": 1}
+
+
+# -- the contract can catch a bug in GraphRemote's reading of Graph JSON --------------------------
+
+
+def test_memory_remote_does_not_share_graphremotes_mapping() -> None:
+    """MemoryRemote loads neither graphremote nor graphread: their bugs cannot hide in the fake."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, iepsched.m365.memory; "
+        "print(sorted(m for m in sys.modules if m.startswith('iepsched.m365.graph')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = out.stdout.strip()
+    assert "graphremote" not in loaded and "graphread" not in loaded, loaded
+
+
+def test_contract_catches_a_graphremote_time_mapping_bug(
+    sandbox: GraphSandbox, sandbox_tokens: TokenProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A GraphRemote reading bug (times read as UTC whatever their label) fails the contract on the
+    Graph side while MemoryRemote still passes it: the two mappings are independent."""
+    import iepsched.m365.graphread as graphread
+
+    real = graphread.parse_datetime
+
+    def ignores_the_zone(value: Any) -> dt.datetime | None:
+        parsed = real(value)
+        return parsed.replace(tzinfo=dt.UTC) if parsed is not None else None
+
+    monkeypatch.setattr(graphread, "parse_datetime", ignores_the_zone)
+    contract = TestRemoteContract()
+    contract.test_created_event_is_found_by_key_with_its_times(MemoryHarness())
+    sandbox.reset()
+    sandbox.set_faults(0.0)
+    harness = SandboxHarness(sandbox, sandbox_tokens)
+    try:
+        with pytest.raises(AssertionError):
+            contract.test_created_event_is_found_by_key_with_its_times(harness)
+    finally:
+        harness.client.close()
+        harness.person.close()

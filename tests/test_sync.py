@@ -24,7 +24,7 @@ from iepsched.core.errors import ExitCode, GraphError
 from iepsched.core.items import desired_items, item_key
 from iepsched.core.model import ItemState
 from iepsched.core.remote import Action
-from iepsched.core.settings import Config
+from iepsched.core.settings import Config, GraphSettings
 from iepsched.inputs.config import load_config
 from iepsched.m365.graphremote import (
     CANCEL_COMMENT,
@@ -92,10 +92,12 @@ class World:
             from iepsched.m365.graphremote import GraphRemote
 
             tokens = make_token_provider(
-                tenant_id=sandbox.tenant_id,
-                client_id="iepsched-tests",
-                authority=sandbox.authority,
-                endpoint=sandbox.graph_url,
+                GraphSettings(
+                    tenant_id=sandbox.tenant_id,
+                    client_id="iepsched-tests",
+                    authority=sandbox.authority,
+                    endpoint=sandbox.graph_url,
+                ),
                 client_secret="x",
             )
             self.client = GraphClient(

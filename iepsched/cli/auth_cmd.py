@@ -52,9 +52,11 @@ def login(ctx: click.Context) -> None:
 
     Example: iepsched auth login
     """
+    from ..inputs.config import require_graph
     from ..m365.auth import DeviceCodeProvider, scope_for
 
     config = app(ctx).config()
+    require_graph(config)
     cache = config.graph.token_cache_path or config.state_path.with_name("token-cache.json")
     provider = DeviceCodeProvider(
         client_id=config.graph.client_id,
@@ -75,9 +77,11 @@ def logout(ctx: click.Context) -> None:
 
     Example: iepsched auth logout
     """
+    from ..inputs.config import require_graph
     from ..m365.auth import DeviceCodeProvider, scope_for
 
     config = app(ctx).config()
+    require_graph(config)
     cache = config.graph.token_cache_path or config.state_path.with_name("token-cache.json")
     DeviceCodeProvider(
         client_id=config.graph.client_id,

@@ -81,13 +81,7 @@ def _run_demo(config: Any, sandbox: Any, day: dt.date, state_dir: Path) -> None:
         ),
         state=StateSettings(path=state_dir / "iepsched.sqlite"),
     )
-    tokens = make_token_provider(
-        tenant_id=DEMO_TENANT,
-        client_id="iepsched-demo",
-        authority=sandbox.authority,
-        endpoint=sandbox.graph_url,
-        client_secret="sandbox-secret",
-    )
+    tokens = make_token_provider(config.graph, client_secret="sandbox-secret")
     district = load_district(config)
     say = click.echo
     say(f"iepsched demo — {config.district.name} (fictional), night of {day.isoformat()}")

@@ -56,6 +56,11 @@ class CalendarSettings:
     ics: IcsFeedSettings | None = None
 
 
+# The environment variables iepsched reads its only secrets from (never the config file).
+CLIENT_SECRET_ENV = "IEPSCHED_CLIENT_SECRET"
+CERTIFICATE_PASSWORD_ENV = "IEPSCHED_CERTIFICATE_PASSWORD"
+
+
 @dataclass(frozen=True, slots=True)
 class GraphSettings:
     """`[graph]`: the Entra app and Graph endpoint. Secrets never live here (environment only)."""

@@ -12,8 +12,9 @@ means for the sync engine:
   sync engine re-reads before deciding (a blind re-POST would duplicate it);
 * removing something that is already gone (404 on cancel/delete) is success.
 
-The mapping helpers (`event_from_graph`, `task_from_graph`, `parse_datetime`) are shared with
-`MemoryRemote`, which stores Graph-shaped objects, so both read items the same way.
+Reading Graph JSON into remote values is `graphread`; the requests for each write are
+`graphwrite`. `MemoryRemote` reads its items with its own code, so the contract tests compare two
+independent readings. The read/write names are re-exported here for callers of the adapter.
 """
 
 from __future__ import annotations
@@ -27,31 +28,50 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import quote
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..core.errors import (
     GraphAuthError,
     GraphConflict,
     GraphError,
-    GraphNotFound,
-    GraphTransportError,
 )
 from ..core.items import transaction_id
 from ..core.model import Interval
 from ..core.remote import (
-    APPLICATION_NAME,
-    KEY_PROPERTY_ID,
     Action,
     RemoteEvent,
     RemoteTask,
     Result,
     Snapshot,
-    busy_window_chunks,
-    chunks,
 )
-from .graph import MAX_BATCH_ITEMS, BatchRequest, GraphClient, GraphResponse
+from .graph import GraphClient
+from .graphread import (
+    busy_from_schedule,
+    event_from_graph,
+    parse_date,
+    parse_datetime,
+    pick_event,
+    pick_task,
+    resolve_zone,
+    result_from_answer,
+    task_from_graph,
+)
+from .graphwire import MAX_BATCH_ITEMS, BatchRequest
+from .graphwrite import (
+    CANCEL_COMMENT,
+    EVENT_KINDS,
+    MAX_GENERATIONS,
+    TASK_KINDS,
+    events_url,
+    failed,
+    key_filter,
+    odata_string,
+    query_string,
+    request_for,
+    schedule_requests,
+    seg,
+    tasks_url,
+)
+from .todolists import TodoLists
 
 __all__ = [
     "CANCEL_COMMENT",
@@ -71,211 +91,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 _POOL_SLICE = 200  # pooled remainder actions per client batch (results stream per slice)
-
-CANCEL_COMMENT = "This IEP meeting has been cancelled by the case manager."
-# How many fresh transaction ids a create may go through after ErrorDuplicateTransactionId (each
-# generation is one earlier event a person deleted; more than a handful means something is wrong).
-MAX_GENERATIONS = 5
-EVENT_SELECT = "id,changeKey,start,end,isCancelled,attendees,isAllDay"
-BUSY_STATUSES = frozenset({"busy", "oof", "tentative"})
-EVENT_KINDS = frozenset({"event", "calendar_item"})
-TASK_KINDS = frozenset({"task", "recurring_task"})
-
-# Windows zone names Graph may echo (when a mailbox or caller uses them), for US districts.
-_WINDOWS_ZONES = {
-    "eastern standard time": "America/New_York",
-    "us eastern standard time": "America/Indiana/Indianapolis",
-    "central standard time": "America/Chicago",
-    "mountain standard time": "America/Denver",
-    "us mountain standard time": "America/Phoenix",
-    "pacific standard time": "America/Los_Angeles",
-    "alaskan standard time": "America/Anchorage",
-    "aleutian standard time": "America/Adak",
-    "hawaiian standard time": "Pacific/Honolulu",
-    "atlantic standard time": "America/Halifax",
-    "utc": "UTC",
-    "coordinated universal time": "UTC",
-    "tzone://microsoft/utc": "UTC",
-}
-
-
-# ---------------------------------------------------------------------------------------------
-# Pure helpers (shared with MemoryRemote)
-
-
-def resolve_zone(name: str) -> dt.tzinfo | None:
-    """The tzinfo for an IANA or (common US) Windows zone name Graph uses; None if unknown."""
-    text = name.strip()
-    if not text:
-        return None
-    mapped = _WINDOWS_ZONES.get(text.lower(), text)
-    if mapped == "UTC":
-        return dt.UTC
-    try:
-        return ZoneInfo(mapped)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
-def parse_datetime(value: Any) -> dt.datetime | None:
-    """An aware datetime from a Graph ``dateTimeTimeZone`` (None when absent or unreadable).
-
-    Graph writes up to seven fractional digits (``07:45:00.0000000``); Python reads six.
-    """
-    if not isinstance(value, Mapping):
-        return None
-    text = value.get("dateTime")
-    if not isinstance(text, str) or not text:
-        return None
-    zone = resolve_zone(str(value.get("timeZone") or "UTC"))
-    if zone is None:
-        log.warning("Graph returned a time in a zone iepsched does not know; time ignored")
-        return None
-    base, dot, fraction = text.rstrip("Z").partition(".")
-    try:
-        parsed = dt.datetime.fromisoformat(base + (dot + fraction[:6] if dot else ""))
-    except ValueError:
-        return None
-    if parsed.tzinfo is not None:
-        return parsed
-    return parsed.replace(tzinfo=zone)
-
-
-def parse_date(value: Any) -> dt.date | None:
-    """The calendar date of a Graph ``dateTimeTimeZone`` as written, without zone conversion.
-
-    To Do keeps dates only and returns ``completedDateTime`` as UTC midnight whatever zone was
-    asked for (graph-facts §3), so converting would shift the date.
-    """
-    if not isinstance(value, Mapping):
-        return None
-    text = value.get("dateTime")
-    if not isinstance(text, str) or len(text) < 10:
-        return None
-    try:
-        return dt.date.fromisoformat(text[:10])
-    except ValueError:
-        return None
-
-
-def _etag_value(etag: Any) -> str:
-    """The change key inside a weak ETag (``W/"abc"`` -> ``abc``)."""
-    if not isinstance(etag, str):
-        return ""
-    text = etag.removeprefix("W/")
-    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
-
-
-def _key_of_event(obj: Mapping[str, Any]) -> str | None:
-    wanted = KEY_PROPERTY_ID.lower()
-    for prop in obj.get("singleValueExtendedProperties") or []:
-        if not isinstance(prop, Mapping):
-            continue
-        if str(prop.get("id", "")).lower() == wanted and isinstance(prop.get("value"), str):
-            return str(prop["value"])
-    return None
-
-
-def event_from_graph(obj: Mapping[str, Any], mailbox: str) -> RemoteEvent | None:
-    """A `RemoteEvent` from a Graph event carrying iepsched's key property, else None."""
-    key = _key_of_event(obj)
-    if not key or not isinstance(obj.get("id"), str):
-        return None
-    declined = []
-    for attendee in obj.get("attendees") or []:
-        status = attendee.get("status") if isinstance(attendee, Mapping) else None
-        response = str(status.get("response", "")) if isinstance(status, Mapping) else ""
-        email = attendee.get("emailAddress") if isinstance(attendee, Mapping) else None
-        address = email.get("address") if isinstance(email, Mapping) else None
-        if response.lower() == "declined" and isinstance(address, str):
-            declined.append(address.lower())
-    return RemoteEvent(
-        key=key,
-        remote_id=str(obj["id"]),
-        mailbox=mailbox,
-        change_key=str(obj.get("changeKey") or _etag_value(obj.get("@odata.etag"))),
-        start=parse_datetime(obj.get("start")),
-        end=parse_datetime(obj.get("end")),
-        is_cancelled=bool(obj.get("isCancelled")),
-        declined_by=tuple(declined),
-    )
-
-
-def task_from_graph(obj: Mapping[str, Any], mailbox: str, list_id: str) -> RemoteTask | None:
-    """A `RemoteTask` from a To Do task linked to iepsched (linkedResources expanded), else None."""
-    key = None
-    for link in obj.get("linkedResources") or []:
-        if (
-            isinstance(link, Mapping)
-            and link.get("applicationName") == APPLICATION_NAME
-            and isinstance(link.get("externalId"), str)
-            and link["externalId"]
-        ):
-            key = str(link["externalId"])
-            break
-    if key is None or not isinstance(obj.get("id"), str):
-        return None
-    status = str(obj.get("status") or "notStarted")
-    checked = tuple(
-        str(item.get("displayName", ""))
-        for item in obj.get("checklistItems") or []
-        if isinstance(item, Mapping) and item.get("isChecked")
-    )
-    return RemoteTask(
-        key=key,
-        remote_id=str(obj["id"]),
-        mailbox=mailbox,
-        list_id=list_id,
-        status=status,
-        completed_on=parse_date(obj.get("completedDateTime")) if status == "completed" else None,
-        checked=checked,
-        change_key=_etag_value(obj.get("@odata.etag")),
-    )
-
-
-def pick_event(current: RemoteEvent | None, found: RemoteEvent) -> RemoteEvent:
-    """Which of two events sharing a key the snapshot reports: a live one over a cancelled one,
-    else the first seen (a second copy should not exist; transactionId prevents it)."""
-    if current is None or (current.is_cancelled and not found.is_cancelled):
-        return found
-    return current
-
-
-def pick_task(current: RemoteTask | None, found: RemoteTask) -> RemoteTask:
-    """Which of two tasks sharing a key the snapshot reports: an open one over a completed one.
-
-    Completing an occurrence of a recurring To Do task leaves the completed task (with its linked
-    resource) and creates the next occurrence as a new task with a copy of the linked resource;
-    the open occurrence is the one that carries the series.
-    """
-    if current is None or (current.status == "completed" and found.status != "completed"):
-        return found
-    return current
-
-
-def odata_string(value: str) -> str:
-    """An OData string literal (single quotes doubled)."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def key_filter(key: str | None = None) -> str:
-    """The ``$filter`` finding iepsched events (all of them, or the one with `key`)."""
-    clause = f"ep/id eq {odata_string(KEY_PROPERTY_ID)}"
-    if key is not None:
-        clause += f" and ep/value eq {odata_string(key)}"
-    return f"singleValueExtendedProperties/Any(ep: {clause})"
-
-
-def query_string(params: Mapping[str, str]) -> str:
-    """A query string with values percent-encoded (spaces as %20, never '+')."""
-    return "&".join(
-        f"{name}={quote(value, safe=chr(39) + '(),')}" for name, value in params.items()
-    )
-
-
-def _seg(value: str) -> str:
-    """A path segment: ids are opaque base64-like strings and must be encoded."""
-    return quote(value, safe="@")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,15 +133,17 @@ class GraphRemote:
         self.client = client
         self.timezone = timezone
         self._zone = zone
-        self.todo_list_name = todo_list_name
         self.page_size = page_size
         self.skip_unreadable_mailboxes = skip_unreadable_mailboxes
         self.unread: dict[str, GraphError] = {}  # mailboxes the last snapshot skipped, and why
-        self._lock = threading.Lock()
-        # mailbox (lower-case) -> To Do list id, or None when the last snapshot saw no such list
-        self._lists: dict[str, str | None] = {}
+        self._lists = TodoLists(client, todo_list_name)
 
     # -- reads -----------------------------------------------------------------------------------
+
+    @property
+    def todo_list_name(self) -> str:
+        """The name of the To Do list iepsched keeps its tasks in."""
+        return self._lists.name
 
     def snapshot(self, mailboxes: Iterable[str]) -> Snapshot:
         """Read every iepsched event and task in these mailboxes, mailboxes in parallel.
@@ -375,8 +192,7 @@ class GraphRemote:
                 tasks[key] = pick_task(tasks.get(key), task)
             if read.list_id is not None:
                 lists[mb] = read.list_id
-            with self._lock:
-                self._lists[mb.lower()] = read.list_id
+            self._lists.saw(mb, read.list_id)
         return Snapshot(
             events=events, tasks=tasks, lists=lists, mailboxes=frozenset(m for m in reads)
         )
@@ -387,7 +203,7 @@ class GraphRemote:
             event = event_from_graph(obj, mailbox)
             if event is not None:
                 events[event.key] = pick_event(events.get(event.key), event)
-        list_ids = self._find_lists(mailbox)
+        list_ids = self._lists.find(mailbox)
         tasks: dict[str, RemoteTask] = {}
         for list_id in list_ids:  # normally one; a second same-named list is read, not ignored
             for obj in self.client.paginate(self._tasks_url(mailbox, list_id), mailbox=mailbox):
@@ -398,25 +214,10 @@ class GraphRemote:
         return _Read(mailbox, events, tasks, list_ids[0] if list_ids else None)
 
     def _events_url(self, mailbox: str, key: str | None = None) -> str:
-        params = {"$filter": key_filter(key)}
-        params["$expand"] = (
-            f"singleValueExtendedProperties($filter=id eq {odata_string(KEY_PROPERTY_ID)})"
-        )
-        params["$select"] = EVENT_SELECT
-        params["$top"] = str(self.page_size)
-        return f"/users/{_seg(mailbox)}/events?{query_string(params)}"
+        return events_url(mailbox, key, page_size=self.page_size)
 
     def _tasks_url(self, mailbox: str, list_id: str) -> str:
-        params = {"$expand": "linkedResources,checklistItems", "$top": str(self.page_size)}
-        return f"/users/{_seg(mailbox)}/todo/lists/{_seg(list_id)}/tasks?{query_string(params)}"
-
-    def _find_lists(self, mailbox: str) -> list[str]:
-        """Ids of the To Do lists named `todo_list_name`, in Graph's order."""
-        return [
-            str(obj["id"])
-            for obj in self.client.paginate(f"/users/{_seg(mailbox)}/todo/lists", mailbox=mailbox)
-            if obj.get("displayName") == self.todo_list_name and isinstance(obj.get("id"), str)
-        ]
+        return tasks_url(mailbox, list_id, page_size=self.page_size)
 
     def free_busy(
         self, emails: Sequence[str], start: dt.datetime, end: dt.datetime, *, organizer: str
@@ -431,58 +232,24 @@ class GraphRemote:
         if not wanted or end <= start:
             return out
         by_lower = {email.lower(): email for email in wanted}
-        requests: list[BatchRequest] = []
-        for w, (lo, hi) in enumerate(busy_window_chunks(start, end)):
-            for g, group in enumerate(chunks(wanted)):
-                body = {
-                    "schedules": list(group),
-                    "startTime": self._local(lo),
-                    "endTime": self._local(hi),
-                    # We read scheduleItems, not the availability string: the longest interval
-                    # keeps that string (and Graph's work) smallest.
-                    "availabilityViewInterval": 1440,
-                }
-                requests.append(
-                    BatchRequest(
-                        id=f"{w}-{g}",
-                        method="POST",
-                        url=f"/users/{_seg(organizer)}/calendar/getSchedule",
-                        body=body,
-                        mailbox=organizer,
-                        idempotent=True,  # a read, although it is a POST
-                    )
-                )
+        requests = schedule_requests(
+            wanted, start, end, organizer=organizer, zone=self._zone, timezone=self.timezone
+        )
         answers = self.client.batch(requests)
         seen: dict[str, set[tuple[dt.datetime, dt.datetime]]] = {email: set() for email in wanted}
         for req in requests:
             answer = answers[req.id]
             if isinstance(answer, GraphError):
                 raise answer
-            page: Mapping[str, Any] = answer.body if isinstance(answer.body, Mapping) else {}
-            for info in page.get("value") or []:
-                if not isinstance(info, Mapping):
-                    continue
-                email = by_lower.get(str(info.get("scheduleId", "")).lower())
-                if email is None:
-                    continue
-                if info.get("error"):
-                    log.debug("getSchedule could not answer for one schedule")
-                    continue
-                for item in info.get("scheduleItems") or []:
-                    if str(item.get("status", "")).lower() not in BUSY_STATUSES:
-                        continue
-                    s, e = parse_datetime(item.get("start")), parse_datetime(item.get("end"))
-                    if s is None or e is None or (s, e) in seen[email]:
-                        continue  # an item spanning two windows comes back twice
-                    seen[email].add((s, e))
-                    out[email].append(Interval(s, e))
+            for schedule_id, s, e in busy_from_schedule(answer.body):
+                email = by_lower.get(schedule_id)
+                if email is None or (s, e) in seen[email]:
+                    continue  # an item spanning two windows comes back twice
+                seen[email].add((s, e))
+                out[email].append(Interval(s, e))
         for intervals in out.values():
             intervals.sort(key=lambda i: (i.start, i.end))
         return out
-
-    def _local(self, value: dt.datetime) -> dict[str, str]:
-        local = value.astimezone(self._zone) if value.tzinfo else value
-        return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": self.timezone}
 
     # -- writes ----------------------------------------------------------------------------------
 
@@ -497,7 +264,7 @@ class GraphRemote:
             by_box.setdefault(action.mailbox, []).append(action)
         if not by_box:
             return
-        list_ids = self._lists_for(
+        list_ids = self._lists.for_mailboxes(
             [
                 m
                 for m, mine in by_box.items()
@@ -551,42 +318,6 @@ class GraphRemote:
             stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _lists_for(self, mailboxes: Sequence[str]) -> dict[str, str | GraphError]:
-        """The To Do list of each mailbox; lists missing where a snapshot looked are created in
-        one batch (packed across mailboxes), the rest one by one."""
-        out: dict[str, str | GraphError] = {}
-        create: list[str] = []
-        for mailbox in mailboxes:
-            low = mailbox.lower()
-            with self._lock:
-                known, seen = self._lists.get(low), low in self._lists
-            if known:
-                out[mailbox] = known
-            elif seen:
-                create.append(mailbox)
-        if create:
-            body = {"displayName": self.todo_list_name}
-            requests = [
-                BatchRequest(str(i), "POST", f"/users/{_seg(m)}/todo/lists", body, mailbox=m)
-                for i, m in enumerate(create)
-            ]
-            answers = self.client.batch(requests)
-            for req, mailbox in zip(requests, create, strict=True):
-                answer = answers[req.id]
-                if isinstance(answer, GraphResponse) and isinstance(answer.body, Mapping):
-                    list_id = answer.body.get("id")
-                    if isinstance(list_id, str):
-                        out[mailbox] = self._remember_list(mailbox.lower(), list_id)
-                        continue
-                # Lost or refused: the careful path looks before creating again.
-        for mailbox in mailboxes:
-            if mailbox not in out:
-                try:
-                    out[mailbox] = self._ensure_list(mailbox)
-                except GraphError as exc:
-                    out[mailbox] = exc
-        return out
-
     def _apply_pooled(
         self, actions: list[Action], list_ids: Mapping[str, str | GraphError]
     ) -> list[Result]:
@@ -620,7 +351,7 @@ class GraphRemote:
                 if isinstance(rid, GraphError):
                     done[i] = Result(action, ok=False, error=rid)
                     continue
-                outcome = self._request_for(str(i), action, rid, lists.get(i))
+                outcome = request_for(str(i), action, rid, lists.get(i))
                 if isinstance(outcome, Result):
                     done[i] = outcome
                 else:
@@ -640,81 +371,10 @@ class GraphRemote:
                 ):
                     conflicts.setdefault(action.mailbox, {})[i] = action
                 else:
-                    done[i] = _result(action, answer, rid, lists.get(i))
+                    done[i] = result_from_answer(action, answer, rid, lists.get(i))
             for mailbox, conflicted in conflicts.items():
                 done.update(self._settle_conflicts(mailbox, conflicted))
         return [done[i] for i in range(len(actions))]
-
-    def _ensure_list(self, mailbox: str) -> str:
-        """The iepsched To Do list id, created when the mailbox has none (cached)."""
-        low = mailbox.lower()
-        with self._lock:
-            known = self._lists.get(low)
-            seen = low in self._lists
-        if known:
-            return known
-        if not seen:  # not read by a snapshot yet: look before creating
-            found = self._find_lists(mailbox)
-            if found:
-                return self._remember_list(low, found[0])
-        url = f"/users/{_seg(mailbox)}/todo/lists"
-        try:
-            body = self.client.post(url, json={"displayName": self.todo_list_name}, mailbox=mailbox)
-        except GraphTransportError:
-            # The answer was lost; the list may exist now. Look before creating it again.
-            found = self._find_lists(mailbox)
-            if found:
-                return self._remember_list(low, found[0])
-            body = self.client.post(url, json={"displayName": self.todo_list_name}, mailbox=mailbox)
-        if not isinstance(body, Mapping) or not isinstance(body.get("id"), str):
-            raise GraphError("creating the To Do list: Graph answered without an id")
-        log.info("created the To Do list %r in a mailbox", self.todo_list_name)
-        return self._remember_list(low, str(body["id"]))
-
-    def _remember_list(self, low: str, list_id: str) -> str:
-        with self._lock:
-            self._lists[low] = list_id
-        return list_id
-
-    def _request_for(
-        self, rid: str, action: Action, remote_id: str | None, list_id: str | None
-    ) -> BatchRequest | Result:
-        """The batch request carrying `action`, or its result when no request is needed."""
-        mb = _seg(action.mailbox)
-        item = action.item
-        is_event = action.kind in EVENT_KINDS
-        if action.op == "create":
-            if item is None:
-                return _failed(action, GraphError("create without a desired item"))
-            body = {**item.fields, **item.create_extra}
-            if is_event:
-                # Safe to repeat: Graph refuses a second create with the same transactionId.
-                return BatchRequest(rid, "POST", f"/users/{mb}/events", body, idempotent=True)
-            return BatchRequest(
-                rid, "POST", f"/users/{mb}/todo/lists/{_seg(list_id or '')}/tasks", body
-            )
-        if remote_id is None:
-            if action.op == "update":
-                return _failed(action, GraphNotFound(f"{action.kind} not found for update"))
-            return Result(action, ok=True, list_id=list_id)  # nothing there to remove
-        target = (
-            f"/users/{mb}/events/{_seg(remote_id)}"
-            if is_event
-            else f"/users/{mb}/todo/lists/{_seg(list_id or '')}/tasks/{_seg(remote_id)}"
-        )
-        if action.op == "update":
-            if item is None:
-                return _failed(action, GraphError("update without a desired item"))
-            patch = {name: item.fields[name] for name in action.changed if name in item.fields}
-            if not patch:
-                return Result(action, ok=True, remote_id=remote_id, list_id=list_id)
-            return BatchRequest(rid, "PATCH", target, patch)
-        if action.op == "cancel" and action.kind == "event":
-            # Cancelling twice is harmless (the second finds nothing: 404, treated as done).
-            return BatchRequest(
-                rid, "POST", f"{target}/cancel", {"comment": CANCEL_COMMENT}, idempotent=True
-            )
-        return BatchRequest(rid, "DELETE", target)
 
     def _resolve_missing_ids(
         self, mailbox: str, chunk: list[Action], list_id: str | GraphError | None
@@ -789,13 +449,13 @@ class GraphRemote:
             for i, action in pending.items():
                 hit = found[i]
                 if isinstance(hit, GraphError):
-                    done[i] = _failed(action, hit)
+                    done[i] = failed(action, hit)
                 elif hit is not None and not hit.is_cancelled:
                     done[i] = Result(
                         action, ok=True, remote_id=hit.remote_id, change_key=hit.change_key
                     )
                 elif generation[i] >= MAX_GENERATIONS:
-                    done[i] = _failed(
+                    done[i] = failed(
                         action,
                         GraphConflict(
                             f"event create refused as a duplicate {MAX_GENERATIONS + 1} times, "
@@ -818,7 +478,7 @@ class GraphRemote:
                 }
                 requests.append(
                     BatchRequest(
-                        str(i), "POST", f"/users/{_seg(mailbox)}/events", body, idempotent=True
+                        str(i), "POST", f"/users/{seg(mailbox)}/events", body, idempotent=True
                     )
                 )
             answers = self.client.batch(requests)
@@ -828,29 +488,5 @@ class GraphRemote:
                 if isinstance(answer, GraphConflict):
                     pending[i] = action
                 else:
-                    done[i] = _result(action, answer, None, None)
+                    done[i] = result_from_answer(action, answer, None, None)
         return done
-
-
-def _failed(action: Action, error: GraphError) -> Result:
-    return Result(action, ok=False, error=error, uncertain=isinstance(error, GraphTransportError))
-
-
-def _result(
-    action: Action, answer: GraphResponse | GraphError, remote_id: str | None, list_id: str | None
-) -> Result:
-    """The result of one write from Graph's answer to it."""
-    if isinstance(answer, GraphError):
-        if isinstance(answer, GraphNotFound) and action.op in ("cancel", "delete"):
-            return Result(action, ok=True, remote_id=remote_id, list_id=list_id)  # already gone
-        return _failed(action, answer)
-    body: Mapping[str, Any] = answer.body if isinstance(answer.body, Mapping) else {}
-    new_id = body.get("id")
-    change_key = body.get("changeKey") or _etag_value(body.get("@odata.etag")) or None
-    return Result(
-        action,
-        ok=True,
-        remote_id=str(new_id) if isinstance(new_id, str) and action.op == "create" else remote_id,
-        list_id=list_id if action.kind in TASK_KINDS else None,
-        change_key=str(change_key) if change_key else None,
-    )

@@ -1,8 +1,9 @@
 """`Remote` in memory, with Graph's observable semantics (STYLE habit 7: fakes over mocks).
 
 `MemoryRemote` keeps every item as the Graph-shaped JSON object Outlook/To Do would hold (so a test
-can validate it with ``graphschema.errors(type, obj, strict=True)``) and reads them back through
-the same mapping functions as `GraphRemote`. What it reproduces, because the sync engine depends
+can validate it with ``graphschema.errors(type, obj, strict=True)``) and reads them back with its
+own mapping (`memoryread`), not GraphRemote's: a shared mapping would hide its bugs from the
+contract tests that run over both. What it reproduces, because the sync engine depends
 on it:
 
 * ids are opaque and stable; every write gives the item a new change key;
@@ -40,19 +41,17 @@ from ..core.errors import (
 from ..core.items import transaction_id
 from ..core.model import Interval
 from ..core.remote import Action, RemoteEvent, RemoteTask, Result, Snapshot
-from .graphremote import (
-    BUSY_STATUSES,
-    CANCEL_COMMENT,
-    EVENT_KINDS,
-    MAX_GENERATIONS,
-    TASK_KINDS,
-    event_from_graph,
-    parse_date,
-    parse_datetime,
-    pick_event,
-    pick_task,
-    resolve_zone,
-    task_from_graph,
+from .graphwrite import CANCEL_COMMENT, EVENT_KINDS, MAX_GENERATIONS, TASK_KINDS
+from .memoryread import (
+    BUSY,
+    etag_inner,
+    event_of,
+    prefer_event,
+    prefer_task,
+    read_day,
+    read_time,
+    task_of,
+    zone_named,
 )
 
 __all__ = ["MemoryRemote"]
@@ -82,7 +81,7 @@ class MemoryRemote:
         skip_unreadable_mailboxes: bool = False,
         now: dt.datetime | None = None,
     ) -> None:
-        if resolve_zone(timezone) is None:
+        if zone_named(timezone) is None:
             raise ValueError(f"unknown time zone {timezone!r}")
         self.timezone = timezone
         self.todo_list_name = todo_list_name
@@ -162,7 +161,7 @@ class MemoryRemote:
         with self._lock:
             ev = self._need_event(mailbox, key)
             zone_name = str(ev.get("start", {}).get("timeZone") or self.timezone)
-            zone = resolve_zone(zone_name) or dt.UTC
+            zone = zone_named(zone_name) or dt.UTC
             ev["start"] = _dtz(start.astimezone(zone), zone_name)
             ev["end"] = _dtz(end.astimezone(zone), zone_name)
             for attendee in ev.get("attendees", []):
@@ -245,15 +244,15 @@ class MemoryRemote:
                 self.read_count["snapshot"] += 1
                 box = self._box(mb)
                 for obj in box.events.values():
-                    event = event_from_graph(obj, mb)
+                    event = event_of(obj, mb)
                     if event is not None:
-                        events[event.key] = pick_event(events.get(event.key), event)
+                        events[event.key] = prefer_event(events.get(event.key), event)
                 list_ids = self._list_ids(box)
                 for list_id in list_ids:
                     for obj in box.tasks[list_id].values():
-                        task = task_from_graph(obj, mb, list_id)
+                        task = task_of(obj, mb, list_id)
                         if task is not None:
-                            tasks[task.key] = pick_task(tasks.get(task.key), task)
+                            tasks[task.key] = prefer_task(tasks.get(task.key), task)
                 if list_ids:
                     lists[mb] = list_ids[0]
                 read.add(mb)
@@ -272,9 +271,9 @@ class MemoryRemote:
                 for owner, box in self._boxes.items():
                     for ev in box.events.values():
                         status = _status_for(owner, ev, address)
-                        if status is None or status.lower() not in BUSY_STATUSES:
+                        if status is None or status.lower() not in BUSY:
                             continue
-                        s, e = parse_datetime(ev.get("start")), parse_datetime(ev.get("end"))
+                        s, e = read_time(ev.get("start")), read_time(ev.get("end"))
                         if s is not None and e is not None and s < end and start < e:
                             found.append(Interval(s, e))
                 out[email] = sorted(set(found), key=lambda i: (i.start, i.end))
@@ -335,7 +334,7 @@ class MemoryRemote:
                 ok=True,
                 remote_id=task["id"],
                 list_id=list_id,
-                change_key=_etag_inner(task),
+                change_key=etag_inner(task),
             )
         if action.kind in EVENT_KINDS:
             ev = self._event_for(box, action)
@@ -367,7 +366,7 @@ class MemoryRemote:
                 self._touch(task)
                 self.write_count["update"] += 1
             return Result(
-                action, ok=True, remote_id=task["id"], list_id=list_id, change_key=_etag_inner(task)
+                action, ok=True, remote_id=task["id"], list_id=list_id, change_key=etag_inner(task)
             )
         del box.tasks[list_id][task["id"]]
         self.write_count["delete"] += 1
@@ -537,7 +536,7 @@ class MemoryRemote:
     def _spawn_next(self, box: _Box, list_id: str, task: dict[str, Any]) -> None:
         """To Do's recurrence: the next occurrence is a new task; the completed one stops."""
         rec = task.pop("recurrence")
-        due = parse_date(task.get("dueDateTime"))
+        due = read_day(task.get("dueDateTime"))
         nxt = _next_due(rec, due) if due else None
         if nxt is None or due is None:
             return
@@ -551,7 +550,7 @@ class MemoryRemote:
             clone["recurrence"]["range"]["numberOfOccurrences"] -= 1
         shift = nxt - due
         clone["dueDateTime"] = {**task["dueDateTime"], "dateTime": f"{nxt}T00:00:00.0000000"}
-        reminder = parse_datetime(task.get("reminderDateTime"))
+        reminder = read_time(task.get("reminderDateTime"))
         if reminder is not None:
             zone_name = str(task["reminderDateTime"].get("timeZone") or "UTC")
             clone["reminderDateTime"] = _dtz(reminder + shift, zone_name)
@@ -569,9 +568,9 @@ class MemoryRemote:
     def _event_by_key(self, box: _Box, mailbox: str, key: str) -> dict[str, Any] | None:
         best: RemoteEvent | None = None
         for obj in box.events.values():
-            event = event_from_graph(obj, mailbox)
+            event = event_of(obj, mailbox)
             if event is not None and event.key == key:
-                best = pick_event(best, event)
+                best = prefer_event(best, event)
         return box.events[best.remote_id] if best else None
 
     def _task_by_key(
@@ -580,9 +579,9 @@ class MemoryRemote:
         best: RemoteTask | None = None
         for list_id in lists if lists is not None else self._list_ids(box):
             for obj in box.tasks.get(list_id, {}).values():
-                task = task_from_graph(obj, mailbox, list_id)
+                task = task_of(obj, mailbox, list_id)
                 if task is not None and task.key == key:
-                    best = pick_task(best, task)
+                    best = prefer_task(best, task)
         return (best.list_id, box.tasks[best.list_id][best.remote_id]) if best else None
 
     def _need_event(self, mailbox: str, key: str) -> dict[str, Any]:
@@ -619,10 +618,6 @@ class MemoryRemote:
 
 def _failed(action: Action, error: GraphError) -> Result:
     return Result(action, ok=False, error=error, uncertain=isinstance(error, GraphTransportError))
-
-
-def _etag_inner(obj: Mapping[str, Any]) -> str:
-    return str(obj.get("@odata.etag", "")).removeprefix("W/").strip('"')
 
 
 def _dtz(value: dt.datetime, zone_name: str) -> dict[str, str]:
