@@ -15,6 +15,7 @@ add district-specific milestones, and change the meeting ladder's day counts.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -109,6 +110,14 @@ class Rules:
 
     def enabled(self) -> tuple[MilestoneRule, ...]:
         return tuple(m for m in self.milestones if m.enabled)
+
+
+def meeting_held(day: dt.date, today: dt.date) -> bool:
+    """Whether a meeting on `day` counts as held by `today`: the one definition of "held".
+
+    A meeting today is not yet held (it may still be cancelled or moved); one before today is.
+    """
+    return day < today
 
 
 def _m(key: str, rule: str, title: str, **kw: Any) -> MilestoneRule:
