@@ -24,6 +24,7 @@ from .model import (
     MeetingSettings,
     Milestone,
     MilestoneStatus,
+    PlanWarning,
     Rung,
     Student,
     StudentPlan,
@@ -301,7 +302,7 @@ class _Dater:
 
 
 _MISSING = object()
-MilestoneSet = tuple[tuple[tuple[int, Milestone], ...], tuple[str, ...]]
+MilestoneSet = tuple[tuple[tuple[int, Milestone], ...], tuple[PlanWarning, ...]]
 
 
 class _RunMemo:
@@ -311,7 +312,9 @@ class _RunMemo:
 
     def __init__(self) -> None:
         self.dates: dict[tuple[int, int, int], object] = {}
-        self.reports: dict[tuple[int, int, int], tuple[list[tuple[str, dt.date, str]], str]] = {}
+        self.reports: dict[
+            tuple[int, int, int], tuple[list[tuple[str, dt.date, str]], PlanWarning | None]
+        ] = {}
         self.milestones: dict[tuple[object, ...], MilestoneSet] = {}
 
 
@@ -346,7 +349,7 @@ def _plan_student(
     cal = ctx.calendar_for(student)
     rules = ctx.rules
     due = student.due_date
-    warnings: list[str] = []
+    warnings: list[PlanWarning] = []
 
     meeting = _keep_booked(student, booked, cal, ctx, today, warnings)
     if meeting is None:
@@ -431,7 +434,7 @@ def _milestones(
 ) -> MilestoneSet:
     """Every applicable milestone of one track, dated, with its status, with its sort key, in
     display order; plus warnings."""
-    warnings: list[str] = []
+    warnings: list[PlanWarning] = []
     due = student.due_date
     anchors = {"M": m_date, "DUE": due, "NEXT_DUE": next_due, "R": student.reeval_due_date}
     dater = _Dater(cal, anchors, memo)
@@ -481,8 +484,11 @@ def _milestones(
 
     for school_year, keys in sorted(dater.unknown.items()):
         warnings.append(
-            f"Load the {school_year} school calendar ({cal.name}): "
-            f"{', '.join(keys)} cannot be dated until it is."
+            PlanWarning(
+                "milestones_undated",
+                f"Load the {school_year} school calendar ({cal.name}): "
+                f"{', '.join(keys)} cannot be dated until it is.",
+            )
         )
     return tuple(keyed), tuple(warnings)
 
@@ -576,7 +582,7 @@ def _reports(
     today: dt.date,
     rules: Rules,
     done: frozenset[str],
-    warnings: list[str],
+    warnings: list[PlanWarning],
     memo: _RunMemo,
 ) -> list[Milestone]:
     """One milestone per grading-period report date in [M, NEXT_DUE) (SPEC §3.2)."""
@@ -588,7 +594,7 @@ def _reports(
         cached = _report_dates(rule, cal, m_date)
         memo.reports[memo_key] = cached
     dates, warning = cached
-    if warning:
+    if warning is not None:
         warnings.append(warning)
     return [
         Milestone(
@@ -606,7 +612,7 @@ def _reports(
 
 def _report_dates(
     rule: MilestoneRule, cal: SchoolCalendar, m_date: dt.date
-) -> tuple[list[tuple[str, dt.date, str]], str]:
+) -> tuple[list[tuple[str, dt.date, str]], PlanWarning | None]:
     """(key, date, title) of each report in [M, NEXT_DUE), and a warning for unloaded years."""
     next_due = next_due_from(m_date)
     found = [
@@ -619,11 +625,12 @@ def _report_dates(
         if m_date <= period.report_date < next_due
     ]
     missing = sorted(_uncovered_years_between(cal, m_date, next_due - _DAY))
-    warning = ""
+    warning = None
     if missing:
-        warning = (
+        warning = PlanWarning(
+            "reports_undated",
             f"Progress reports after {m_date.isoformat()} in school year {', '.join(missing)} "
-            f"are not planned: load that calendar ({cal.name}) to add them."
+            f"are not planned: load that calendar ({cal.name}) to add them.",
         )
     return found, warning
 
@@ -679,7 +686,7 @@ def _keep_booked(
     cal: SchoolCalendar,
     ctx: PlanContext,
     today: dt.date,
-    warnings: list[str],
+    warnings: list[PlanWarning],
 ) -> Meeting | None:
     """The booked meeting, if it still stands; None (with a warning) when it must be re-placed."""
     if booked is None:
@@ -698,25 +705,37 @@ def _keep_booked(
         # People win: a meeting moved in Outlook stays where they put it; rules become warnings.
         if not school:
             warnings.append(
-                f"The meeting was moved in Outlook to {day.isoformat()}, which the school "
-                "calendar shows as closed: confirm the day with the team."
+                PlanWarning(
+                    "moved_by_person",
+                    f"The meeting was moved in Outlook to {day.isoformat()}, which the school "
+                    "calendar shows as closed: confirm the day with the team.",
+                )
             )
         if day > due:
             warnings.append(
-                f"The meeting was moved in Outlook to {day.isoformat()}, after the due date "
-                f"{due.isoformat()}: the IEP will be late unless it is moved earlier."
+                PlanWarning(
+                    "moved_by_person",
+                    f"The meeting was moved in Outlook to {day.isoformat()}, after the due date "
+                    f"{due.isoformat()}: the IEP will be late unless it is moved earlier.",
+                )
             )
         return Meeting(day, start, end, "booked", _classify(day, due, cal, ctx))
     if not school:
         warnings.append(
-            f"The booked meeting on {day.isoformat()} falls on a day the school calendar now "
-            "shows as closed: it is being moved to the next usable slot; tell the team."
+            PlanWarning(
+                "booked_day_closed",
+                f"The booked meeting on {day.isoformat()} falls on a day the school calendar now "
+                "shows as closed: it is being moved to the next usable slot; tell the team.",
+            )
         )
         return None
     if day > due and (booked.due_date is None or day <= booked.due_date):
         warnings.append(
-            f"The booked meeting on {day.isoformat()} is after the corrected due date "
-            f"{due.isoformat()}: it is being moved; tell the team and the parents."
+            PlanWarning(
+                "booked_after_due",
+                f"The booked meeting on {day.isoformat()} is after the corrected due date "
+                f"{due.isoformat()}: it is being moved; tell the team and the parents.",
+            )
         )
         return None
     return Meeting(day, start, end, "booked", _classify(day, due, cal, ctx))
@@ -737,7 +756,7 @@ def _place(
     today: dt.date,
     occupancy: _Occupancy,
     free_busy: Mapping[tuple[str, dt.date], list[Span]],
-    warnings: list[str],
+    warnings: list[PlanWarning],
 ) -> Meeting | None:
     """Walk the ladder of SPEC §3.1; None (and a warning) when an unknown date stops it."""
     ladder = ctx.rules.ladder
@@ -796,8 +815,11 @@ def _place(
                 return book(day, slot, "infeasible")
     except UnknownDate as exc:
         warnings.append(
-            f"Cannot place the meeting: school year {exc.school_year} is not loaded "
-            f"({cal.name}). Add that year's calendar so the meeting can be planned."
+            PlanWarning(
+                "unknown_year",
+                f"Cannot place the meeting: school year {exc.school_year} is not loaded "
+                f"({cal.name}). Add that year's calendar so the meeting can be planned.",
+            )
         )
     return None
 
@@ -859,7 +881,7 @@ def _status_warnings(
     meeting: Meeting | None,
     milestones: Sequence[Milestone],
     today: dt.date,
-    warnings: list[str],
+    warnings: list[PlanWarning],
     rules: Rules,
 ) -> None:
     """Add the sentence a coordinator acts on for every status other than on_track."""
@@ -868,19 +890,31 @@ def _status_warnings(
         when = f" The earliest slot is {meeting.date.isoformat()}." if meeting else ""
         warnings.insert(
             0,
-            f"The IEP was due {due} and no meeting has been held: hold it as soon as possible, "
-            f"document the reason for the delay and tell the coordinator.{when}",
+            PlanWarning(
+                "overdue",
+                f"The IEP was due {due} and no meeting has been held: hold it as soon as "
+                f"possible, document the reason for the delay and tell the coordinator.{when}",
+            ),
         )
     elif status == "infeasible" and meeting is not None:
         late = (meeting.date - student.due_date).days
         warnings.insert(
             0,
-            f"No usable slot on or before the due date {due}: the earliest is "
-            f"{meeting.date.isoformat()} ({late} days late). Free a slot for the case manager, "
-            "LEA and teachers, or ask the parents to agree to meet sooner.",
+            PlanWarning(
+                "infeasible",
+                f"No usable slot on or before the due date {due}: the earliest is "
+                f"{meeting.date.isoformat()} ({late} days late). Free a slot for the case "
+                "manager, LEA and teachers, or ask the parents to agree to meet sooner.",
+            ),
         )
-    elif status == "unplanned" and not any("not loaded" in w for w in warnings):
-        warnings.insert(0, "The meeting could not be placed: check the calendar for this building.")
+    elif status == "unplanned" and not any(w.code == "unknown_year" for w in warnings):
+        warnings.insert(
+            0,
+            PlanWarning(
+                "unplanned",
+                "The meeting could not be placed: check the calendar for this building.",
+            ),
+        )
     elif status == "at_risk" and meeting is not None:
         overdue = [
             m
@@ -894,21 +928,30 @@ def _status_warnings(
             ):
                 warnings.insert(
                     0,
-                    f"Only {(meeting.date - today).days} days' notice is possible: send written "
-                    f"notice no later than {notice_by.isoformat()} (10-day legal minimum) and "
-                    f"reach the parents now; the IEP is due {due}.",
+                    PlanWarning(
+                        "at_risk",
+                        f"Only {(meeting.date - today).days} days' notice is possible: send "
+                        f"written notice no later than {notice_by.isoformat()} (10-day legal "
+                        f"minimum) and reach the parents now; the IEP is due {due}.",
+                    ),
                 )
             else:
                 warnings.insert(
                     0,
-                    f"The meeting on {meeting.date.isoformat()} leaves less than 2 weeks before "
-                    f"the due date {due}: move it earlier if the team can, and send written "
-                    f"notice by {notice_by.isoformat()}.",
+                    PlanWarning(
+                        "at_risk",
+                        f"The meeting on {meeting.date.isoformat()} leaves less than 2 weeks "
+                        f"before the due date {due}: move it earlier if the team can, and send "
+                        f"written notice by {notice_by.isoformat()}.",
+                    ),
                 )
         for m in overdue:
             warnings.append(
-                f"{m.title} was due {m.date.isoformat() if m.date else ''} and is not done: "
-                "do it now and mark the task complete."
+                PlanWarning(
+                    "milestone_overdue",
+                    f"{m.title} was due {m.date.isoformat() if m.date else ''} and is not done: "
+                    "do it now and mark the task complete.",
+                )
             )
 
 

@@ -209,7 +209,7 @@ def next_action(plan: StudentPlan) -> str:
     if plan.status == "infeasible":
         return f"Find a slot on or before {plan.due_date.isoformat()} for the team."
     if plan.status == "unplanned":
-        if any("not loaded" in w for w in plan.warnings):
+        if plan.has_warning("unknown_year"):
             return "Load the missing school year's calendar."
         return "Check the school calendar for this building."
     late = next((m for m in plan.milestones if m.status == "overdue"), None)
@@ -405,7 +405,7 @@ def _attention(by_due: Sequence[StudentPlan]) -> str:
         return head + "<p>Every student is on track.</p></section>"
     rows = []
     for p in flagged:
-        warnings = "".join(f"<li>{_e(w)}</li>" for w in p.warnings) or "<li>—</li>"
+        warnings = "".join(f"<li>{_e(w)}</li>" for w in p.warning_texts) or "<li>—</li>"
         rows.append(
             f'<tr class="flt"{_flt(p)}>'
             f"<td>{_badge(p.status)}<br>{_student_link(p)}</td>"
@@ -512,7 +512,7 @@ def _timeline(plan: StudentPlan, contacts: Sequence[Contact]) -> str:
     if plan.next_due_date is not None:
         meta.append(("Next IEP due", plan.next_due_date.isoformat()))
     dl = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in meta)
-    warnings = "".join(f"<li>{_e(w)}</li>" for w in plan.warnings)
+    warnings = "".join(f"<li>{_e(w)}</li>" for w in plan.warning_texts)
     rows = "".join(_milestone_row(plan, m) for m in plan.milestones)
     parts = [
         f'<article class="student flt" id="{_e(_anchor(plan))}"{_flt(plan)}>',
