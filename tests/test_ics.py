@@ -110,6 +110,7 @@ def small_plans() -> tuple[StudentPlan, ...]:
                 "upcoming",
                 "Monitor progress on IEP goals",
                 kind="recurring",
+                every_days=14,
             ),
             Milestone(
                 "progress_report:2026-27:Q3",

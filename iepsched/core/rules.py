@@ -276,7 +276,9 @@ def rules_from_toml(data: Mapping[str, Any], where: str) -> tuple[Rules, list[Pr
             milestones[key] = replace(base, **fields)
     for key in order:
         m = milestones[key]
-        if m.kind == "recurring" and m.every_days <= 0 and m.enabled:
+        # Outputs repeat a recurring_task by its every_days, so it needs one whatever its kind.
+        recurring = m.kind == "recurring" or m.delivery == "recurring_task"
+        if recurring and m.every_days <= 0 and m.enabled:
             problems.append(
                 Problem(
                     f"{where} [milestones.{key}]", "a recurring milestone needs every_days >= 1"

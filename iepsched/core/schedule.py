@@ -477,7 +477,16 @@ def _milestones(
         keyed.append(
             (
                 _sort_key(date, rank.get(key, order)),
-                Milestone(key, date, rule.delivery, status, title, rule.track, rule.kind),
+                Milestone(
+                    key,
+                    date,
+                    rule.delivery,
+                    status,
+                    title,
+                    rule.track,
+                    rule.kind,
+                    rule.every_days or None,
+                ),
             )
         )
     keyed.sort(key=_first)

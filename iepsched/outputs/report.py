@@ -536,8 +536,8 @@ def _timeline(plan: StudentPlan, contacts: Sequence[Contact]) -> str:
 def _milestone_row(plan: StudentPlan, m: Milestone) -> str:
     date = m.date.isoformat() if m.date else "—"
     title = m.title
-    if m.delivery == "recurring_task" and plan.next_due_date is not None:
-        title = f"{title} (every 14 days until {plan.next_due_date.isoformat()})"
+    if m.delivery == "recurring_task" and m.every_days and plan.next_due_date is not None:
+        title = f"{title} (every {m.every_days} days until {plan.next_due_date.isoformat()})"
     if m.track == "reeval":
         title = f"{title} (reevaluation)"
     cls = f"ms-{m.status}" + (" mtg-row" if m.key == "meeting" else "")
