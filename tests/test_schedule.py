@@ -28,7 +28,6 @@ from iepsched.core.schedule import (
     evaluate,
     next_due_from,
     plan_district,
-    progress_occurrences,
 )
 from iepsched.core.schoolcal import SchoolCalendar, UnknownDate
 
@@ -729,54 +728,6 @@ def test_progress_monitoring_starts_14_days_after_m_moved_to_a_school_day() -> N
         "recurring_task",
         "recurring",
     )
-
-
-@pytest.mark.parametrize(
-    ("cal", "first", "until", "expected", "missing"),
-    [
-        pytest.param(
-            CAL,
-            D(2026, 12, 10),
-            D(2027, 2, 1),
-            [D(2026, 12, 10), D(2027, 1, 4), D(2027, 1, 7), D(2027, 1, 21)],
-            None,
-            id="over-winter-break",
-        ),
-        pytest.param(
-            CAL,
-            D(2027, 3, 4),
-            D(2027, 4, 1),
-            [D(2027, 3, 4), D(2027, 3, 22), D(2027, 4, 1)],
-            None,
-            id="over-spring-break-until-inclusive",
-        ),
-        pytest.param(
-            CAL,
-            D(2027, 5, 13),
-            D(2027, 8, 20),
-            [D(2027, 5, 13), D(2027, 8, 12), D(2027, 8, 19)],
-            None,
-            id="summer-occurrences-merge",
-        ),
-        pytest.param(
-            CAL_2026,
-            D(2027, 5, 13),
-            D(2027, 8, 20),
-            [D(2027, 5, 13)],
-            "2027-28",
-            id="stops-at-unloaded-year",
-        ),
-    ],
-)
-def test_progress_occurrences(
-    cal: SchoolCalendar,
-    first: dt.date,
-    until: dt.date,
-    expected: list[dt.date],
-    missing: str | None,
-) -> None:
-    """Every 14 days, closed days moved to the next school day, same-day ones merged."""
-    assert progress_occurrences(first, 14, until, cal) == (expected, missing)
 
 
 def test_reevaluation_track_is_merged_into_the_timeline() -> None:

@@ -108,9 +108,6 @@ class Rules:
     due_soon_days: int = 7
     rights_transfer_age: int = 18
 
-    def enabled(self) -> tuple[MilestoneRule, ...]:
-        return tuple(m for m in self.milestones if m.enabled)
-
 
 def meeting_held(day: dt.date, today: dt.date) -> bool:
     """Whether a meeting on `day` counts as held by `today`: the one definition of "held".

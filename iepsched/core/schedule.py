@@ -657,27 +657,6 @@ def _uncovered_years_between(cal: SchoolCalendar, start: dt.date, end: dt.date) 
     return years
 
 
-def progress_occurrences(
-    first: dt.date, every_days: int, until: dt.date, cal: SchoolCalendar
-) -> tuple[list[dt.date], str | None]:
-    """Occurrences of a recurring milestone: first, then every `every_days` until `until`.
-
-    An occurrence that is not a school day moves to the next school day; occurrences that land on
-    the same day merge. Stops at the first unknown school year, which it returns.
-    """
-    out: list[dt.date] = []
-    day = first
-    while day <= until:
-        try:
-            moved = cal.next_school_day(day)
-        except UnknownDate as exc:
-            return out, exc.school_year
-        if not out or out[-1] != moved:
-            out.append(moved)
-        day += dt.timedelta(days=every_days)
-    return out, None
-
-
 # -- the meeting ------------------------------------------------------------------------------
 
 
