@@ -9,7 +9,15 @@ import pytest
 from calendars import D, context, student
 
 from iepsched.core.errors import Problem
-from iepsched.core.rules import DEFAULT_RULES, DateRule, LadderRules, parse_rule, rules_from_toml
+from iepsched.core.rules import (
+    DEFAULT_RULES,
+    MAX_OFFSET_DAYS,
+    MAX_OFFSET_MONTHS,
+    DateRule,
+    LadderRules,
+    parse_rule,
+    rules_from_toml,
+)
 from iepsched.core.schedule import plan_district
 
 WHERE = "config/rules.toml"
@@ -208,12 +216,21 @@ def test_rules_toml_changes_the_ladder_and_due_soon_days() -> None:
         ),
         pytest.param(
             "[ladder]\nbuffer_days = -1\n",
-            [Problem(f"{WHERE} [ladder] buffer_days", "must be a whole number >= 0, not -1")],
+            [
+                Problem(
+                    f"{WHERE} [ladder] buffer_days", "must be a whole number from 0 to 3660, not -1"
+                )
+            ],
             id="negative-ladder-count",
         ),
         pytest.param(
             "[ladder]\nbuffer_days = true\n",
-            [Problem(f"{WHERE} [ladder] buffer_days", "must be a whole number >= 0, not True")],
+            [
+                Problem(
+                    f"{WHERE} [ladder] buffer_days",
+                    "must be a whole number from 0 to 3660, not True",
+                )
+            ],
             id="boolean-ladder-count",
         ),
         pytest.param(
@@ -358,3 +375,55 @@ def test_a_rules_override_changes_the_plan() -> None:
     assert custom.milestone("begin_development") is None
     survey = custom.milestone("survey")
     assert survey is not None and survey.date == D(2026, 12, 9)  # 7 school days before Dec 18
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "value"),
+    [
+        pytest.param(
+            '[milestones.send_draft]\nrule = "cal(M, -999999999)"\n',
+            "[milestones.send_draft] rule",
+            "-999999999",
+            id="cal-days",
+        ),
+        pytest.param(
+            '[milestones.send_draft]\nrule = "months(M, 99999999)"\n',
+            "[milestones.send_draft] rule",
+            "99999999",
+            id="months",
+        ),
+        pytest.param(
+            "[milestones.progress_monitoring]\nevery_days = 999999999\n",
+            "[milestones.progress_monitoring] every_days",
+            "999999999",
+            id="every-days",
+        ),
+        pytest.param(
+            "[ladder]\nwindow_days = 999999999\n",
+            "[ladder] window_days",
+            "999999999",
+            id="ladder",
+        ),
+    ],
+)
+def test_absurd_offsets_are_refused_with_file_rule_and_value(
+    text: str, where: str, value: str
+) -> None:
+    """An offset of millions of days is a config error naming file, rule and value (issue 8)."""
+    _rules, problems = _load(text)
+    assert [p.where for p in problems] == [f"{WHERE} {where}"]
+    assert problems[0].severity == "error" and value in problems[0].message
+
+
+def test_the_largest_allowed_offsets_still_plan() -> None:
+    """At the limits the rules load and `plan` answers instead of dying with OverflowError."""
+    rules, problems = _load(
+        f'[milestones.send_draft]\nrule = "cal(M, -{MAX_OFFSET_DAYS})"\n'
+        f'[milestones.survey]\nrule = "months(DUE, {MAX_OFFSET_MONTHS})"\ntitle = "Survey"\n'
+        f"[milestones.progress_monitoring]\nevery_days = {MAX_OFFSET_DAYS}\n"
+        f"[ladder]\nwindow_days = {MAX_OFFSET_DAYS}\nnotice_days = {MAX_OFFSET_DAYS}\n"
+    )
+    assert problems == []
+    s = student(due_date=D(2027, 1, 20))
+    p = plan_district([s], context(rules=rules), today=D(2026, 9, 1)).plans[0]
+    assert p.milestone("survey") is not None

@@ -29,6 +29,11 @@ Op = Literal["cal", "months", "school", "prev", "days"]
 Anchor = Literal["M", "DUE", "NEXT_DUE", "R"]
 Kind = Literal["task", "contact", "event", "recurring", "report"]
 
+# The largest offset or interval a rules file may give: ten years. Anything bigger is a typo,
+# and would make date arithmetic overflow (issue 8) in `plan` instead of in `config check`.
+MAX_OFFSET_DAYS = 3660
+MAX_OFFSET_MONTHS = 120
+
 _EXPR = re.compile(
     r"^\s*(?P<op>cal|months|school|prev|days)\(\s*(?P<anchor>M|DUE|NEXT_DUE|R)\s*"
     r"(?:,\s*(?P<n>[+-]?\d+)\s*)?\)\s*$"
@@ -71,7 +76,11 @@ def parse_rule(text: str) -> DateRule:
         return DateRule(op, cast(Anchor, match["anchor"]), 0)
     if n_text is None:
         raise ValueError(f"{text!r}: {op}(A, N) needs a number of days or months")
-    return DateRule(op, cast(Anchor, match["anchor"]), int(n_text))
+    n = int(n_text)
+    limit, unit = (MAX_OFFSET_MONTHS, "months") if op == "months" else (MAX_OFFSET_DAYS, "days")
+    if abs(n) > limit:
+        raise ValueError(f"{text!r}: {n} is too far; use at most {limit} {unit} either way")
+    return DateRule(op, cast(Anchor, match["anchor"]), n)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,13 +199,18 @@ def _count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+def _days(value: object) -> bool:
+    """A whole number of days a date may be moved by: 0 .. MAX_OFFSET_DAYS."""
+    return _count(value) and cast(int, value) <= MAX_OFFSET_DAYS
+
+
 _VALID: dict[str, Callable[[object], bool]] = {
     "title": lambda v: False,  # handled first: it is stripped
     "delivery": lambda v: v in _DELIVERIES,
     "kind": lambda v: v in _KINDS,
     "track": lambda v: v in ("annual", "reeval"),
     "min_age": _count,
-    "every_days": _count,
+    "every_days": _days,
     "enabled": lambda v: isinstance(v, bool),
 }
 
@@ -218,9 +232,12 @@ def rules_from_toml(data: Mapping[str, Any], where: str) -> tuple[Rules, list[Pr
             problems.append(
                 Problem(f"{where} [ladder] {name}", f"unknown key (known: {known})", "warning")
             )
-        elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        elif not _days(value):
             problems.append(
-                Problem(f"{where} [ladder] {name}", f"must be a whole number >= 0, not {value!r}")
+                Problem(
+                    f"{where} [ladder] {name}",
+                    f"must be a whole number from 0 to {MAX_OFFSET_DAYS}, not {value!r}",
+                )
             )
         else:
             ladder = replace(ladder, **{name: value})
