@@ -100,6 +100,8 @@ class SchoolCalendar:
                 for o in range(closure.start.toordinal(), closure.end.toordinal() + 1):
                     if lo <= o <= hi:
                         is_school[o - lo] = 0
+                        # Overlapping closures (a warning in `calendar check`): the first
+                        # listed names the day, whatever order the others come in.
                         closed_label.setdefault(o, closure.label or "closed")
         cum_school = [0] * (size + 1)
         cum_uncovered = [0] * (size + 1)
