@@ -185,8 +185,8 @@ def test_rules_toml_changes_the_ladder_and_due_soon_days() -> None:
             [
                 Problem(
                     f"{WHERE} [milestones.send_draft] colour",
-                    "unknown key (known: rule, title, delivery, kind, track, min_age, "
-                    "every_days, enabled)",
+                    "unknown key (known: rule, title, adult_title, delivery, kind, track, "
+                    "min_age, every_days, enabled)",
                     "warning",
                 )
             ],
@@ -197,7 +197,7 @@ def test_rules_toml_changes_the_ladder_and_due_soon_days() -> None:
             [
                 Problem(
                     f"{WHERE} colour",
-                    "unknown key (known: ladder, milestones, due_soon_days)",
+                    "unknown key (known: ladder, milestones, due_soon_days, contact_deadline)",
                     "warning",
                 )
             ],
@@ -427,3 +427,31 @@ def test_the_largest_allowed_offsets_still_plan() -> None:
     s = student(due_date=D(2027, 1, 20))
     p = plan_district([s], context(rules=rules), today=D(2026, 9, 1)).plans[0]
     assert p.milestone("survey") is not None
+
+
+def test_rules_toml_moves_the_contact_deadline() -> None:
+    """contact_deadline names the milestone whose date ends the two-contact window (SPEC §3.4)."""
+    rules, problems = _load('contact_deadline = "parent_contact_1"\n')
+    assert problems == [] and rules.contact_deadline == "parent_contact_1"
+    s = student(due_date=D(2027, 1, 20))
+    p = plan_district([s], context(rules=rules), today=D(2026, 9, 1)).plans[0]
+    first = p.milestone("parent_contact_1")
+    assert first is not None and p.contacts is not None and p.contacts.deadline == first.date
+    _rules, bad = _load('contact_deadline = "no_such_step"\n')
+    assert [p.where for p in bad] == [f"{WHERE} contact_deadline"]
+
+
+def test_rules_toml_sets_the_adult_title() -> None:
+    """adult_title is the title once rights have transferred; a new title keeps an adult form."""
+    rules, problems = _load(
+        '[milestones.written_notice]\nadult_title = "Notice to the parents and the student"\n'
+    )
+    assert problems == []
+    adult = student(due_date=D(2027, 1, 20), birth_date=D(2008, 1, 1))
+    p = plan_district([adult], context(rules=rules), today=D(2026, 9, 1)).plans[0]
+    notice = p.milestone("written_notice")
+    assert notice is not None and notice.title == "Notice to the parents and the student"
+    retitled, _ = _load('[milestones.written_notice]\ntitle = "Mail the notice"\n')
+    assert _milestone(retitled, "written_notice").adult_title == (
+        "Mail the notice and to the student (rights transferred at 18)"
+    )

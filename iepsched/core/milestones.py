@@ -126,10 +126,8 @@ def _milestones(
         key = rule.key
         date = m_date if key == "meeting" else dater.date(rule.rule, key)
         title = rule.title
-        if key == "written_notice" and age >= rules.rights_transfer_age:
-            title = (
-                f"{title} and to the student (rights transferred at {rules.rights_transfer_age})"
-            )
+        if rule.adult_title is not None and age >= rules.rights_transfer_age:
+            title = rule.adult_title
         status: MilestoneStatus
         if key in done or (delivered and (key == "meeting" or key == "staff_invite")):
             status = "done"

@@ -158,7 +158,7 @@ def _plan_student(
 
     contact_req: ContactRequirement | None = None
     if any(m.kind == "contact" for m in milestones):
-        deadline = date_of(milestones, "parent_contact_2")
+        deadline = date_of(milestones, rules.contact_deadline)
         contact_req = (
             contact_requirement(contacts, deadline, due)
             if contacts
