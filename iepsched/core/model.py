@@ -202,6 +202,7 @@ class PlanWarning:
     text: str
 
     def __str__(self) -> str:
+        """The sentence, so logs, f-strings and HTML escaping show what people read."""
         return self.text
 
 

@@ -169,7 +169,7 @@ def at_risk_lines(plans: Sequence[StudentPlan]) -> list[str]:
     for p in sort_plans(plans, "status"):
         if p.status == "on_track":
             continue
-        warning = p.warnings[0].text if p.warnings else ""
+        warning = p.warnings[0] if p.warnings else ""
         out.extend(
             textwrap.wrap(
                 f"{p.student_id} [{p.status}] {warning}",

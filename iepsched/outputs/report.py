@@ -405,7 +405,7 @@ def _attention(by_due: Sequence[StudentPlan]) -> str:
         return head + "<p>Every student is on track.</p></section>"
     rows = []
     for p in flagged:
-        warnings = "".join(f"<li>{_e(w)}</li>" for w in p.warning_texts) or "<li>—</li>"
+        warnings = "".join(f"<li>{_e(w)}</li>" for w in p.warnings) or "<li>—</li>"
         rows.append(
             f'<tr class="flt"{_flt(p)}>'
             f"<td>{_badge(p.status)}<br>{_student_link(p)}</td>"
@@ -512,7 +512,7 @@ def _timeline(plan: StudentPlan, contacts: Sequence[Contact]) -> str:
     if plan.next_due_date is not None:
         meta.append(("Next IEP due", plan.next_due_date.isoformat()))
     dl = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in meta)
-    warnings = "".join(f"<li>{_e(w)}</li>" for w in plan.warning_texts)
+    warnings = "".join(f"<li>{_e(w)}</li>" for w in plan.warnings)
     rows = "".join(_milestone_row(plan, m) for m in plan.milestones)
     parts = [
         f'<article class="student flt" id="{_e(_anchor(plan))}"{_flt(plan)}>',

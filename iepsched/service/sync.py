@@ -104,7 +104,7 @@ def run_sync(
     plan = _plan(district, inputs, remote, options)
     report.plan = plan
     for p in plan.plans:
-        for warning in p.warning_texts:
+        for warning in p.warnings:
             if p.meeting is None or p.status != "on_track":
                 log.info("%s: %s", p.student_id, warning)
 
