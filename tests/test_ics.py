@@ -19,7 +19,14 @@ import vobject
 from hostile import NAME_CELLS, hostile_config
 
 from iepsched.core.items import item_key
-from iepsched.core.model import DistrictPlan, Meeting, Milestone, Student, StudentPlan
+from iepsched.core.model import (
+    DistrictPlan,
+    Meeting,
+    Milestone,
+    PlanWarning,
+    Student,
+    StudentPlan,
+)
 from iepsched.core.settings import PrivacySettings
 from iepsched.inputs.config import load_config
 from iepsched.outputs.ics import cycle_ids, export_ics, ics_files, plans_calendar, slugify
@@ -103,6 +110,7 @@ def small_plans() -> tuple[StudentPlan, ...]:
                 "upcoming",
                 "Monitor progress on IEP goals",
                 kind="recurring",
+                every_days=14,
             ),
             Milestone(
                 "progress_report:2026-27:Q3",
@@ -145,7 +153,11 @@ def small_plans() -> tuple[StudentPlan, ...]:
         milestones=(
             Milestone("begin_development", None, "task", "unscheduled", "Begin developing"),
         ),
-        warnings=("Cannot place the meeting: school year 2028-29 is not loaded.",),
+        warnings=(
+            PlanWarning(
+                "unknown_year", "Cannot place the meeting: school year 2028-29 is not loaded."
+            ),
+        ),
     )
     return winter, spring, unplanned
 

@@ -50,7 +50,7 @@ def test_a_correction_that_makes_a_booked_meeting_late_moves_it() -> None:
     assert plan.meeting is not None
     assert plan.meeting.state == "proposed"
     assert plan.meeting.date <= D(2027, 1, 5)
-    assert any("corrected due date" in w for w in plan.warnings)
+    assert any("corrected due date" in w for w in plan.warning_texts)
 
 
 def _sample_world(root: Path) -> tuple[District, StateStore, MemoryRemote]:

@@ -151,7 +151,7 @@ def test_attention_lists_every_flagged_student_with_warning_and_action() -> None
     for row in rows:
         plan = flagged[row.find("a").text()]
         warnings = [li.text() for li in row.find("ul", cls="warnings").find_all("li")]
-        assert warnings == list(plan.warnings)
+        assert warnings == list(plan.warning_texts)
         assert row.find("td", cls="action").text() == next_action(plan)
         assert plan.student.first_name not in row.text()  # names only in timeline headings
 

@@ -9,7 +9,15 @@ import pytest
 from calendars import D, context, student
 
 from iepsched.core.errors import Problem
-from iepsched.core.rules import DEFAULT_RULES, DateRule, LadderRules, parse_rule, rules_from_toml
+from iepsched.core.rules import (
+    DEFAULT_RULES,
+    MAX_OFFSET_DAYS,
+    MAX_OFFSET_MONTHS,
+    DateRule,
+    LadderRules,
+    parse_rule,
+    rules_from_toml,
+)
 from iepsched.core.schedule import plan_district
 
 WHERE = "config/rules.toml"
@@ -136,12 +144,11 @@ def test_rules_toml_overrides_an_offset_and_a_title() -> None:
 
 
 def test_rules_toml_disables_a_milestone() -> None:
-    """enabled = false keeps the milestone in order but out of `enabled()`."""
+    """enabled = false keeps the milestone in order, marked off."""
     rules, problems = _load("[milestones.begin_development]\nenabled = false\n")
     assert problems == []
     assert _milestone(rules, "begin_development").enabled is False
-    assert "begin_development" not in [m.key for m in rules.enabled()]
-    assert len(rules.enabled()) == len(DEFAULT_RULES.milestones) - 1
+    assert [m.key for m in rules.milestones] == [m.key for m in DEFAULT_RULES.milestones]
 
 
 def test_rules_toml_adds_a_district_milestone_at_the_end() -> None:
@@ -178,8 +185,8 @@ def test_rules_toml_changes_the_ladder_and_due_soon_days() -> None:
             [
                 Problem(
                     f"{WHERE} [milestones.send_draft] colour",
-                    "unknown key (known: rule, title, delivery, kind, track, min_age, "
-                    "every_days, enabled)",
+                    "unknown key (known: rule, title, adult_title, delivery, kind, track, "
+                    "min_age, every_days, enabled)",
                     "warning",
                 )
             ],
@@ -190,7 +197,7 @@ def test_rules_toml_changes_the_ladder_and_due_soon_days() -> None:
             [
                 Problem(
                     f"{WHERE} colour",
-                    "unknown key (known: ladder, milestones, due_soon_days)",
+                    "unknown key (known: ladder, milestones, due_soon_days, contact_deadline)",
                     "warning",
                 )
             ],
@@ -209,12 +216,21 @@ def test_rules_toml_changes_the_ladder_and_due_soon_days() -> None:
         ),
         pytest.param(
             "[ladder]\nbuffer_days = -1\n",
-            [Problem(f"{WHERE} [ladder] buffer_days", "must be a whole number >= 0, not -1")],
+            [
+                Problem(
+                    f"{WHERE} [ladder] buffer_days", "must be a whole number from 0 to 3660, not -1"
+                )
+            ],
             id="negative-ladder-count",
         ),
         pytest.param(
             "[ladder]\nbuffer_days = true\n",
-            [Problem(f"{WHERE} [ladder] buffer_days", "must be a whole number >= 0, not True")],
+            [
+                Problem(
+                    f"{WHERE} [ladder] buffer_days",
+                    "must be a whole number from 0 to 3660, not True",
+                )
+            ],
             id="boolean-ladder-count",
         ),
         pytest.param(
@@ -359,3 +375,83 @@ def test_a_rules_override_changes_the_plan() -> None:
     assert custom.milestone("begin_development") is None
     survey = custom.milestone("survey")
     assert survey is not None and survey.date == D(2026, 12, 9)  # 7 school days before Dec 18
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "value"),
+    [
+        pytest.param(
+            '[milestones.send_draft]\nrule = "cal(M, -999999999)"\n',
+            "[milestones.send_draft] rule",
+            "-999999999",
+            id="cal-days",
+        ),
+        pytest.param(
+            '[milestones.send_draft]\nrule = "months(M, 99999999)"\n',
+            "[milestones.send_draft] rule",
+            "99999999",
+            id="months",
+        ),
+        pytest.param(
+            "[milestones.progress_monitoring]\nevery_days = 999999999\n",
+            "[milestones.progress_monitoring] every_days",
+            "999999999",
+            id="every-days",
+        ),
+        pytest.param(
+            "[ladder]\nwindow_days = 999999999\n",
+            "[ladder] window_days",
+            "999999999",
+            id="ladder",
+        ),
+    ],
+)
+def test_absurd_offsets_are_refused_with_file_rule_and_value(
+    text: str, where: str, value: str
+) -> None:
+    """An offset of millions of days is a config error naming file, rule and value (issue 8)."""
+    _rules, problems = _load(text)
+    assert [p.where for p in problems] == [f"{WHERE} {where}"]
+    assert problems[0].severity == "error" and value in problems[0].message
+
+
+def test_the_largest_allowed_offsets_still_plan() -> None:
+    """At the limits the rules load and `plan` answers instead of dying with OverflowError."""
+    rules, problems = _load(
+        f'[milestones.send_draft]\nrule = "cal(M, -{MAX_OFFSET_DAYS})"\n'
+        f'[milestones.survey]\nrule = "months(DUE, {MAX_OFFSET_MONTHS})"\ntitle = "Survey"\n'
+        f"[milestones.progress_monitoring]\nevery_days = {MAX_OFFSET_DAYS}\n"
+        f"[ladder]\nwindow_days = {MAX_OFFSET_DAYS}\nnotice_days = {MAX_OFFSET_DAYS}\n"
+    )
+    assert problems == []
+    s = student(due_date=D(2027, 1, 20))
+    p = plan_district([s], context(rules=rules), today=D(2026, 9, 1)).plans[0]
+    assert p.milestone("survey") is not None
+
+
+def test_rules_toml_moves_the_contact_deadline() -> None:
+    """contact_deadline names the milestone whose date ends the two-contact window (SPEC §3.4)."""
+    rules, problems = _load('contact_deadline = "parent_contact_1"\n')
+    assert problems == [] and rules.contact_deadline == "parent_contact_1"
+    s = student(due_date=D(2027, 1, 20))
+    p = plan_district([s], context(rules=rules), today=D(2026, 9, 1)).plans[0]
+    first = p.milestone("parent_contact_1")
+    assert first is not None and p.contacts is not None and p.contacts.deadline == first.date
+    _rules, bad = _load('contact_deadline = "no_such_step"\n')
+    assert [p.where for p in bad] == [f"{WHERE} contact_deadline"]
+
+
+def test_rules_toml_sets_the_adult_title() -> None:
+    """adult_title is the title once rights have transferred; a new title keeps an adult form."""
+    rules, problems = _load(
+        '[milestones.written_notice]\nadult_title = "Notice to the parents and the student"\n'
+    )
+    assert problems == []
+    adult = student(due_date=D(2027, 1, 20), birth_date=D(2008, 1, 1))
+    p = plan_district([adult], context(rules=rules), today=D(2026, 9, 1)).plans[0]
+    notice = p.milestone("written_notice")
+    assert notice is not None and notice.title == "Notice to the parents and the student"
+    retitled, _ = _load('[milestones.written_notice]\ntitle = "Mail the notice"\n')
+    assert _milestone(retitled, "written_notice").adult_title == (
+        "Mail the notice and to the student (rights transferred at 18)"
+    )

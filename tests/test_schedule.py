@@ -28,7 +28,6 @@ from iepsched.core.schedule import (
     evaluate,
     next_due_from,
     plan_district,
-    progress_occurrences,
 )
 from iepsched.core.schoolcal import SchoolCalendar, UnknownDate
 
@@ -250,7 +249,7 @@ def test_spec_section_4_example() -> None:
     )
     assert p.meeting.start.isoformat() == "2027-01-06T07:45:00-06:00"
     assert p.meeting.end.isoformat() == "2027-01-06T08:45:00-06:00"
-    assert p.warnings == ()
+    assert p.warning_texts == ()
 
 
 def test_spec_example_timeline_in_date_order_with_ties_in_spec_order() -> None:
@@ -311,7 +310,7 @@ def test_summer_meeting_with_next_year_unloaded_leaves_undated_milestones_last()
     ]
     undated = [m.status for m in p.milestones if m.date is None]
     assert undated == ["unscheduled"] * 3
-    assert p.warnings == (
+    assert p.warning_texts == (
         "Progress reports after 2027-05-21 in school year 2027-28 are not planned: load that "
         "calendar (USD 500) to add them.",
         "Load the 2027-28 school calendar (USD 500): submit_paperwork, distribute_iep, "
@@ -332,7 +331,7 @@ def test_summer_meeting_with_next_year_loaded_dates_everything() -> None:
         "progress_report:2027-28:Q2",
         "progress_report:2027-28:Q3",
     ]
-    assert p.warnings == ()
+    assert p.warning_texts == ()
 
 
 def test_month_end_begin_development() -> None:
@@ -542,7 +541,7 @@ def test_rung_1_stops_at_due_minus_60_days_then_rung_2_goes_earliest_first() -> 
     assert meeting_at(p) == (D(2027, 1, 7), "07:45")
     assert p.meeting is not None and p.meeting.rung == "at_risk"
     assert p.status == "at_risk"
-    assert p.warnings == (
+    assert p.warning_texts == (
         "The meeting on 2027-01-07 leaves less than 2 weeks before the due date 2027-01-20: "
         "move it earlier if the team can, and send written notice by 2026-12-28.",
     )
@@ -554,7 +553,7 @@ def test_rung_2_when_today_is_too_late_for_two_weeks_buffer() -> None:
     assert meeting_at(p) == (D(2027, 1, 11), "07:45")
     assert p.meeting is not None and p.meeting.rung == "at_risk"
     assert p.status == "at_risk"
-    assert p.warnings[0] == (
+    assert p.warning_texts[0] == (
         "The meeting on 2027-01-11 leaves less than 2 weeks before the due date 2027-01-20: "
         "move it earlier if the team can, and send written notice by 2027-01-01."
     )
@@ -567,7 +566,7 @@ def test_rung_3_uses_the_legal_ten_day_notice() -> None:
     assert meeting_at(p) == (D(2027, 1, 19), "07:45")
     assert p.meeting is not None and p.meeting.rung == "at_risk"
     assert p.status == "at_risk"
-    assert p.warnings[0] == (
+    assert p.warning_texts[0] == (
         "Only 11 days' notice is possible: send written notice no later than 2027-01-09 "
         "(10-day legal minimum) and reach the parents now; the IEP is due 2027-01-20."
     )
@@ -580,7 +579,9 @@ def test_rung_3_when_rung_2_days_are_all_taken() -> None:
     )
     assert meeting_at(p) == (D(2027, 1, 14), "07:45")
     assert p.meeting is not None and p.meeting.rung == "at_risk"
-    assert p.warnings[0].startswith("Only 10 days' notice is possible: send written notice no ")
+    assert p.warning_texts[0].startswith(
+        "Only 10 days' notice is possible: send written notice no "
+    )
 
 
 def test_rung_4_infeasible_after_due_with_a_warning() -> None:
@@ -589,7 +590,7 @@ def test_rung_4_infeasible_after_due_with_a_warning() -> None:
     assert meeting_at(p) == (D(2027, 1, 25), "07:45")
     assert p.meeting is not None and p.meeting.rung == "infeasible"
     assert p.status == "infeasible"
-    assert p.warnings[0] == (
+    assert p.warning_texts[0] == (
         "No usable slot on or before the due date 2027-01-20: the earliest is 2027-01-25 "
         "(5 days late). Free a slot for the case manager, LEA and teachers, or ask the parents "
         "to agree to meet sooner."
@@ -608,7 +609,7 @@ def test_overdue_when_today_is_past_due_and_no_meeting_was_held() -> None:
     p = plan_one(today=D(2027, 1, 21))
     assert meeting_at(p) == (D(2027, 2, 1), "07:45")  # TODAY + 10 is a Sunday
     assert p.status == "overdue"
-    assert p.warnings[0] == (
+    assert p.warning_texts[0] == (
         "The IEP was due 2027-01-20 and no meeting has been held: hold it as soon as possible, "
         "document the reason for the delay and tell the coordinator. "
         "The earliest slot is 2027-02-01."
@@ -620,7 +621,7 @@ def test_unplanned_when_cal_due_minus_14_is_in_an_unloaded_year() -> None:
     p = plan_one(student(due_date=D(2027, 7, 15)), today=D(2027, 3, 1), ctx=context(CAL_2026))
     assert p.meeting is None
     assert p.status == "unplanned"
-    assert p.warnings == (
+    assert p.warning_texts == (
         "Cannot place the meeting: school year 2027-28 is not loaded (USD 500). Add that "
         "year's calendar so the meeting can be planned.",
     )
@@ -632,7 +633,7 @@ def test_unplanned_when_the_due_date_is_in_an_unloaded_year() -> None:
     assert p.meeting is None
     assert p.next_due_date is None
     assert p.status == "unplanned"
-    assert p.warnings == (
+    assert p.warning_texts == (
         "Cannot place the meeting: school year 2027-28 is not loaded (USD 500). Add that "
         "year's calendar so the meeting can be planned.",
     )
@@ -650,7 +651,7 @@ def test_unplanned_when_a_rung_reaches_an_unloaded_year() -> None:
     )
     assert p.meeting is None
     assert p.status == "unplanned"
-    assert p.warnings == (
+    assert p.warning_texts == (
         "Cannot place the meeting: school year 2027-28 is not loaded (USD 500). Add that "
         "year's calendar so the meeting can be planned.",
     )
@@ -710,7 +711,7 @@ def test_progress_reports_in_an_unloaded_year_give_a_warning_not_a_milestone() -
         "progress_report:2026-27:Q3",
         "progress_report:2026-27:Q4",
     ]
-    assert p.warnings == (
+    assert p.warning_texts == (
         "Progress reports after 2027-01-06 in school year 2027-28 are not planned: load that "
         "calendar (USD 500) to add them.",
     )
@@ -727,54 +728,6 @@ def test_progress_monitoring_starts_14_days_after_m_moved_to_a_school_day() -> N
         "recurring_task",
         "recurring",
     )
-
-
-@pytest.mark.parametrize(
-    ("cal", "first", "until", "expected", "missing"),
-    [
-        pytest.param(
-            CAL,
-            D(2026, 12, 10),
-            D(2027, 2, 1),
-            [D(2026, 12, 10), D(2027, 1, 4), D(2027, 1, 7), D(2027, 1, 21)],
-            None,
-            id="over-winter-break",
-        ),
-        pytest.param(
-            CAL,
-            D(2027, 3, 4),
-            D(2027, 4, 1),
-            [D(2027, 3, 4), D(2027, 3, 22), D(2027, 4, 1)],
-            None,
-            id="over-spring-break-until-inclusive",
-        ),
-        pytest.param(
-            CAL,
-            D(2027, 5, 13),
-            D(2027, 8, 20),
-            [D(2027, 5, 13), D(2027, 8, 12), D(2027, 8, 19)],
-            None,
-            id="summer-occurrences-merge",
-        ),
-        pytest.param(
-            CAL_2026,
-            D(2027, 5, 13),
-            D(2027, 8, 20),
-            [D(2027, 5, 13)],
-            "2027-28",
-            id="stops-at-unloaded-year",
-        ),
-    ],
-)
-def test_progress_occurrences(
-    cal: SchoolCalendar,
-    first: dt.date,
-    until: dt.date,
-    expected: list[dt.date],
-    missing: str | None,
-) -> None:
-    """Every 14 days, closed days moved to the next school day, same-day ones merged."""
-    assert progress_occurrences(first, 14, until, cal) == (expected, missing)
 
 
 def test_reevaluation_track_is_merged_into_the_timeline() -> None:
@@ -814,7 +767,7 @@ def test_reevaluation_in_an_unloaded_year_is_null_with_a_warning() -> None:
     found = timeline(p)
     assert found[-2:] == [("reeval_consent", None), ("reeval_due", None)]
     assert statuses(p)["reeval_consent"] == statuses(p)["reeval_due"] == "unscheduled"
-    assert p.warnings[-1] == (
+    assert p.warning_texts[-1] == (
         "Load the 2027-28 school calendar (USD 500): reeval_consent, reeval_due cannot be "
         "dated until it is."
     )
@@ -864,7 +817,7 @@ def test_overdue_milestone_before_m_makes_the_student_at_risk() -> None:
     assert p.status == "on_track"
     p = plan_one(today=D(2026, 12, 14))
     assert p.status == "at_risk"
-    assert p.warnings == (
+    assert p.warning_texts == (
         "Begin developing the IEP was due 2026-12-04 and is not done: do it now and mark the "
         "task complete.",
     )
@@ -916,7 +869,7 @@ def test_booked_meeting_in_the_last_two_weeks_is_at_risk() -> None:
     p = plan_one(booked=booked("S1001", D(2027, 1, 12)))
     assert p.meeting is not None and (p.meeting.state, p.meeting.rung) == ("booked", "at_risk")
     assert p.status == "at_risk"
-    assert p.warnings[0].startswith("The meeting on 2027-01-12 leaves less than 2 weeks")
+    assert p.warning_texts[0].startswith("The meeting on 2027-01-12 leaves less than 2 weeks")
 
 
 def test_held_meeting_is_not_overdue_after_due() -> None:
@@ -934,7 +887,7 @@ def test_booked_meeting_after_a_corrected_due_is_moved_with_a_warning() -> None:
     p = plan_one(student(due_date=D(2027, 1, 5)), booked=booked("S1001", D(2027, 1, 6)))
     assert p.meeting is not None
     assert (p.meeting.date, p.meeting.state) == (D(2026, 12, 18), "proposed")
-    assert p.warnings == (
+    assert p.warning_texts == (
         "The booked meeting on 2027-01-06 is after the corrected due date 2027-01-05: it is "
         "being moved; tell the team and the parents.",
     )
@@ -946,7 +899,7 @@ def test_booked_meeting_on_a_now_closed_day_is_moved_with_a_warning() -> None:
     p = plan_one(student(due_date=D(2026, 11, 15)), booked=booked("S1001", D(2026, 10, 19)))
     assert p.meeting is not None
     assert (p.meeting.date, p.meeting.state) == (D(2026, 10, 30), "proposed")
-    assert p.warnings == (
+    assert p.warning_texts == (
         "The booked meeting on 2026-10-19 falls on a day the school calendar now shows as "
         "closed: it is being moved to the next usable slot; tell the team.",
     )
@@ -960,7 +913,7 @@ def test_meeting_moved_in_outlook_is_adopted_even_on_a_closed_day() -> None:
     )
     assert p.meeting is not None
     assert (p.meeting.date, p.meeting.state) == (D(2026, 10, 19), "booked")
-    assert p.warnings == (
+    assert p.warning_texts == (
         "The meeting was moved in Outlook to 2026-10-19, which the school calendar shows as "
         "closed: confirm the day with the team.",
     )

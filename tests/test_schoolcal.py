@@ -11,7 +11,6 @@ from iepsched.core.model import ClosedDays, SchoolYear
 from iepsched.core.schoolcal import (
     SchoolCalendar,
     UnknownDate,
-    add_calendar_days,
     school_year_label,
 )
 
@@ -137,32 +136,6 @@ def test_calendar_days_back(day: dt.date, n: int, expected: dt.date) -> None:
     assert CAL.calendar_days_back(day, n) == expected
 
 
-@pytest.mark.parametrize(
-    ("start", "end", "count"),
-    [
-        pytest.param(D(2026, 7, 1), D(2027, 6, 30), 180, id="whole-2026-27"),
-        pytest.param(D(2027, 7, 1), D(2028, 6, 30), 188, id="whole-2027-28"),
-        pytest.param(D(2026, 8, 13), D(2026, 12, 18), 87, id="first-semester"),
-        pytest.param(D(2026, 12, 19), D(2027, 1, 3), 0, id="winter-break"),
-        pytest.param(D(2027, 1, 6), D(2027, 1, 6), 1, id="single-school-day"),
-        pytest.param(D(2027, 1, 7), D(2027, 1, 6), 0, id="empty-range"),
-    ],
-)
-def test_count_school_days(start: dt.date, end: dt.date, count: int) -> None:
-    """School days in [start, end], both ends inclusive."""
-    assert CAL.count_school_days(start, end) == count
-
-
-def test_school_days_between_lists_the_days_in_order() -> None:
-    """school_days_between lists exactly the open days, skipping Thanksgiving and the weekend."""
-    assert CAL.school_days_between(D(2026, 11, 23), D(2026, 12, 1)) == [
-        D(2026, 11, 23),
-        D(2026, 11, 24),
-        D(2026, 11, 30),
-        D(2026, 12, 1),
-    ]
-
-
 def test_walk_yields_school_days_and_stops_where_knowledge_ends() -> None:
     """walk goes day by day in either direction and raises UnknownDate at the coverage edge."""
     forward = CAL_2026.walk(D(2027, 5, 19), 1)
@@ -219,13 +192,6 @@ def test_walk_yields_school_days_and_stops_where_knowledge_ends() -> None:
         ),
         pytest.param(
             CAL_2026,
-            lambda c: c.count_school_days(D(2028, 1, 1), D(2028, 2, 1)),
-            D(2028, 1, 1),
-            "2027-28",
-            id="count-far-after-coverage",  # was an IndexError
-        ),
-        pytest.param(
-            CAL_2026,
             lambda c: c.add_school_days(D(2027, 5, 21), 1),
             D(2027, 7, 1),
             "2027-28",
@@ -258,13 +224,6 @@ def test_walk_yields_school_days_and_stops_where_knowledge_ends() -> None:
             None,  # some date of the hole: only the school year is promised
             "2027-28",
             id="offset-back-into-a-hole",
-        ),
-        pytest.param(
-            GAPPED,
-            lambda c: c.count_school_days(D(2027, 5, 1), D(2028, 9, 1)),
-            D(2027, 7, 1),
-            "2027-28",
-            id="count-across-a-hole",
         ),
         pytest.param(
             SchoolCalendar("Empty", []),
@@ -308,7 +267,7 @@ def test_school_year_label(day: dt.date, label: str) -> None:
 
 def test_coverage_is_july_to_june_around_each_year() -> None:
     """Each configured year covers July 1 .. June 30; a hole between years is not covered."""
-    assert GAPPED.covered_periods() == [
+    assert [y.covers for y in GAPPED.years] == [
         (D(2026, 7, 1), D(2027, 6, 30)),
         (D(2028, 7, 1), D(2029, 6, 30)),
     ]
@@ -377,10 +336,5 @@ def test_closure_outside_first_and_last_day_changes_nothing() -> None:
             )
         ],
     )
-    assert single.count_school_days(D(2026, 7, 1), D(2026, 8, 14)) == 2
-
-
-def test_add_calendar_days_is_plain_arithmetic() -> None:
-    """add_calendar_days ignores the school calendar entirely."""
-    assert add_calendar_days(D(2026, 12, 18), 14) == D(2027, 1, 1)
-    assert add_calendar_days(D(2027, 1, 1), -14) == D(2026, 12, 18)
+    assert single.next_school_day(D(2026, 7, 1)) == D(2026, 8, 13)
+    assert single.add_school_days(D(2026, 8, 13), 1) == D(2026, 8, 14)

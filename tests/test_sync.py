@@ -455,7 +455,7 @@ class TestSyncContract:
         assert new_plan is not None and new_plan.meeting is not None
         remote_start = parse_datetime(world.live()[meeting]["start"])
         assert remote_start == new_plan.meeting.start
-        assert any("being moved" in w for w in new_plan.warnings)
+        assert any("being moved" in w for w in new_plan.warning_texts)
         assert world.sync().actions == [] and world.last_writes == 0
 
     def test_bad_row_keeps_delivered_items(self, world: World) -> None:

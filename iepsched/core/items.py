@@ -262,10 +262,10 @@ def _task_item(
         "categories": [options.category],
     }
     kind: ItemKind = "task"
-    if m.delivery == "recurring_task" and plan.next_due_date is not None:
+    if m.delivery == "recurring_task" and m.every_days and plan.next_due_date is not None:
         kind = "recurring_task"
         fields["recurrence"] = {
-            "pattern": {"type": "daily", "interval": 14},
+            "pattern": {"type": "daily", "interval": m.every_days},
             "range": {
                 "type": "endDate",
                 "startDate": m.date.isoformat(),

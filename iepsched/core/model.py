@@ -173,6 +173,37 @@ class Milestone(NamedTuple):
     title: str
     track: Literal["annual", "reeval"] = "annual"
     kind: Literal["task", "contact", "event", "recurring", "report"] = "task"
+    # A recurring milestone's interval in calendar days, from the rules (SPEC §3.2); None for
+    # one-off milestones. Outputs read it here and never restate the number.
+    every_days: int | None = None
+
+
+# What a plan warning is about. Code decides by the code; people read the sentence.
+WarningCode = Literal[
+    "unknown_year",  # the meeting cannot be placed: a school year it needs is not loaded
+    "milestones_undated",  # some milestones cannot be dated: a school year is not loaded
+    "reports_undated",  # progress reports in a school year that is not loaded are not planned
+    "moved_by_person",  # a person moved the meeting in Outlook to a day the rules would not pick
+    "booked_day_closed",  # the booked day is now closed: the meeting is being moved
+    "booked_after_due",  # the booked day is after a corrected DUE: the meeting is being moved
+    "overdue",  # DUE has passed with no meeting held
+    "infeasible",  # no slot on or before DUE
+    "unplanned",  # the meeting could not be placed for another reason
+    "at_risk",  # less than the buffer before DUE, or short notice
+    "milestone_overdue",  # a step before the meeting is late
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanWarning:
+    """One warning on a student's plan: a code for code to act on, a sentence for people."""
+
+    code: WarningCode
+    text: str
+
+    def __str__(self) -> str:
+        """The sentence, so logs, f-strings and HTML escaping show what people read."""
+        return self.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +239,7 @@ class StudentPlan:
     status: StudentStatus
     meeting: Meeting | None
     milestones: tuple[Milestone, ...]
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[PlanWarning, ...] = ()
     cycle_id: str = ""
     reeval_cycle_id: str = ""
     contacts: ContactRequirement | None = None
@@ -216,6 +247,15 @@ class StudentPlan:
     @property
     def student_id(self) -> str:
         return self.student.student_id
+
+    @property
+    def warning_texts(self) -> tuple[str, ...]:
+        """The warnings' sentences, as every output shows them (SPEC §4)."""
+        return tuple(w.text for w in self.warnings)
+
+    def has_warning(self, code: WarningCode) -> bool:
+        """Whether any warning carries this code."""
+        return any(w.code == code for w in self.warnings)
 
     def milestone(self, key: str) -> Milestone | None:
         """The milestone with this key, or None when it does not apply."""

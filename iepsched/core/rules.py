@@ -15,6 +15,7 @@ add district-specific milestones, and change the meeting ladder's day counts.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -27,6 +28,11 @@ from .model import Delivery
 Op = Literal["cal", "months", "school", "prev", "days"]
 Anchor = Literal["M", "DUE", "NEXT_DUE", "R"]
 Kind = Literal["task", "contact", "event", "recurring", "report"]
+
+# The largest offset or interval a rules file may give: ten years. Anything bigger is a typo,
+# and would make date arithmetic overflow (issue 8) in `plan` instead of in `config check`.
+MAX_OFFSET_DAYS = 3660
+MAX_OFFSET_MONTHS = 120
 
 _EXPR = re.compile(
     r"^\s*(?P<op>cal|months|school|prev|days)\(\s*(?P<anchor>M|DUE|NEXT_DUE|R)\s*"
@@ -70,7 +76,11 @@ def parse_rule(text: str) -> DateRule:
         return DateRule(op, cast(Anchor, match["anchor"]), 0)
     if n_text is None:
         raise ValueError(f"{text!r}: {op}(A, N) needs a number of days or months")
-    return DateRule(op, cast(Anchor, match["anchor"]), int(n_text))
+    n = int(n_text)
+    limit, unit = (MAX_OFFSET_MONTHS, "months") if op == "months" else (MAX_OFFSET_DAYS, "days")
+    if abs(n) > limit:
+        raise ValueError(f"{text!r}: {n} is too far; use at most {limit} {unit} either way")
+    return DateRule(op, cast(Anchor, match["anchor"]), n)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +96,9 @@ class MilestoneRule:
     min_age: int | None = None  # only for students at least this old at M
     every_days: int = 0  # recurring: interval in calendar days
     enabled: bool = True
+    # The title once rights have transferred (age at M >= Rules.rights_transfer_age), when the
+    # step then also involves the student (SPEC §3.2: written notice goes to the student at 18+).
+    adult_title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +111,9 @@ class LadderRules:
     legal_notice_days: int = 10  # K.A.R. 91-40-17(a): meeting >= TODAY + legal_notice_days
 
 
+DEFAULT_CONTACT_DEADLINE = "parent_contact_2"
+
+
 @dataclass(frozen=True, slots=True)
 class Rules:
     """All timeline rules; `milestones` in the SPEC §3.2 order (ties sort by this order)."""
@@ -106,13 +122,25 @@ class Rules:
     ladder: LadderRules = LadderRules()
     due_soon_days: int = 7
     rights_transfer_age: int = 18
+    # The milestone whose date is the deadline of the two parent contacts (SPEC §3.4).
+    contact_deadline: str = DEFAULT_CONTACT_DEADLINE
 
-    def enabled(self) -> tuple[MilestoneRule, ...]:
-        return tuple(m for m in self.milestones if m.enabled)
+
+def meeting_held(day: dt.date, today: dt.date) -> bool:
+    """Whether a meeting on `day` counts as held by `today`: the one definition of "held".
+
+    A meeting today is not yet held (it may still be cancelled or moved); one before today is.
+    """
+    return day < today
 
 
 def _m(key: str, rule: str, title: str, **kw: Any) -> MilestoneRule:
     return MilestoneRule(key=key, rule=parse_rule(rule), title=title, **kw)
+
+
+def _with_student(title: str, age: int = 18) -> str:
+    """The adult title of a step that then also goes to the student."""
+    return f"{title} and to the student (rights transferred at {age})"
 
 
 DEFAULT_MILESTONES: tuple[MilestoneRule, ...] = (
@@ -125,7 +153,12 @@ DEFAULT_MILESTONES: tuple[MilestoneRule, ...] = (
         kind="contact",
     ),
     _m("create_draft_in_webkidss", "cal(M, -14)", "Create the IEP in Webkidss"),
-    _m("written_notice", "cal(M, -14)", "Send written notice of the meeting to both parents"),
+    _m(
+        "written_notice",
+        "cal(M, -14)",
+        "Send written notice of the meeting to both parents",
+        adult_title=_with_student("Send written notice of the meeting to both parents"),
+    ),
     _m("invite_student", "cal(M, -14)", "Invite the student to the meeting", min_age=14),
     _m(
         "staff_invite",
@@ -176,12 +209,28 @@ DEFAULT_RULES = Rules(milestones=DEFAULT_MILESTONES)
 
 _DELIVERIES = ("task", "event", "recurring_task")
 _KINDS = ("task", "contact", "event", "recurring", "report")
-_MILESTONE_KEYS = ("rule", "title", "delivery", "kind", "track", "min_age", "every_days", "enabled")
+_MILESTONE_KEYS = (
+    "rule",
+    "title",
+    "adult_title",
+    "delivery",
+    "kind",
+    "track",
+    "min_age",
+    "every_days",
+    "enabled",
+)
+_TOP_KEYS = ("ladder", "milestones", "due_soon_days", "contact_deadline")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def _count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _days(value: object) -> bool:
+    """A whole number of days a date may be moved by: 0 .. MAX_OFFSET_DAYS."""
+    return _count(value) and cast(int, value) <= MAX_OFFSET_DAYS
 
 
 _VALID: dict[str, Callable[[object], bool]] = {
@@ -190,7 +239,7 @@ _VALID: dict[str, Callable[[object], bool]] = {
     "kind": lambda v: v in _KINDS,
     "track": lambda v: v in ("annual", "reeval"),
     "min_age": _count,
-    "every_days": _count,
+    "every_days": _days,
     "enabled": lambda v: isinstance(v, bool),
 }
 
@@ -212,9 +261,12 @@ def rules_from_toml(data: Mapping[str, Any], where: str) -> tuple[Rules, list[Pr
             problems.append(
                 Problem(f"{where} [ladder] {name}", f"unknown key (known: {known})", "warning")
             )
-        elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        elif not _days(value):
             problems.append(
-                Problem(f"{where} [ladder] {name}", f"must be a whole number >= 0, not {value!r}")
+                Problem(
+                    f"{where} [ladder] {name}",
+                    f"must be a whole number from 0 to {MAX_OFFSET_DAYS}, not {value!r}",
+                )
             )
         else:
             ladder = replace(ladder, **{name: value})
@@ -249,7 +301,7 @@ def rules_from_toml(data: Mapping[str, Any], where: str) -> tuple[Rules, list[Pr
                     fields["rule"] = parse_rule(str(value))
                 except ValueError as exc:
                     problems.append(Problem(here, str(exc)))
-            elif name == "title" and isinstance(value, str) and value.strip():
+            elif name in ("title", "adult_title") and isinstance(value, str) and value.strip():
                 fields[name] = value.strip()
             elif _VALID[name](value):
                 fields[name] = value
@@ -264,10 +316,15 @@ def rules_from_toml(data: Mapping[str, Any], where: str) -> tuple[Rules, list[Pr
             milestones[key] = MilestoneRule(key=key, **fields)
             order.append(key)
         else:
+            if "title" in fields and "adult_title" not in fields and base.adult_title:
+                # A new title keeps its adult form: the same words, also to the student.
+                fields["adult_title"] = _with_student(fields["title"])
             milestones[key] = replace(base, **fields)
     for key in order:
         m = milestones[key]
-        if m.kind == "recurring" and m.every_days <= 0 and m.enabled:
+        # Outputs repeat a recurring_task by its every_days, so it needs one whatever its kind.
+        recurring = m.kind == "recurring" or m.delivery == "recurring_task"
+        if recurring and m.every_days <= 0 and m.enabled:
             problems.append(
                 Problem(
                     f"{where} [milestones.{key}]", "a recurring milestone needs every_days >= 1"
@@ -278,15 +335,22 @@ def rules_from_toml(data: Mapping[str, Any], where: str) -> tuple[Rules, list[Pr
             Problem(f"{where} [milestones.meeting]", "the meeting cannot be turned off")
         )
         milestones["meeting"] = replace(milestones["meeting"], enabled=True)
-    extra = {k: v for k, v in data.items() if k not in ("ladder", "milestones", "due_soon_days")}
-    for name in extra:
+    for name in data:
+        if name not in _TOP_KEYS:
+            problems.append(
+                Problem(
+                    f"{where} {name}", f"unknown key (known: {', '.join(_TOP_KEYS)})", "warning"
+                )
+            )
+    contact_deadline = data.get("contact_deadline", DEFAULT_CONTACT_DEADLINE)
+    if contact_deadline not in milestones or milestones[contact_deadline].kind in ("report",):
         problems.append(
             Problem(
-                f"{where} {name}",
-                "unknown key (known: ladder, milestones, due_soon_days)",
-                "warning",
+                f"{where} contact_deadline",
+                f"must name a dated milestone (e.g. parent_contact_2), not {contact_deadline!r}",
             )
         )
+        contact_deadline = DEFAULT_CONTACT_DEADLINE
     due_soon = data.get("due_soon_days", 7)
     if not isinstance(due_soon, int) or isinstance(due_soon, bool) or due_soon < 0:
         problems.append(
@@ -294,6 +358,9 @@ def rules_from_toml(data: Mapping[str, Any], where: str) -> tuple[Rules, list[Pr
         )
         due_soon = 7
     rules = Rules(
-        milestones=tuple(milestones[k] for k in order), ladder=ladder, due_soon_days=due_soon
+        milestones=tuple(milestones[k] for k in order),
+        ladder=ladder,
+        due_soon_days=due_soon,
+        contact_deadline=contact_deadline,
     )
     return rules, problems

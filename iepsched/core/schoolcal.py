@@ -12,13 +12,10 @@ O(1); offsets use a prefix count of school days instead of walking day by day.
 from __future__ import annotations
 
 import datetime as dt
-from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from .model import ClosedDays, GradingPeriod, SchoolYear
-
-_ONE_DAY = dt.timedelta(days=1)
 
 
 def school_year_label(day: dt.date) -> str:
@@ -103,6 +100,8 @@ class SchoolCalendar:
                 for o in range(closure.start.toordinal(), closure.end.toordinal() + 1):
                     if lo <= o <= hi:
                         is_school[o - lo] = 0
+                        # Overlapping closures (a warning in `calendar check`): the first
+                        # listed names the day, whatever order the others come in.
                         closed_label.setdefault(o, closure.label or "closed")
         cum_school = [0] * (size + 1)
         cum_uncovered = [0] * (size + 1)
@@ -196,24 +195,6 @@ class SchoolCalendar:
         """`cal(A, -n)`: A - n calendar days, moved to the previous school day if needed."""
         return self.prev_school_day(day - dt.timedelta(days=n))
 
-    def count_school_days(self, start: dt.date, end: dt.date) -> int:
-        """School days in [start, end] inclusive; raises UnknownDate if any date is unknown."""
-        a, b = start.toordinal(), end.toordinal()
-        if b < a:
-            return 0
-        self._check_span(a, b)
-        return self._cum_school[b - self._lo + 1] - self._cum_school[a - self._lo]
-
-    def school_days_between(self, start: dt.date, end: dt.date) -> list[dt.date]:
-        """School days in [start, end] inclusive, ascending; UnknownDate if any is unknown."""
-        a, b = start.toordinal(), end.toordinal()
-        if b < a:
-            return []
-        self._check_span(a, b)
-        lo_i = bisect_left(self._school_ords, a)
-        hi_i = bisect_left(self._school_ords, b + 1)
-        return [dt.date.fromordinal(o) for o in self._school_ords[lo_i:hi_i]]
-
     def walk(self, start: dt.date, step: int) -> Iterator[dt.date]:
         """School days from `start` (inclusive) onward (step=1) or backward (step=-1).
 
@@ -257,15 +238,6 @@ class SchoolCalendar:
         """Every grading period of every year, by report date."""
         return self._periods
 
-    def covered_periods(self) -> list[tuple[dt.date, dt.date]]:
-        """The July–June periods this calendar covers, in order."""
-        return [y.covers for y in self.years]
-
     def closures(self) -> list[tuple[SchoolYear, ClosedDays]]:
         """Every configured closure with its year."""
         return [(y, c) for y in self.years for c in y.closed]
-
-
-def add_calendar_days(day: dt.date, n: int) -> dt.date:
-    """Plain calendar arithmetic (for the reader: distinguishes clocks at call sites)."""
-    return day + n * _ONE_DAY

@@ -33,7 +33,6 @@ ExportBy = Literal["case-manager", "building", "all"]
 EventSpec = list[tuple[str, Any]]
 UID_DOMAIN = "iepsched"
 PRODID = "-//iepsched//IEP timelines//EN"
-PROGRESS_EVERY_DAYS = 14  # the To Do recurrence of progress_monitoring (items.py)
 
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {
     f"{p}{n}" for p in ("com", "lpt") for n in "123456789"
@@ -213,8 +212,8 @@ def _deadline_event(
         ("dtend", m.date + dt.timedelta(days=1)),
         ("transp", "TRANSPARENT"),
     ]
-    if m.delivery == "recurring_task" and plan.next_due_date is not None:
-        rule = {"freq": "daily", "interval": PROGRESS_EVERY_DAYS, "until": plan.next_due_date}
+    if m.delivery == "recurring_task" and m.every_days and plan.next_due_date is not None:
+        rule = {"freq": "daily", "interval": m.every_days, "until": plan.next_due_date}
         event.append(("rrule", rule))
     return event
 

@@ -45,7 +45,7 @@ def plan_json(plan: StudentPlan) -> dict[str, Any]:
             }
             for m in plan.milestones
         ],
-        "warnings": list(plan.warnings),
+        "warnings": list(plan.warning_texts),
         "building": plan.student.building,
         "case_manager_email": plan.student.case_manager_email,
         "cycle_id": plan.cycle_id or plan.due_date.isoformat(),
@@ -98,7 +98,7 @@ def plan_table(plan: StudentPlan) -> str:
         lines.append(f"{date:<10}  {m.status:<11}  {m.key[:24]:<24}  {title}")
     if plan.warnings:
         lines.append("")
-        for w in plan.warnings:
+        for w in plan.warning_texts:
             lines.extend(textwrap.wrap(w, WIDTH, initial_indent="! ", subsequent_indent="  "))
     return "\n".join(lines)
 

@@ -66,7 +66,7 @@ def next_action(plan: StudentPlan) -> str:
     if plan.status == "infeasible":
         return f"Find a slot on or before {plan.due_date.isoformat()} for the team."
     if plan.status == "unplanned":
-        if any("not loaded" in w for w in plan.warnings):
+        if plan.has_warning("unknown_year"):
             return "Load the missing school year's calendar."
         return "Check the school calendar for this building."
     late = next((m for m in plan.milestones if m.status == "overdue"), None)
@@ -393,8 +393,8 @@ def _timeline(plan: StudentPlan, contacts: Sequence[Contact]) -> str:
 def _milestone_row(plan: StudentPlan, m: Milestone) -> str:
     date = m.date.isoformat() if m.date else "—"
     title = m.title
-    if m.delivery == "recurring_task" and plan.next_due_date is not None:
-        title = f"{title} (every 14 days until {plan.next_due_date.isoformat()})"
+    if m.delivery == "recurring_task" and m.every_days and plan.next_due_date is not None:
+        title = f"{title} (every {m.every_days} days until {plan.next_due_date.isoformat()})"
     if m.track == "reeval":
         title = f"{title} (reevaluation)"
     cls = f"ms-{m.status}" + (" mtg-row" if m.key == "meeting" else "")

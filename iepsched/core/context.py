@@ -1,0 +1,61 @@
+"""PlanContext: everything the planner needs besides the students, built once per run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from .model import MeetingSettings, Student
+from .rules import Rules
+from .schoolcal import SchoolCalendar
+
+
+@dataclass(frozen=True, slots=True)
+class PlanContext:
+    """Everything the planner needs besides the students. Built once per run."""
+
+    calendar_for: Callable[[Student], SchoolCalendar]
+    rules: Rules
+    meetings: MeetingSettings
+    tz: dt.tzinfo
+    rooms: Mapping[str, str] = field(default_factory=dict)  # building -> room email
+    # Position of each milestone key in the rules (ties in date order sort by it).
+    rank: Mapping[str, int] = field(init=False, repr=False, compare=False)
+    uses_due: bool = field(init=False, repr=False, compare=False)
+    spans: tuple[Span, ...] = field(init=False, repr=False, compare=False)  # the slots, in minutes
+    _rooms_seen: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def room_for(self, building: str) -> str:
+        """The building's room mailbox (lower case), or ""; `rooms` may match names loosely,
+        so each building name is looked up once."""
+        found = self._rooms_seen.get(building)
+        if found is None:
+            found = (self.rooms.get(building) or "").lower()
+            self._rooms_seen[building] = found
+        return found
+
+    reeval_r_only: bool = field(init=False, repr=False, compare=False)
+    ages: tuple[int, ...] = field(init=False, repr=False, compare=False)  # age thresholds in rules
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rank", {m.key: i for i, m in enumerate(self.rules.milestones)})
+        enabled = [m for m in self.rules.milestones if m.enabled]
+        object.__setattr__(self, "uses_due", any(m.rule.anchor == "DUE" for m in enabled))
+        length = self.meetings.duration_minutes
+        spans = tuple(
+            (t.hour * 60 + t.minute, t.hour * 60 + t.minute + length) for t in self.meetings.slots
+        )
+        object.__setattr__(self, "spans", spans)
+        object.__setattr__(self, "_rooms_seen", {})
+        reeval_rules = [m for m in enabled if m.track == "reeval"]
+        object.__setattr__(
+            self,
+            "reeval_r_only",
+            all(m.rule.anchor == "R" and m.min_age is None for m in reeval_rules),
+        )
+        ages = {m.min_age for m in enabled if m.min_age is not None}
+        object.__setattr__(self, "ages", tuple(sorted({*ages, self.rules.rights_transfer_age})))
+
+
+Span = tuple[int, int]  # [start, end) in minutes after local midnight of one school day
