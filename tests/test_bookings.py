@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from iepsched.core.bookings import meeting_held, state_inputs
+from iepsched.core.bookings import state_inputs
 from iepsched.core.model import Contact, Cycle, ItemState, Student
+from iepsched.core.rules import meeting_held
 
 TZ = dt.timezone(dt.timedelta(hours=-6))
 TODAY = dt.date(2027, 1, 10)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from .model import BookedMeeting, Contact, Cycle, ItemState, Student
 from .reconcile import COMPLETED, LIVE, PENDING, assign_cycles
+from .rules import meeting_held
 
 
 @dataclass(frozen=True)
@@ -26,12 +27,6 @@ class StateInputs:
     cycle_ids: dict[str, str]
     reeval_cycle_ids: dict[str, str]
     cycle_rows: list[Cycle]
-
-
-# TODO(lead): use core.rules.meeting_held (branch wt-plan) — the one definition of "held".
-def meeting_held(day: dt.date, today: dt.date) -> bool:
-    """A meeting has been held once its (local) day is before today."""
-    return day < today
 
 
 def state_inputs(
