@@ -5,19 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from iepsched.cli import main
-
-CONFIG = str(Path(__file__).resolve().parents[1] / "config" / "iepsched.toml")
-TODAY = "2026-11-30"
+from cli_helpers import SAMPLE, TODAY, cli
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["--config", CONFIG, *args])
+    result = cli(SAMPLE, *args)
     return result.exit_code, result.stdout, result.stderr
 
 
