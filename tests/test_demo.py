@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shlex
 import subprocess
 import sys
 from collections import Counter
@@ -17,10 +18,19 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import TODAY, cli, state_file
+from hostile import copy_sample
 
 from iepsched.state.store import StateStore
 
-SCRIPT = Path(sys.executable).with_name("iepsched")  # the console script `make demo` calls
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_demo_command() -> list[str]:
+    """The Makefile's `demo` recipe, with $(BIN) as this interpreter's folder (the venv's)."""
+    lines = (ROOT / "Makefile").read_text(encoding="utf-8").splitlines()
+    (recipe,) = [lines[i + 1] for i, line in enumerate(lines) if line.startswith("demo:")]
+    bin_dir = str(Path(sys.executable).parent)
+    return shlex.split(recipe.strip().replace("$(BIN)", bin_dir))
 
 
 def sections(out: str) -> dict[str, list[str]]:
@@ -51,15 +61,15 @@ def writes(lines: list[str]) -> int:
 def demo_run(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    """`iepsched --config config/iepsched.toml demo` in a folder holding a copy of config/."""
-    from hostile import copy_sample
-
+    """make demo's command, run in a folder holding a copy of config/."""
     work = tmp_path_factory.mktemp("demo")
     copy_sample(work)
     env = {k: v for k, v in os.environ.items() if k != "IEPSCHED_CONFIG"}
     env["XDG_CACHE_HOME"] = str(work / "cache")
+    command = make_demo_command()
+    assert command[1:] == ["--config", "config/iepsched.toml", "demo"]  # reads the copy in cwd
     done = subprocess.run(
-        [str(SCRIPT), "--config", "config/iepsched.toml", "demo"],
+        command,
         cwd=work,
         env=env,
         capture_output=True,
@@ -144,7 +154,7 @@ def test_demo_leaves_no_state_behind(
     assert not Path(match.group(1)).exists()
     assert not (work / "config" / "state").exists()
     assert sorted(p.name for p in (work / "config").iterdir()) == sorted(
-        p.name for p in (Path(__file__).parents[1] / "config").iterdir() if p.name != "state"
+        p.name for p in (ROOT / "config").iterdir() if p.name != "state"
     )
 
 
