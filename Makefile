@@ -1,12 +1,13 @@
 # Two commands do all the set-up on a fresh clone:
-#   make demo   - the main job: the sample district synced into the local Graph sandbox
-#   make test   - the whole test suite (lint, types, tests)
+#   make demo     - the main job: the sample district synced into the local Graph sandbox
+#   make test     - the test suite (lint, types, tests); tests marked slow run only in CI
+#   make test-all - the same with the slow tests too (what CI runs: .ci/run sets CI=true)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-all lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +25,9 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -q
+
+test-all: lint
+	IEPSCHED_SLOW=1 $(BIN)/pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

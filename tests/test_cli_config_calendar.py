@@ -7,9 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from iepsched.cli import main
+from cli_helpers import cli
 
 REPO = Path(__file__).parent.parent
 CORPUS = Path(__file__).parent / "corpus"
@@ -17,12 +15,12 @@ CORPUS = Path(__file__).parent / "corpus"
 
 @pytest.fixture(autouse=True)
 def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --config the CLI finds ./config/iepsched.toml: the repo's sample."""
     monkeypatch.chdir(REPO)
-    monkeypatch.delenv("IEPSCHED_CONFIG", raising=False)
 
 
 def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    result = cli(None, *args)
     return result.exit_code, result.output
 
 

@@ -10,32 +10,11 @@ from pathlib import Path
 
 import pytest
 import vobject
-from click.testing import CliRunner, Result
-from hostile import NAME_CELLS, copy_sample, hostile_config
+from cli_helpers import TODAY, cli, state_file
+from hostile import NAME_CELLS, hostile_config
 
-import iepsched.cli.contact_cmd
-import iepsched.cli.export_cmd
-import iepsched.cli.report_cmd  # noqa: F401  (each registers its commands on main)
-from iepsched.cli import main
 from iepsched.outputs.report import COMPLIANCE_COLUMNS
 from iepsched.state.store import StateStore
-
-TODAY = "2026-11-30"
-
-
-@pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private copy of the sample config, so any state file is written under tmp."""
-    monkeypatch.delenv("IEPSCHED_CONFIG", raising=False)
-    return copy_sample(tmp_path)
-
-
-def run(config: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--config", str(config), *args], catch_exceptions=False)
-
-
-def state_file(config: Path) -> Path:
-    return config.parent / "state" / "iepsched.sqlite"
 
 
 def sequences(path: Path) -> dict[str, int]:
@@ -44,18 +23,18 @@ def sequences(path: Path) -> dict[str, int]:
 
 
 def test_export_preview_writes_parsable_files_per_case_manager(
-    config: Path, tmp_path: Path
+    sample_config: Path, tmp_path: Path
 ) -> None:
     """Without state: one file per case manager, paths on stdout, a preview note, no state."""
     out = tmp_path / "ics"
-    result = run(config, "export", "ics", "--out", str(out), "--today", TODAY)
+    result = cli(sample_config, "export", "ics", "--out", str(out), "--today", TODAY)
     assert result.exit_code == 0, result.output
     printed = [Path(line) for line in result.stdout.splitlines()]
     assert sorted(printed) == sorted(out.iterdir())
     assert len(printed) == 7
     assert "wrote 7 files for 46 students" in result.stderr
     assert "preview: no sync state" in result.stderr
-    assert not state_file(config).exists()
+    assert not state_file(sample_config).exists()
     for path in printed:
         (cal,) = vobject.readComponents(path.read_text("utf-8"))
         assert cal.vtimezone.tzid.value == "America/Chicago"
@@ -63,9 +42,13 @@ def test_export_preview_writes_parsable_files_per_case_manager(
 
 
 @pytest.mark.parametrize(("by", "count"), [("building", 5), ("all", 1)])
-def test_export_by_building_and_all(config: Path, tmp_path: Path, by: str, count: int) -> None:
+def test_export_by_building_and_all(
+    sample_config: Path, tmp_path: Path, by: str, count: int
+) -> None:
     """--by building writes one file per building, --by all a single all.ics."""
-    result = run(config, "export", "ics", "--out", str(tmp_path / by), "--by", by, "--today", TODAY)
+    result = cli(
+        sample_config, "export", "ics", "--out", str(tmp_path / by), "--by", by, "--today", TODAY
+    )
     assert result.exit_code == 0
     files = sorted((tmp_path / by).iterdir())
     assert len(files) == count
@@ -80,22 +63,22 @@ def test_export_with_state_keeps_sequence_stable(tmp_path: Path) -> None:
     config = hostile_config(tmp_path)  # four students: the state path is what matters here
     StateStore(state_file(config)).close()
     out = tmp_path / "ics"
-    first = run(config, "export", "ics", "--out", str(out), "--by", "all", "--today", TODAY)
+    first = cli(config, "export", "ics", "--out", str(out), "--by", "all", "--today", TODAY)
     assert "preview" not in first.stderr
     before = sequences(out / "all.ics")
-    run(config, "export", "ics", "--out", str(out), "--by", "all", "--today", TODAY)
+    cli(config, "export", "ics", "--out", str(out), "--by", "all", "--today", TODAY)
     assert sequences(out / "all.ics") == before
     with StateStore(state_file(config)) as store:
         assert {store.ics_sequence(uid, "changed") for uid in before} == {1}
-    run(config, "export", "ics", "--out", str(out), "--by", "all", "--today", TODAY)
+    cli(config, "export", "ics", "--out", str(out), "--by", "all", "--today", TODAY)
     assert set(sequences(out / "all.ics").values()) == {2}  # content differs from "changed"
 
 
-def test_export_refuses_a_file_as_out(config: Path, tmp_path: Path) -> None:
+def test_export_refuses_a_file_as_out(sample_config: Path, tmp_path: Path) -> None:
     """--out naming an existing file is a usage error, not a traceback."""
     target = tmp_path / "file.txt"
     target.write_text("x")
-    result = run(config, "export", "ics", "--out", str(target), "--today", TODAY)
+    result = cli(sample_config, "export", "ics", "--out", str(target), "--today", TODAY)
     assert result.exit_code == 2
 
 
@@ -108,10 +91,10 @@ class _Checker(HTMLParser):
         self.tags.append(tag)
 
 
-def test_report_writes_html_and_csvs(config: Path, tmp_path: Path) -> None:
+def test_report_writes_html_and_csvs(sample_config: Path, tmp_path: Path) -> None:
     """--html, --csv and --contacts-csv write parsable files and a status summary."""
-    run(
-        config,
+    cli(
+        sample_config,
         "contact",
         "log",
         "S1001",
@@ -129,8 +112,8 @@ def test_report_writes_html_and_csvs(config: Path, tmp_path: Path) -> None:
     html = tmp_path / "report.html"
     compliance = tmp_path / "compliance.csv"
     contacts = tmp_path / "contacts.csv"
-    result = run(
-        config,
+    result = cli(
+        sample_config,
         "report",
         "--html",
         str(html),
@@ -161,17 +144,17 @@ def test_report_writes_html_and_csvs(config: Path, tmp_path: Path) -> None:
     assert [r[0] for r in logged[1:]] == ["S1001"]
 
 
-def test_report_requires_an_output(config: Path) -> None:
+def test_report_requires_an_output(sample_config: Path) -> None:
     """report with no output option is a usage error that says what to give."""
-    result = run(config, "report", "--today", TODAY)
+    result = cli(sample_config, "report", "--today", TODAY)
     assert result.exit_code == 2
     assert "--html FILE, --csv FILE or --contacts-csv FILE" in result.stderr
 
 
-def test_report_missing_folder_is_a_clear_error(config: Path, tmp_path: Path) -> None:
+def test_report_missing_folder_is_a_clear_error(sample_config: Path, tmp_path: Path) -> None:
     """An output in a folder that does not exist is named, with exit 2 and no traceback."""
-    result = run(
-        config,
+    result = cli(
+        sample_config,
         "report",
         "--html",
         str(tmp_path / "nope" / "r.html"),
@@ -184,13 +167,13 @@ def test_report_missing_folder_is_a_clear_error(config: Path, tmp_path: Path) ->
     assert "nope does not exist" in result.stderr and "gone does not exist" in result.stderr
 
 
-def test_report_preview_creates_no_state(config: Path, tmp_path: Path) -> None:
+def test_report_preview_creates_no_state(sample_config: Path, tmp_path: Path) -> None:
     """Without a state file the report is a preview and creates none."""
     html = tmp_path / "r.html"
-    result = run(config, "report", "--html", str(html), "--today", TODAY)
+    result = cli(sample_config, "report", "--html", str(html), "--today", TODAY)
     assert "preview" in result.stderr
     assert "Preview: no sync has run yet" in html.read_text("utf-8")
-    assert not state_file(config).exists()
+    assert not state_file(sample_config).exists()
 
 
 def test_hostile_roster_through_every_output(tmp_path: Path) -> None:
@@ -198,11 +181,11 @@ def test_hostile_roster_through_every_output(tmp_path: Path) -> None:
     config = hostile_config(tmp_path)
     html, comp = tmp_path / "r.html", tmp_path / "c.csv"
     assert (
-        run(config, "report", "--html", str(html), "--csv", str(comp), "--today", TODAY).exit_code
+        cli(config, "report", "--html", str(html), "--csv", str(comp), "--today", TODAY).exit_code
         == 0
     )
     assert (
-        run(
+        cli(
             config, "export", "ics", "--out", str(tmp_path / "ics"), "--by", "all", "--today", TODAY
         ).exit_code
         == 0
@@ -216,13 +199,13 @@ def test_hostile_roster_through_every_output(tmp_path: Path) -> None:
         assert cell not in ics
 
 
-def test_today_defaults_to_the_district_clock(config: Path, tmp_path: Path) -> None:
+def test_today_defaults_to_the_district_clock(sample_config: Path, tmp_path: Path) -> None:
     """Without --today the report is as of today in the district's time zone."""
     from zoneinfo import ZoneInfo
 
     html = tmp_path / "r.html"
     before = dt.datetime.now(ZoneInfo("America/Chicago")).date()
-    assert run(config, "report", "--html", str(html)).exit_code == 0
+    assert cli(sample_config, "report", "--html", str(html)).exit_code == 0
     after = dt.datetime.now(ZoneInfo("America/Chicago")).date()
     page = html.read_text("utf-8")
     assert any(f"as of <strong>{d.isoformat()}</strong>" in page for d in (before, after))

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from iepsched.cli import main
-
-CONFIG = str(Path(__file__).resolve().parents[1] / "config" / "iepsched.toml")
-TODAY = "2026-11-30"
+from cli_helpers import SAMPLE, TODAY, cli
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["--config", CONFIG, *args])
+    result = cli(SAMPLE, *args)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -79,27 +71,6 @@ def test_unknown_student_exits_2_naming_the_roster() -> None:
     assert code == 2
     assert "roster.csv" in err and "'NOPE'" in err
     assert out == ""
-
-
-def test_all_puts_overdue_and_at_risk_first() -> None:
-    """`plan --all` sorts by status so the students needing action come first."""
-    code, out, _ = run("plan", "--all", "--today", TODAY, "--format", "json")
-    assert code == 0
-    statuses = [row["status"] for row in json.loads(out)]
-    order = ["overdue", "infeasible", "unplanned", "at_risk", "on_track"]
-    assert statuses == sorted(statuses, key=order.index)
-    assert statuses[0] == "overdue" and statuses[-1] == "on_track"
-
-
-def test_all_csv_has_one_row_per_active_student() -> None:
-    """The CSV form has a header and one row per planned student."""
-    code, out, _ = run("plan", "--all", "--today", TODAY, "--format", "csv")
-    assert code == 0
-    rows = list(csv.DictReader(io.StringIO(out)))
-    assert len(rows) == 46
-    assert {"student_id", "due_date", "meeting", "status", "next_milestone", "next_date"} <= set(
-        rows[0]
-    )
 
 
 @pytest.mark.parametrize(

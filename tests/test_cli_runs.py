@@ -6,28 +6,14 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner, Result
-from hostile import copy_sample
+from cli_helpers import cli, state_file
 
-import iepsched.cli.runs_cmd  # noqa: F401  (registers `runs` on main)
-from iepsched.cli import main
 from iepsched.state.store import StateStore
-
-
-@pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.delenv("IEPSCHED_CONFIG", raising=False)
-    return copy_sample(tmp_path)
-
-
-def run(config: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--config", str(config), *args], catch_exceptions=False)
 
 
 def seed(config: Path) -> None:
     """Three runs: a dry run, a clean sync, a partial failure, and one that never finished."""
-    path = config.parent / "state" / "iepsched.sqlite"
+    path = state_file(config)
     runs = [
         (dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC), True, 0, {"created": 0}, 0, 1.25),
         (
@@ -57,19 +43,19 @@ def seed(config: Path) -> None:
         store.start_run(today=dt.date(2026, 12, 1), dry_run=False)
 
 
-def test_no_state_means_no_runs(config: Path) -> None:
+def test_no_state_means_no_runs(sample_config: Path) -> None:
     """Before the first sync the command says so (and creates no state file)."""
-    result = run(config, "runs")
+    result = cli(sample_config, "runs")
     assert result.exit_code == 0
     assert result.stdout.startswith("no sync runs recorded yet")
-    assert json.loads(run(config, "runs", "--format", "json").stdout) == []
-    assert not (config.parent / "state").exists()
+    assert json.loads(cli(sample_config, "runs", "--format", "json").stdout) == []
+    assert not (sample_config.parent / "state").exists()
 
 
-def test_table_newest_first_with_counts_and_exit_codes(config: Path) -> None:
+def test_table_newest_first_with_counts_and_exit_codes(sample_config: Path) -> None:
     """The table lists runs newest first in local time, with actions, failures and exit code."""
-    seed(config)
-    lines = run(config, "runs").stdout.splitlines()
+    seed(sample_config)
+    lines = cli(sample_config, "runs").stdout.splitlines()
     assert lines[0].split() == [
         "run",
         "started",
@@ -102,18 +88,18 @@ def test_table_newest_first_with_counts_and_exit_codes(config: Path) -> None:
     assert all(len(line) <= 100 for line in lines)
 
 
-def test_limit(config: Path) -> None:
+def test_limit(sample_config: Path) -> None:
     """--limit N shows the N newest runs."""
-    seed(config)
-    lines = run(config, "runs", "--limit", "2").stdout.splitlines()
+    seed(sample_config)
+    lines = cli(sample_config, "runs", "--limit", "2").stdout.splitlines()
     assert [line.split()[0] for line in lines[1:] if not line.startswith(" " * 8)] == ["4", "3"]
-    assert run(config, "runs", "--limit", "0").exit_code == 2
+    assert cli(sample_config, "runs", "--limit", "0").exit_code == 2
 
 
-def test_json(config: Path) -> None:
+def test_json(sample_config: Path) -> None:
     """JSON carries every field: times, mode, exit code, counts, failures, duration."""
-    seed(config)
-    data = json.loads(run(config, "runs", "--format", "json").stdout)
+    seed(sample_config)
+    data = json.loads(cli(sample_config, "runs", "--format", "json").stdout)
     assert [r["id"] for r in data] == [4, 3, 2, 1]
     assert data[0]["exit_code"] is None and data[0]["finished_at"] is None
     assert data[1] == {

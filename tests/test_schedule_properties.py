@@ -24,8 +24,8 @@ from iepsched.core.schedule import PlanContext, add_months, age_on, evaluate, pl
 from iepsched.core.schoolcal import SchoolCalendar, UnknownDate, school_year_label
 
 ONE = dt.timedelta(days=1)
-FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-LADDER = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(suppress_health_check=[HealthCheck.too_slow])  # examples: conftest's profile
+LADDER = settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow])
 LADDER_LIGHT = settings(LADDER, max_examples=50)
 
 
@@ -325,14 +325,14 @@ def test_every_query_outside_coverage_names_the_school_year(data: st.DataObject)
             raise AssertionError(f"{day} answered though not covered")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.dates(dt.date(1900, 1, 1), dt.date(2200, 12, 31)), st.integers(-2400, 2400))
 def test_add_months_is_relativedelta(day: dt.date, months: int) -> None:
     """The hand-written add_months equals day + relativedelta(months=n) everywhere."""
     assert add_months(day, months) == day + relativedelta(months=months)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31)),
     st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31)),
@@ -342,7 +342,6 @@ def test_age_on_is_relativedelta_years(birth: dt.date, day: dt.date) -> None:
     assert age_on(birth, day) == relativedelta(day, birth).years
 
 
-@settings(max_examples=100, deadline=None)
 @given(
     st.sampled_from([(2, 28), (2, 29), (3, 1), (2, 27)]),
     st.integers(1996, 2012).filter(lambda y: y % 4 == 0),

@@ -222,7 +222,6 @@ def _due(row: dict[str, Any]) -> dt.date:
 SyncMachine.TestCase.settings = settings(
     max_examples=30,
     stateful_step_count=15,
-    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestSyncProperties = SyncMachine.TestCase

@@ -1,0 +1,165 @@
+"""`iepsched plan --all`: the roster table, its --sort orders, and the CSV and JSON forms."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_helpers import SAMPLE, TODAY, cli
+
+STATUS_ORDER = ["overdue", "infeasible", "unplanned", "at_risk", "on_track"]
+COLUMNS = ["student", "due", "meeting", "state", "status", "next", "milestone", "date"]
+ACTIVE = sorted({f"S{n}" for n in range(1001, 1049)} - {"S1012", "S1043"})  # two have exited
+ROW_FIELDS = [
+    "student_id",
+    "due_date",
+    "meeting",
+    "meeting_state",
+    "status",
+    "next_milestone",
+    "next_date",
+    "case_manager_email",
+    "building",
+]
+
+
+def plan_all(*args: str, config: Path = SAMPLE) -> str:
+    """stdout of `plan --all --today TODAY ARGS`, which must exit 0."""
+    result = cli(config, "plan", "--all", "--today", TODAY, *args)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def json_rows(*args: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = json.loads(plan_all("--format", "json", *args))
+    return rows
+
+
+def table_ids(out: str) -> list[str]:
+    """The student ids of the table's rows, in order (between the rule and the blank line)."""
+    lines = out.splitlines()
+    return [line.split()[0] for line in lines[2 : lines.index("")]]
+
+
+def is_sorted_by_status(rows: list[dict[str, Any]]) -> bool:
+    keys = [(STATUS_ORDER.index(r["status"]), r["due_date"], r["student_id"]) for r in rows]
+    return keys == sorted(keys)
+
+
+def test_table_has_a_header_a_rule_a_row_per_student_and_a_summary() -> None:
+    """The table: header, a rule as wide, one row per active student, then the status counts."""
+    lines = plan_all().splitlines()
+    assert lines[0].split() == COLUMNS
+    assert lines[1] == "-" * len(lines[0])
+    assert sorted(table_ids("\n".join(lines))) == ACTIVE
+    assert lines[-2] == ""
+    assert lines[-1] == "46 students: 9 at_risk, 1 infeasible, 33 on_track, 2 overdue, 1 unplanned"
+
+
+def test_table_rows_agree_with_the_json() -> None:
+    """Each table row shows the same due date, meeting, state, status and next milestone."""
+    by_id = {r["student_id"]: r for r in json_rows()}
+    lines = plan_all().splitlines()
+    for line in lines[2 : lines.index("")]:
+        row = by_id[line[:10].strip()]
+        assert line[11:21] == row["due_date"]
+        assert line[22:38].strip() == (row["meeting"] or "—")
+        assert line[39:47].strip() == (row["meeting_state"] or "—")
+        assert line[48:58].strip() == row["status"]
+        assert line[59:85].strip() == row["next_milestone"]
+        assert line[86:].strip() == row["next_date"]
+
+
+def test_unplanned_student_shows_dashes_for_the_meeting() -> None:
+    """A student with no placeable meeting shows — for meeting and state, not a blank."""
+    lines = plan_all().splitlines()
+    (row,) = [line for line in lines if line.startswith("S1020 ")]
+    assert row.split()[:5] == ["S1020", "2028-08-20", "—", "—", "unplanned"]
+
+
+def test_table_fits_100_columns(sample_config: Path) -> None:
+    """Every line of the table fits 100 columns, also with an overlong student id."""
+    assert max(len(line) for line in plan_all().splitlines()) <= 100
+    roster = sample_config.parent / "roster.csv"
+    long_id = "S1001-" + "X" * 40
+    roster.write_text(roster.read_text().replace("\nS1001,", f"\n{long_id},"))
+    lines = plan_all(config=sample_config).splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert any(line.startswith(long_id[:10]) for line in lines)
+
+
+def test_default_sort_is_status() -> None:
+    """Without --sort the rows are in --sort status order, in every format."""
+    for fmt in ("table", "csv", "json"):
+        assert plan_all("--format", fmt) == plan_all("--format", fmt, "--sort", "status")
+
+
+def test_sort_status_puts_the_students_needing_action_first() -> None:
+    """--sort status: overdue, infeasible, unplanned, at_risk, on_track; by due date within."""
+    rows = json_rows("--sort", "status")
+    assert is_sorted_by_status(rows)
+    assert [r["status"] for r in rows[:4]] == ["overdue", "overdue", "infeasible", "unplanned"]
+    assert [r["student_id"] for r in rows[:2]] == ["S1036", "S1005"]  # due 11-16, then 11-20
+    assert rows[-1]["status"] == "on_track"
+
+
+def test_sort_due_is_by_due_date_then_id() -> None:
+    """--sort due: earliest due date first, ties broken by student id."""
+    rows = json_rows("--sort", "due")
+    keys = [(r["due_date"], r["student_id"]) for r in rows]
+    assert keys == sorted(keys)
+    assert rows[0]["student_id"] == "S1036"
+    assert not is_sorted_by_status(rows)  # a different order, not status again
+
+
+def test_sort_id_is_by_student_id() -> None:
+    """--sort id: the roster's ids in order."""
+    assert [r["student_id"] for r in json_rows("--sort", "id")] == ACTIVE
+
+
+@pytest.mark.parametrize("order", ["status", "due", "id"])
+def test_every_format_honours_the_sort(order: str) -> None:
+    """The table, CSV and JSON list the same students in the same order for each --sort."""
+    from_json = [r["student_id"] for r in json_rows("--sort", order)]
+    rows = list(csv.DictReader(io.StringIO(plan_all("--format", "csv", "--sort", order))))
+    assert [r["student_id"] for r in rows] == from_json
+    assert table_ids(plan_all("--sort", order)) == from_json
+    assert sorted(from_json) == ACTIVE
+
+
+def test_unknown_sort_is_a_usage_error() -> None:
+    """--sort with an unknown key exits 2 naming the choices."""
+    result = cli(SAMPLE, "plan", "--all", "--sort", "name", "--today", TODAY)
+    assert result.exit_code == 2
+    assert "'name' is not one of 'status', 'due', 'id'" in result.stderr
+
+
+def test_csv_and_json_carry_the_same_rows() -> None:
+    """CSV has exactly the JSON's fields as its header and the same values, row for row."""
+    data = json_rows()
+    assert all(list(r) == ROW_FIELDS for r in data)
+    rows = list(csv.DictReader(io.StringIO(plan_all("--format", "csv"))))
+    assert list(rows[0]) == ROW_FIELDS
+    assert rows == [{k: v or "" for k, v in r.items()} for r in data]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="SPEC §6 caseloads: plan --all has no --case-manager EMAIL / --building NAME options",
+)
+@pytest.mark.parametrize(
+    ("option", "value", "field"),
+    [
+        ("--case-manager", "cm.rivera@pvsec.example.org", "case_manager_email"),
+        ("--building", "Prairie Valley High", "building"),
+    ],
+)
+def test_caseload_filters(option: str, value: str, field: str) -> None:
+    """SPEC §6: `plan --all --case-manager EMAIL` / `--building NAME` list only that caseload."""
+    rows = json_rows(option, value)
+    assert rows and {r[field] for r in rows} == {value}
+    assert len(rows) == sum(r[field] == value for r in json_rows())
