@@ -178,11 +178,6 @@ def test_demo_state_records_the_story(sample_config: Path, tmp_path: Path) -> No
         assert runs[0].counts == {} and runs[-1].counts.keys() == {"created"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="demo bug: _complete_contacts PATCHes status=completed without completedDateTime, so "
-    "the sandbox stamps the wall-clock date and the contacts land after the demo's --today",
-)
 def test_demo_contacts_are_dated_on_the_simulated_night(
     demo_run: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:

@@ -107,7 +107,7 @@ def _run_demo(config: Any, sandbox: Any, day: dt.date, state_dir: Path) -> None:
             moved = _move_one_meeting(client, plans, delivered, config.district.timezone)
             if moved:
                 say(f"   moved the IEP meeting of {moved[0]} to {moved[1]}")
-            for sid, method in _complete_contacts(client, delivered):
+            for sid, method in _complete_contacts(client, delivered, day):
                 say(f"   completed '{sid} parent contact' with method ticked: {method}")
 
             sandbox.reset_stats()
@@ -178,8 +178,13 @@ def _move_one_meeting(
     return None
 
 
-def _complete_contacts(client: GraphClient, items: dict[str, Any]) -> list[tuple[str, str]]:
-    """Play a person: tick a method on two parent-contact tasks and complete them."""
+def _complete_contacts(
+    client: GraphClient, items: dict[str, Any], day: dt.date
+) -> list[tuple[str, str]]:
+    """Play a person: tick a method on two parent-contact tasks and complete them on `day`.
+
+    The completion date is the demo's night, not the wall clock's, as a person's would be.
+    """
     done: list[tuple[str, str]] = []
     labels = ["Phone", "Email"]
     for _key, st in sorted(items.items()):
@@ -197,6 +202,11 @@ def _complete_contacts(client: GraphClient, items: dict[str, Any]) -> list[tuple
                     json={"isChecked": True},
                     mailbox=st.mailbox,
                 )
-        client.patch(base, json={"status": "completed"}, mailbox=st.mailbox)
+        completed = {"dateTime": f"{day.isoformat()}T00:00:00", "timeZone": "UTC"}
+        client.patch(
+            base,
+            json={"status": "completed", "completedDateTime": completed},
+            mailbox=st.mailbox,
+        )
         done.append((st.student_id, label))
     return done
