@@ -5,10 +5,10 @@ skipped rows are returned too (line, and id where readable), because the sync en
 everything it already delivered for a student whose row could not be read this time (a typo must
 not cancel a meeting), and every command must say which students it left out.
 
-The file is read one physical line at a time: a record never spans lines, so a stray `"` costs
-only the line it is on instead of swallowing every row up to the next quote (issue 8). A quoted
-field that does not close on its line is reported as such; the next line is read as a row of its
-own. Messages quote at most the one offending field, cut to 60 characters: the roster holds names,
+The file is read one physical line at a time (`csvlines`): a record never spans lines, so a stray
+`"` costs only the line it is on instead of swallowing every row up to the next quote (issue 8). A
+quoted field that does not close on its line is reported as such; the next line is read as a row of
+its own. Each cell is checked by `rosterfields`. Messages quote at most the one offending field, cut to 60 characters: the roster holds names,
 birth dates and parents' phones, and an error message ends up in logs and terminals.
 """
 
@@ -32,11 +32,13 @@ from .rosterfields import (
     Errors,
     FieldReader,
     control_errors,
+    home_language,
     parse_date,
     readable_id,
     shown,
     student_id_problem,
     too_long_message,
+    yes_no,
 )
 
 __all__ = [
@@ -75,6 +77,15 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     "iep_due_date",
     "reeval_due_date",
     "status",
+    "case_manager_name",
+    "home_language",
+    "decision_maker_1_address",
+    "decision_maker_2_address",
+    "initial_consent_date",
+    "eligibility_date",
+    "transfer_in_date",
+    "transfer_type",
+    "has_bip",
 )
 COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 _POSITION = {name: i for i, name in enumerate(COLUMNS)}  # also the order of a row's messages
@@ -387,6 +398,15 @@ class _RowParser(FieldReader):
             iep_due_text,
             reeval_text,
             status_text,
+            cm_name,
+            language_text,
+            dm1_address,
+            dm2_address,
+            consent_text,
+            eligibility_text,
+            transfer_text,
+            transfer_type_text,
+            bip_text,
         ) = cells
         if (problem := student_id_problem(student_id)) is not None:
             errors.append(("student_id", problem))
@@ -405,8 +425,8 @@ class _RowParser(FieldReader):
         decision_makers = tuple(
             dm
             for dm in (
-                self.decision_maker(1, (dm1_name, dm1_email, dm1_phone, ""), errors),
-                self.decision_maker(2, (dm2_name, dm2_email, dm2_phone, ""), errors),
+                self.decision_maker(1, (dm1_name, dm1_email, dm1_phone, dm1_address), errors),
+                self.decision_maker(2, (dm2_name, dm2_email, dm2_phone, dm2_address), errors),
             )
             if dm is not None
         )
@@ -416,19 +436,29 @@ class _RowParser(FieldReader):
         reeval_due = self.iep_date(reeval_text, "reeval_due_date", errors)
         if last_iep is not None and iep_due is not None:
             self.near(iep_due, "iep_due_date", last_iep, "last_iep_date", errors)
+        consent = self.iep_date(consent_text, "initial_consent_date", errors, what="date")
+        eligibility = self.iep_date(eligibility_text, "eligibility_date", errors, what="date")
+        transfer_in, transfer_type = self.transfer(transfer_text, transfer_type_text, errors)
         due = due_date_from(last_iep, iep_due)
         if due is None and not (last_iep_text or iep_due_text):
-            errors.append(
-                (
-                    "iep_due_date",
-                    "neither last_iep_date nor iep_due_date is given; one of them is required",
-                )
+            # SPEC §2.2 lets consent or eligibility alone start the initial track, but a Student
+            # still needs an annual due date to be planned: until the planner has that track,
+            # such a row is reported rather than planned wrongly.
+            initial = (
+                " (a student on the initial track, by initial_consent_date or eligibility_date, "
+                "cannot be planned yet)"
+                if consent_text or eligibility_text
+                else ""
             )
+            message = "neither last_iep_date nor iep_due_date is given; one of them is required"
+            errors.append(("iep_due_date", message + initial))
         if reeval_due is not None and due is not None:
             self.near(reeval_due, "reeval_due_date", due, "the IEP due date", errors)
         status = status_text.casefold() or "active"
         if status not in ("active", "exited"):
             errors.append(("status", f"{shown(status_text)} is not a status; use active or exited"))
+        language = home_language(language_text, errors)
+        has_bip = yes_no(bip_text, "has_bip", errors)
         if birth_date is not None:
             self.check_birth(birth_date, due, errors)
         if errors or birth_date is None or due is None:
@@ -451,5 +481,12 @@ class _RowParser(FieldReader):
             iep_due_date=iep_due,
             reeval_due_date=reeval_due,
             status="exited" if status == "exited" else "active",
+            case_manager_name=" ".join(cm_name.split()),
+            home_language=language,
+            initial_consent_date=consent,
+            eligibility_date=eligibility,
+            transfer_in_date=transfer_in,
+            transfer_type=transfer_type,
+            has_bip=has_bip,
             line=line,
         )

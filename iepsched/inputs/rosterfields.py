@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from typing import Literal
 
 from ..core.model import DecisionMaker
 
@@ -49,6 +49,11 @@ _YES_NO = {
     "0": False,
 }
 _YES_NO_HELP = "use yes or no (y/n, true/false and 1/0 are read too)"
+_LANGUAGES: dict[str, Literal["en", "es"]] = {"en": "en", "es": "es"}
+_TRANSFER_TYPES: dict[str, Literal["in_state", "out_of_state"]] = {
+    "in_state": "in_state",
+    "out_of_state": "out_of_state",
+}
 
 Errors = list[tuple[str, str]]  # (column, message) for each bad cell of a row
 
@@ -136,15 +141,15 @@ def years_between(earlier: dt.date, later: dt.date) -> int:
     return years
 
 
-def choice(text: str, column: str, allowed: Mapping[str, str], what: str, errors: Errors) -> str:
-    """`text` (any case) as one of `allowed`'s keys mapped to its value; "" when empty or bad."""
+def home_language(text: str, errors: Errors) -> Literal["en", "es"]:
+    """The language of the parents' notice: en (also when empty) or es, in any case."""
     if not text:
-        return ""
-    value = allowed.get(text.casefold())
-    if value is None:
-        errors.append((column, f"{shown(text)} is not {what}; use {' or '.join(allowed)}"))
-        return ""
-    return value
+        return "en"
+    language = _LANGUAGES.get(text.casefold())
+    if language is None:
+        errors.append(("home_language", f"{shown(text)} is not a home language; use en or es"))
+        return "en"
+    return language
 
 
 def yes_no(text: str, column: str, errors: Errors) -> bool:
@@ -293,6 +298,25 @@ class FieldReader:
         if len(errors) == before:
             self._lists[text] = result
         return result
+
+    def transfer(
+        self, date_text: str, type_text: str, errors: Errors
+    ) -> tuple[dt.date | None, Literal["in_state", "out_of_state"] | None]:
+        """transfer_in_date and transfer_type: both given or neither (each means little alone)."""
+        day = self.iep_date(date_text, "transfer_in_date", errors, what="date")
+        kind = _TRANSFER_TYPES.get(type_text.casefold()) if type_text else None
+        if type_text and kind is None:
+            message = f"{shown(type_text)} is not a transfer type; use in_state or out_of_state"
+            errors.append(("transfer_type", message))
+        if type_text and not date_text:
+            message = "transfer_in_date is empty but transfer_type is given; give both or neither"
+            errors.append(("transfer_in_date", message))
+        elif date_text and not type_text:
+            message = (
+                "transfer_type is empty but transfer_in_date is given; use in_state or out_of_state"
+            )
+            errors.append(("transfer_type", message))
+        return day, kind
 
     def decision_maker(
         self, n: int, cells: tuple[str, str, str, str], errors: Errors
