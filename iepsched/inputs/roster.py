@@ -8,8 +8,9 @@ not cancel a meeting), and every command must say which students it left out.
 The file is read one physical line at a time (`csvlines`): a record never spans lines, so a stray
 `"` costs only the line it is on instead of swallowing every row up to the next quote (issue 8). A
 quoted field that does not close on its line is reported as such; the next line is read as a row of
-its own. Each cell is checked by `rosterfields`. Messages quote at most the one offending field, cut to 60 characters: the roster holds names,
-birth dates and parents' phones, and an error message ends up in logs and terminals.
+its own. Each cell is checked by `rosterfields`; a message quotes at most the one offending field,
+cut to 60 characters: the roster holds names, birth dates and parents' phones, and an error message
+ends up in logs and terminals.
 """
 
 from __future__ import annotations
