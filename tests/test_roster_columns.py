@@ -284,3 +284,20 @@ def test_new_columns_are_mapped_by_roster_columns() -> None:
         "out_of_state",
         True,
     )
+
+
+def test_sample_roster_uses_the_new_columns() -> None:
+    """The sample district's roster exercises each new column and still loads cleanly."""
+    sample = Path(__file__).parent.parent / "config" / "roster.csv"
+    result = read_roster(sample)
+    assert result.problems == ()
+    by_id = {s.student_id: s for s in result.students}
+    assert by_id["S1017"].home_language == "es"
+    assert by_id["S1017"].decision_makers[0].address == "418 Cedar St, Prairie Valley, KS"
+    assert by_id["S1006"].has_bip
+    assert by_id["S1001"].case_manager_label == "Daniela Rivera"
+    assert by_id["S1021"].case_manager_label == "cm.tran@pvsec.example.org"  # no name given
+    assert (by_id["S1048"].transfer_type, by_id["S1048"].transfer_in_date) == (
+        "out_of_state",
+        dt.date(2026, 8, 24),
+    )
