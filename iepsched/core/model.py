@@ -33,6 +33,7 @@ class DecisionMaker:
     name: str
     email: str = ""
     phone: str = ""
+    address: str = ""  # mailing address for the parents' notice (one line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,15 @@ class Student:
     iep_due_date: dt.date | None = None
     reeval_due_date: dt.date | None = None
     status: Literal["active", "exited"] = "active"
+    case_manager_name: str = ""  # shown instead of the email where a person reads it
+    home_language: Literal["en", "es"] = "en"  # the language of the parents' notice (SPEC §3.7)
+    # The initial track (SPEC §3.6): consent to evaluate received, eligibility determined.
+    initial_consent_date: dt.date | None = None
+    eligibility_date: dt.date | None = None
+    # Enrolled from another district (SPEC §3.6); both are given or neither.
+    transfer_in_date: dt.date | None = None
+    transfer_type: Literal["in_state", "out_of_state"] | None = None
+    has_bip: bool = False  # a behavior intervention plan to monitor
     line: int = 0  # line of the roster file the row came from (0 when built in code)
 
     @property
@@ -64,6 +74,11 @@ class Student:
         first = self.first_name.strip()[:1].upper()
         last = self.last_name.strip()[:1].upper()
         return f"{first}.{last}." if first and last else (first or last)
+
+    @property
+    def case_manager_label(self) -> str:
+        """How caseload views and notices name the case manager: the name, else the email."""
+        return self.case_manager_name or self.case_manager_email
 
     @property
     def required_emails(self) -> tuple[str, ...]:
