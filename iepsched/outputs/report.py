@@ -383,41 +383,43 @@ def _calendar(by_due: Sequence[StudentPlan], today: dt.date) -> Iterator[str]:
     year, month = first.year, first.month
     weeks_of = stdcal.Calendar(firstweekday=0)
     while (year, month) <= (last.year, last.month):
-        rows = []
-        total = 0
-        for week in weeks_of.monthdatescalendar(year, month):
-            cells = []
-            for day in week:
-                if day.month != month:
-                    cells.append('<td class="out"></td>')
-                    continue
-                entries = by_day.get(day, [])
-                total += len(entries)
-                classes = ["today"] if day == today else []
-                if day.weekday() >= 5:
-                    classes.append("we")
-                items = "".join(
-                    f'<li class="mtg flt st-{_e(p.status)} ms-{_e(m.state)}"{_flt(p)}'
-                    f' title="{_e(m.state)} meeting, {_e(STATUS_LABELS[p.status])}">'
-                    f"{_e(m.start.strftime('%H:%M'))} {_student_link(p)}"
-                    f'<span class="vh"> ({_e(m.state)})</span></li>'
-                    for p, m in entries
-                )
-                cls = f' class="{" ".join(classes)}"' if classes else ""
-                body = f'<ul class="day">{items}</ul>' if items else ""
-                cells.append(f'<td{cls}><span class="dn">{day.day}</span>{body}</td>')
-            rows.append("<tr>" + "".join(cells) + "</tr>")
+        weeks = weeks_of.monthdatescalendar(year, month)
+        total = sum(len(by_day.get(d, ())) for week in weeks for d in week if d.month == month)
         name = f"{stdcal.month_name[month]} {year}"
         noun = "meeting" if total == 1 else "meetings"
         yield (
             f'<table class="month"><caption>{_e(name)} — {total} {noun}</caption>'
             "<thead><tr><th>Mon</th><th>Tue</th><th>Wed</th><th>Thu</th><th>Fri</th>"
             '<th class="we">Sat</th><th class="we">Sun</th></tr></thead><tbody>'
-            + "".join(rows)
-            + "</tbody></table>"
         )
+        for week in weeks:
+            yield "<tr>"
+            for day in week:
+                yield _day_cell(day, month, today, by_day.get(day, []))
+            yield "</tr>"
+        yield "</tbody></table>"
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     yield "</section>"
+
+
+def _day_cell(
+    day: dt.date, month: int, today: dt.date, entries: Sequence[tuple[StudentPlan, Meeting]]
+) -> str:
+    if day.month != month:
+        return '<td class="out"></td>'
+    classes = ["today"] if day == today else []
+    if day.weekday() >= 5:
+        classes.append("we")
+    items = "".join(
+        f'<li class="mtg flt st-{_e(p.status)} ms-{_e(m.state)}"{_flt(p)}'
+        f' title="{_e(m.state)} meeting, {_e(STATUS_LABELS[p.status])}">'
+        f"{_e(m.start.strftime('%H:%M'))} {_student_link(p)}"
+        f'<span class="vh"> ({_e(m.state)})</span></li>'
+        for p, m in entries
+    )
+    cls = f' class="{" ".join(classes)}"' if classes else ""
+    body = f'<ul class="day">{items}</ul>' if items else ""
+    return f'<td{cls}><span class="dn">{day.day}</span>{body}</td>'
 
 
 def _timelines(
