@@ -14,11 +14,14 @@ from typing import TYPE_CHECKING
 import click
 
 from ..outputs.skipped import SkippedRow, skipped_summary
-from .base import EXIT_PARTIAL
 
 if TYPE_CHECKING:
     from ..inputs.roster import RosterResult
     from ..service.district import District
+
+# SPEC §2.2: exit 1 after the output when a row was skipped (the code `sync` uses for "some items
+# failed, the rest applied": the output is there, but not whole).
+EXIT_SKIPPED = 1
 
 
 def skipped_rows(roster: RosterResult) -> tuple[SkippedRow, ...]:
@@ -57,4 +60,4 @@ def finish_skipped(district: District) -> None:
     notice = skipped_notice(skipped_rows(district.roster))
     if notice:
         click.echo(notice, err=True)
-        sys.exit(EXIT_PARTIAL)
+        sys.exit(EXIT_SKIPPED)
