@@ -159,3 +159,20 @@ def test_compact_timeline_opens_from_a_link(
     url = compact_file.as_uri() + "?status=at_risk&building=Bluestem+High"
     dom = render(chromium, tmp_path / "p2", "--dump-dom", url).stdout
     assert "3 of 46 students shown" in dom
+
+
+def test_compact_report_prints_the_timelines(
+    chromium: str, compact_file: Path, tmp_path: Path
+) -> None:
+    """Printing a large report's caseload builds the shown students' timelines first, so the
+    print has them all (as many pages as the inline report's)."""
+    pdf = tmp_path / "compact.pdf"
+    render(
+        chromium,
+        tmp_path / "profile",
+        "--no-pdf-header-footer",
+        f"--print-to-pdf={pdf}",
+        compact_file.as_uri(),
+    )
+    pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf.read_bytes()))
+    assert pages >= 40  # 52 with the timelines built; 16 if they stayed closed
