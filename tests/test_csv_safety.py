@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+import stat
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,7 @@ import pytest
 from hostile import HOSTILE, hostile_config
 
 from iepsched.core.model import Contact, DistrictPlan
-from iepsched.fs.atomic import write_atomic
+from iepsched.fs.atomic import PRIVATE, open_atomic, write_atomic
 from iepsched.inputs.config import load_config
 from iepsched.outputs.csvreport import (
     COMPLIANCE_COLUMNS,
@@ -186,3 +187,21 @@ def test_plan_all_csv_neutralises_every_formula(plan: DistrictPlan) -> None:
     rows = read(all_csv([evil, *plan.plans[1:]]))
     _assert_safe(rows)
     assert rows[1][rows[0].index("building")] == "'=HYPERLINK(1)"
+
+
+def test_open_atomic_streams_privately_and_cleans_up(tmp_path: Path) -> None:
+    """A streamed write is private (0600), replaces the file only when the block ends, and on
+    an error leaves the old file and no temporary file behind."""
+    target = tmp_path / "report.html"
+    target.write_text("old")
+    with open_atomic(target) as out:
+        out.write("new ")
+        assert target.read_text() == "old"  # readers still see the old file
+        out.write("page")
+    assert target.read_text() == "new page"
+    assert stat.S_IMODE(target.stat().st_mode) == PRIVATE
+    with pytest.raises(RuntimeError), open_atomic(target) as out:
+        out.write("half")
+        raise RuntimeError("disk full")
+    assert target.read_text() == "new page"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -17,7 +18,8 @@ from hostile import HOSTILE, hostile_config
 
 from iepsched.core.model import Contact, DistrictPlan, StudentPlan
 from iepsched.inputs.config import load_config
-from iepsched.outputs.report import html_report, next_action
+from iepsched.outputs.report import html_report, next_action, write_html_report
+from iepsched.outputs.skipped import SkippedRow
 from iepsched.service.district import load_district, plan_with_state
 from iepsched.state.store import StateStore
 
@@ -385,3 +387,125 @@ def test_report_is_deterministic_and_wraps_the_student_loop() -> None:
     wrap: Callable[..., Iterator[StudentPlan]] = each
     assert report(sample(), each=wrap) == sample_html()
     assert Counter(seen) == Counter(p.student_id for p in sample().plans)
+
+
+def compact(plan: DistrictPlan, **kw: object) -> str:
+    return report(plan, inline_timelines=0, **kw)
+
+
+def rebuilt_rows(text: str) -> dict[str, list[str]]:
+    """Each student's timeline rows as the script builds them: row markup picked by index."""
+    doc = parse(text)
+    listed = json.loads(doc.find("script", id="tl-rows").text())
+    out = {}
+    for article in doc.find_all("article", cls="student"):
+        details = article.find_all("details", cls="tl")
+        indexes = details[0].attrs["data-r"].split() if details else []
+        out[article.attrs["id"]] = [listed[int(i, 36)] for i in indexes]
+    return out
+
+
+def test_compact_timelines_rebuild_exactly_the_inline_rows() -> None:
+    """A large report's on-demand timelines hold, by index, exactly the rows the inline tables
+    have, in order: nothing is lost by leaving the tables to the script."""
+    inline = sample_html()
+    text = compact(sample())
+    tbodies = re.findall(r'<article[^>]* id="(s-\w+)".*?</article>', inline)
+    assert len(tbodies) == 46
+    rebuilt = rebuilt_rows(text)
+    for match in re.finditer(r'<article[^>]* id="(s-\w+)"(.*?)</article>', inline):
+        rows = re.findall(r"<tr class=\"ms-.*?</tr>", match[2])
+        assert rebuilt[match[1]] == rows
+    assert not parse(text).find_all("table", cls="timeline")
+    assert len(text) < len(inline)
+
+
+def test_compact_report_keeps_headings_filters_and_contacts() -> None:
+    """A compact timeline still shows the heading, meta, warnings, action and contacts, and the
+    filter attributes; the page still loads nothing from anywhere."""
+    doc = parse(compact(sample()))
+    articles = section(doc, "timelines").find_all("article", cls="student")
+    assert len(articles) == 46
+    article = doc.find("article", id="s-S1001")
+    assert "Maya Thornbury" in article.find("h3").text()
+    assert article.find("details", cls="tl").find("summary").text().startswith("Timeline: ")
+    assert "not met yet" in article.find("p", cls="contacts").text()
+    for url in _resource_urls(doc):
+        assert url.startswith("#"), url
+    scripts = doc.find_all("script")
+    assert [s.attrs.get("type") for s in scripts] == ["application/json", None]
+
+
+def test_compact_rows_cannot_close_their_script(tmp_path: Path) -> None:
+    """Hostile values in the row list are escaped and written so no "</" ends the JSON script;
+    names never enter the row list (only headings carry them)."""
+    district = load_district(load_config(hostile_config(tmp_path)))
+    plan = plan_with_state(district, today=TODAY)
+    text = compact(plan)
+    doc = parse(text)
+    body = doc.find("script", id="tl-rows").text()
+    assert "</" not in body
+    listed = json.loads(body)
+    for _, first, last, _ in HOSTILE:
+        assert all(last not in row and first not in row for row in listed)
+        assert doc.text().count(last) == 1
+
+
+class Sink:
+    """A text sink that remembers how large its largest single write was."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.largest = 0
+
+    def write(self, text: str) -> int:
+        self.total += len(text)
+        self.largest = max(self.largest, len(text))
+        return len(text)
+
+
+def many(copies: int) -> DistrictPlan:
+    """The sample's plans copied `copies` times under fresh ids (a larger district)."""
+    plans = [
+        dataclasses.replace(
+            p, student=dataclasses.replace(p.student, student_id=f"{p.student_id}-{n}")
+        )
+        for n in range(copies)
+        for p in sample().plans
+    ]
+    return DistrictPlan(TODAY, tuple(plans))
+
+
+def test_report_is_written_in_pieces_that_do_not_grow_with_the_district() -> None:
+    """The page goes to its file piece by piece: with 20 times the students, the largest single
+    write stays about the same, so memory does not grow with the district."""
+    small, large = Sink(), Sink()
+    for sink, plan in ((small, many(2)), (large, many(40))):
+        write_html_report(
+            sink,
+            plan,
+            district_name="Prairie Valley",
+            today=TODAY,
+            contacts_by_student={},
+            generated_at=GENERATED,
+            inline_timelines=0,
+        )
+    assert large.total > 8 * small.total
+    assert large.largest < 200_000  # the distinct-row list, shared by every student
+    assert large.largest < 3 * small.largest
+
+
+def test_skipped_rows_lead_the_report() -> None:
+    """Skipped roster rows are the first section of the page, named by line and id."""
+    rows = (SkippedRow(50, "S9001"), SkippedRow(51, None))
+    doc = parse(report(sample(), skipped=rows, problems=["roster.csv line 50: bad"]))
+    main = doc.find("body")
+    first = next(n for n in main.walk() if n.tag == "section")
+    assert first.attrs["id"] == "problems"
+    text = first.text()
+    assert (
+        "2 roster rows were skipped (lines 50, 51; student id 'S9001'; 1 with no readable id)"
+        in (text)
+    )
+    assert "roster.csv line 50: bad" in text
+    assert doc.find("nav").find_all("a")[0].attrs["href"] == "#problems"

@@ -123,3 +123,56 @@ def test_filters_run_in_the_browser(chromium: str, report_file: Path, tmp_path: 
     assert "3 of 46 students shown" in dom
     shown = re.findall(r'<article class="student flt" id="s-(\w+)"(?![^>]*hidden)', dom)
     assert sorted(shown) == ["S1028", "S1030", "S1032"]
+
+
+@pytest.fixture(scope="module")
+def compact_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample report as a large district gets it: timelines built on demand."""
+    district = load_district(load_config(ROOT / "config" / "iepsched.toml"))
+    plan = plan_with_state(district, today=TODAY)
+    text = html_report(
+        plan,
+        district_name=district.config.district.name,
+        today=TODAY,
+        contacts_by_student={},
+        generated_at=dt.datetime(2026, 11, 30, 6, 0, tzinfo=ZoneInfo("America/Chicago")),
+        inline_timelines=0,
+    )
+    path = tmp_path_factory.mktemp("compact") / "report.html"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_compact_timeline_opens_from_a_link(
+    chromium: str, compact_file: Path, tmp_path: Path
+) -> None:
+    """In a large report a link to a student (#s-ID) opens that student's timeline, built by the
+    script from the row list; the others stay closed, and the filters still work."""
+    linked = compact_file.as_uri() + "#s-S1001"
+    dom = render(chromium, tmp_path / "p1", "--dump-dom", linked).stdout
+    article = re.search(r'<article[^>]* id="s-S1001".*?</article>', dom)
+    assert article is not None
+    assert '<details class="tl" data-r="' in article[0] and " open=" in article[0]
+    assert len(re.findall(r'<tr class="ms-', article[0])) == 21  # S1001's milestones
+    assert dom[: dom.index("<script")].count('<table class="timeline">') == 1  # only S1001's
+    assert "46 of 46 students shown" in dom
+    url = compact_file.as_uri() + "?status=at_risk&building=Bluestem+High"
+    dom = render(chromium, tmp_path / "p2", "--dump-dom", url).stdout
+    assert "3 of 46 students shown" in dom
+
+
+def test_compact_report_prints_the_timelines(
+    chromium: str, compact_file: Path, tmp_path: Path
+) -> None:
+    """Printing a large report's caseload builds the shown students' timelines first, so the
+    print has them all (as many pages as the inline report's)."""
+    pdf = tmp_path / "compact.pdf"
+    render(
+        chromium,
+        tmp_path / "profile",
+        "--no-pdf-header-footer",
+        f"--print-to-pdf={pdf}",
+        compact_file.as_uri(),
+    )
+    pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf.read_bytes()))
+    assert pages >= 40  # 52 with the timelines built; 16 if they stayed closed

@@ -55,6 +55,7 @@ def export_ics_cmd(ctx: click.Context, out_dir: Path, by: str, today: str | None
     from ..outputs.ics import export_ics
     from ..service.district import load_district, plan_with_state
     from .progress import progress, show_progress
+    from .skipped import finish_skipped
     from .state import open_state_readonly
 
     application = app(ctx)
@@ -99,3 +100,4 @@ def export_ics_cmd(ctx: click.Context, out_dir: Path, by: str, today: str | None
             "would book; every SEQUENCE is 0",
             err=True,
         )
+    finish_skipped(district)

@@ -69,15 +69,21 @@ def plan(
         raise click.UsageError("--format ics shows one student; use `iepsched export ics`")
     if not show_all and fmt == "csv":
         raise click.UsageError("--format csv goes with --all")
+    from .skipped import finish_skipped, skipped_rows
+
     district = load_district(config)
     day = resolve_today(today, config)
     if student is None or show_all:
         click.echo(_roster_text(config, district, day, fmt, sort), nl=False)
+        finish_skipped(district)
         return
     output = _student_text(config, district, student, day, fmt)
     click.echo(output, nl=False)
-    if cacheable is not None:
+    # Only a clean roster's answer is kept: a cache hit skips loading the roster, so it could not
+    # say that rows were skipped (and the roster file is one of the cache's inputs).
+    if cacheable is not None and not skipped_rows(district.roster):
         _remember(config, cacheable, fmt, day, output)
+    finish_skipped(district)
 
 
 def _cached(config_path: Path, student: str, fmt: str, today: str | None) -> str | None:

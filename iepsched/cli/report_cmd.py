@@ -75,17 +75,19 @@ def report(
         raise click.UsageError("say what to write: --html FILE, --csv FILE or --contacts-csv FILE")
     check_folders(outputs)
     from ..core.model import Contact
-    from ..fs.atomic import write_atomic
+    from ..fs.atomic import open_atomic
     from ..outputs.csvreport import write_compliance_csv, write_contacts_csv
-    from ..outputs.report import html_report
+    from ..outputs.report import write_html_report
     from ..service.district import load_district, plan_with_state
     from .progress import progress, show_progress
+    from .skipped import finish_skipped, skipped_rows
     from .state import open_state_readonly
 
     application = app(ctx)
     config = application.config()
     day = resolve_today(today, config)
     district = load_district(config)
+    skipped = skipped_rows(district.roster)
     enabled = show_progress(application.verbosity, sys.stderr)
     contacts: list[Contact] = []
     with open_state_readonly(config) as store:
@@ -101,21 +103,23 @@ def report(
         def each(plans: Sequence[StudentPlan]) -> Iterable[StudentPlan]:
             return progress(plans, label="writing report", length=len(plans), enabled=enabled)
 
-        text = html_report(
-            district_plan,
-            district_name=config.district.name,
-            today=day,
-            contacts_by_student=by_student,
-            generated_at=dt.datetime.now(config.district.tz).replace(microsecond=0),
-            problems=[f"{p.severity}: {p}" for p in district.problems],
-            preview=preview,
-            each=each,
-        )
-        with writing(html_path):
-            write_atomic(html_path, text.encode("utf-8"))
+        # Streamed to the file: a 100,000-student page is never held in memory whole.
+        with writing(html_path), open_atomic(html_path) as out:
+            write_html_report(
+                out,
+                district_plan,
+                district_name=config.district.name,
+                today=day,
+                contacts_by_student=by_student,
+                generated_at=dt.datetime.now(config.district.tz).replace(microsecond=0),
+                problems=[f"{p.severity}: {p}" for p in district.problems],
+                skipped=skipped,
+                preview=preview,
+                each=each,
+            )
     if csv_path:
         with writing(csv_path):
-            write_compliance_csv(csv_path, district_plan)
+            write_compliance_csv(csv_path, district_plan, skipped)
     if contacts_path:
         with writing(contacts_path):
             write_contacts_csv(contacts_path, contacts)
@@ -126,3 +130,4 @@ def report(
         click.echo(
             f"preview: no sync state at {config.state_path} yet; no contacts are logged", err=True
         )
+    finish_skipped(district)

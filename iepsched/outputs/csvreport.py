@@ -1,19 +1,24 @@
 """The coordinators' CSVs: compliance (a row per student and milestone) and the contact log.
 
 Every cell passes through `csvsafe.neutralise`, so roster values can never become formulas; files
-are written atomically, UTF-8 with a BOM so Excel reads them as UTF-8.
+are written atomically, UTF-8 with a BOM so Excel reads them as UTF-8. The compliance CSV is
+streamed row by row (a 100,000-student district has some two million rows), and it starts with a
+`skipped_row` row for every roster row that could not be planned, so a coordinator filtering the
+file sees who is missing (SPEC §2.2).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from ..core.model import Contact, DistrictPlan, StudentPlan
-from ..fs.atomic import write_atomic
+from ..fs.atomic import open_atomic, write_atomic
 from .csvsafe import neutralise
+from .skipped import SkippedRow
 
 COMPLIANCE_COLUMNS: tuple[str, ...] = (
     "student_id",
@@ -41,12 +46,23 @@ CONTACT_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, str]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+SKIPPED_STATUS = "skipped_row"  # student_status of a roster row that was not planned
+
+
+class _Writable(Protocol):
+    def write(self, text: str, /) -> object: ...
+
+
+def _write_csv(out: _Writable, columns: Sequence[str], rows: Iterable[Mapping[str, str]]) -> None:
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
         writer.writerow([neutralise(row.get(column, "")) for column in columns])
+
+
+def _csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, str]]) -> str:
+    buffer = io.StringIO()
+    _write_csv(buffer, columns, rows)
     return buffer.getvalue()
 
 
@@ -57,9 +73,25 @@ def _contacts_met(plan: StudentPlan) -> str:
     return "yes" if req.met else "no"
 
 
-def compliance_rows(district_plan: DistrictPlan) -> list[dict[str, str]]:
+def compliance_rows(
+    district_plan: DistrictPlan, skipped: Sequence[SkippedRow] = ()
+) -> list[dict[str, str]]:
     """One row per student and milestone (a student without milestones gets one row)."""
-    rows: list[dict[str, str]] = []
+    return list(iter_compliance_rows(district_plan, skipped))
+
+
+def iter_compliance_rows(
+    district_plan: DistrictPlan, skipped: Sequence[SkippedRow] = ()
+) -> Iterator[dict[str, str]]:
+    """The compliance rows one at a time: first a `skipped_row` row per skipped roster row (its id
+    where readable and its line, nothing else of the row), then each student's milestones."""
+    blank = dict.fromkeys(COMPLIANCE_COLUMNS, "")
+    for row in skipped:
+        yield blank | {
+            "student_id": row.student_id or "",
+            "student_status": SKIPPED_STATUS,
+            "milestone": f"roster line {row.line}" if row.line is not None else "",
+        }
     for plan in district_plan.plans:
         s = plan.student
         meeting = plan.meeting
@@ -79,27 +111,26 @@ def compliance_rows(district_plan: DistrictPlan) -> list[dict[str, str]]:
             "contacts_met": _contacts_met(plan),
         }
         if not plan.milestones:
-            rows.append(base)
+            yield base
         for m in plan.milestones:
-            rows.append(
-                base
-                | {
-                    "milestone": m.key,
-                    "milestone_date": m.date.isoformat() if m.date else "",
-                    "milestone_status": m.status,
-                }
-            )
-    return rows
+            yield base | {
+                "milestone": m.key,
+                "milestone_date": m.date.isoformat() if m.date else "",
+                "milestone_status": m.status,
+            }
 
 
-def compliance_csv(district_plan: DistrictPlan) -> str:
+def compliance_csv(district_plan: DistrictPlan, skipped: Sequence[SkippedRow] = ()) -> str:
     """The compliance CSV as text (cells neutralised, CRLF line ends, no BOM)."""
-    return _csv_text(COMPLIANCE_COLUMNS, compliance_rows(district_plan))
+    return _csv_text(COMPLIANCE_COLUMNS, iter_compliance_rows(district_plan, skipped))
 
 
-def write_compliance_csv(path: Path, district_plan: DistrictPlan) -> None:
-    """Write the compliance CSV atomically, UTF-8 with a BOM so Excel reads it as UTF-8."""
-    write_atomic(path, compliance_csv(district_plan).encode("utf-8-sig"))
+def write_compliance_csv(
+    path: Path, district_plan: DistrictPlan, skipped: Sequence[SkippedRow] = ()
+) -> None:
+    """Write the compliance CSV atomically and row by row, UTF-8 with a BOM (for Excel)."""
+    with open_atomic(path, encoding="utf-8-sig") as out:
+        _write_csv(out, COMPLIANCE_COLUMNS, iter_compliance_rows(district_plan, skipped))
 
 
 def contact_rows(contacts: Iterable[Contact]) -> list[dict[str, str]]:

@@ -4,6 +4,12 @@ Pure: plans come in, text goes out. Every value that reaches HTML passes through
 roster values can never become markup. The HTML needs no network: inline CSS, one small inline
 script (filters, in `reportstyle`), no external resources. Student names appear only in each
 student's timeline heading; contact notes never appear. The CSVs live in `csvreport`.
+
+The page is written piece by piece (`write_html_report`), so memory does not grow with the number of
+students. Up to `INLINE_TIMELINES` students every timeline is written out as a table (readable
+without JavaScript, printable whole); above that each timeline is a closed `<details>` holding only
+the indexes of its rows, and the script builds the table when it is opened: each distinct row is
+written once, in a JSON list at the end of the page (a 100,000-student page shrinks about 4 times).
 """
 
 from __future__ import annotations
@@ -11,8 +17,11 @@ from __future__ import annotations
 import calendar as stdcal
 import datetime as dt
 import html
+import io
+import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Protocol
 
 from ..core.model import (
     STUDENT_STATUS_ORDER,
@@ -25,6 +34,7 @@ from ..core.model import (
 from ..fs.atomic import write_atomic
 from .csvreport import COMPLIANCE_COLUMNS, contact_rows, contacts_csv
 from .reportstyle import CSS, JS
+from .skipped import SkippedRow, skipped_summary
 
 # Modules written before the CSVs and the atomic write moved out still import these from here.
 __all__ = [
@@ -37,6 +47,16 @@ __all__ = [
 ]
 
 PlanWrap = Callable[[Sequence[StudentPlan]], Iterable[StudentPlan]]
+
+# Above this many students the timelines are compact and built on demand (see the module doc).
+INLINE_TIMELINES = 2_000
+
+
+class TextSink(Protocol):
+    """Where the page goes: an open text file, or a StringIO."""
+
+    def write(self, text: str, /) -> object: ...
+
 
 STATUS_LABELS: dict[str, str] = {
     "overdue": "Overdue",
@@ -123,18 +143,54 @@ def html_report(
     contacts_by_student: Mapping[str, Sequence[Contact]],
     generated_at: dt.datetime,
     problems: Sequence[str] = (),
+    skipped: Sequence[SkippedRow] = (),
     preview: bool = False,
     each: PlanWrap | None = None,
+    inline_timelines: int = INLINE_TIMELINES,
 ) -> str:
-    """The whole report as one HTML document (UTF-8 text, nothing loaded from anywhere).
+    """The whole report as one HTML document (UTF-8 text); see `write_html_report`."""
+    out = io.StringIO()
+    write_html_report(
+        out,
+        district_plan,
+        district_name=district_name,
+        today=today,
+        contacts_by_student=contacts_by_student,
+        generated_at=generated_at,
+        problems=problems,
+        skipped=skipped,
+        preview=preview,
+        each=each,
+        inline_timelines=inline_timelines,
+    )
+    return out.getvalue()
 
-    `problems` are input problems to show (skipped roster rows are not in the plan at all);
-    `preview` says no sync has run yet; `each` wraps the per-student loop (a progress bar).
+
+def write_html_report(
+    out: TextSink,
+    district_plan: DistrictPlan,
+    *,
+    district_name: str,
+    today: dt.date,
+    contacts_by_student: Mapping[str, Sequence[Contact]],
+    generated_at: dt.datetime,
+    problems: Sequence[str] = (),
+    skipped: Sequence[SkippedRow] = (),
+    preview: bool = False,
+    each: PlanWrap | None = None,
+    inline_timelines: int = INLINE_TIMELINES,
+) -> None:
+    """Write the report to `out` piece by piece (nothing loaded from anywhere when it is viewed).
+
+    `problems` are input problems to show and `skipped` the roster rows not planned (both at the
+    top: those students are not in the plan at all); `preview` says no sync has run yet; `each`
+    wraps the per-student loop (a progress bar); `inline_timelines` is the largest district whose
+    timelines are written out in full.
     """
     plans = district_plan.plans
     by_due = sorted(plans, key=lambda p: (p.due_date, p.student_id))
     title = f"IEP compliance report — {district_name} — {today.isoformat()}"
-    parts = [
+    head = [
         "<!DOCTYPE html>",
         '<html lang="en">',
         "<head>",
@@ -151,36 +207,46 @@ def html_report(
         f"{_e(generated_at.strftime('%Y-%m-%d %H:%M %Z').strip())}</p>",
     ]
     if preview:
-        parts.append(
+        head.append(
             '<p class="note">Preview: no sync has run yet, so this shows the meetings and '
             "tasks iepsched would book; nothing has been delivered.</p>"
         )
-    parts.append(
-        '<nav class="toc"><a href="#summary">Summary</a> <a href="#attention">Needs attention</a>'
+    problems_link = '<a href="#problems">Input problems</a> ' if problems or skipped else ""
+    head.append(
+        f'<nav class="toc">{problems_link}<a href="#summary">Summary</a> '
+        '<a href="#attention">Needs attention</a>'
         ' <a href="#calendar">Meetings by month</a> <a href="#timelines">Student timelines</a>'
         "</nav>"
     )
-    parts.append("</header>")
-    parts.append(_filters(plans))
-    parts.append("<main>")
-    parts.append(_summary(plans, today))
-    if problems:
-        parts.append(_problems(problems))
-    parts.append(_attention(by_due))
-    parts.append(_calendar(by_due, today))
-    parts.append(_timelines(by_due, contacts_by_student, each))
-    parts.append("</main>")
-    parts.append(
+    head.append("</header>")
+    out.write("\n".join(head) + "\n")
+    if problems or skipped:
+        _write(out, _problems(problems, skipped))
+    out.write(_filters(plans) + "\n<main>\n")
+    out.write(_summary(plans, today) + "\n")
+    _write(out, _attention(by_due))
+    _write(out, _calendar(by_due, today))
+    rows: dict[str, int] | None = None if len(plans) <= inline_timelines else {}
+    _write(out, _timelines(by_due, contacts_by_student, each, rows))
+    out.write("</main>\n")
+    out.write(
         "<footer><p>Made by iepsched from the roster, the school calendars and the sync state. "
         "Statuses: <em>overdue</em> — the due date passed without a meeting; "
         "<em>infeasible</em> — no slot on or before the due date; <em>unplanned</em> — the "
         "meeting cannot be placed (a calendar is missing); <em>at risk</em> — less than two "
-        "weeks of buffer, or a step before the meeting is late.</p></footer>"
+        "weeks of buffer, or a step before the meeting is late.</p></footer>\n"
     )
-    parts.append(f"<script>{JS}</script>")
-    parts.append("</body>")
-    parts.append("</html>")
-    return "\n".join(parts) + "\n"
+    if rows is not None:
+        # Row markup is escaped HTML; "</" is written "<\/" so no row can close the script.
+        listed = json.dumps(list(rows), ensure_ascii=False).replace("</", "<\\/")
+        out.write(f'<script type="application/json" id="tl-rows">{listed}</script>\n')
+    out.write(f"<script>{JS}</script>\n</body>\n</html>\n")
+
+
+def _write(out: TextSink, pieces: Iterable[str]) -> None:
+    for piece in pieces:
+        out.write(piece)
+    out.write("\n")
 
 
 def _filters(plans: Sequence[StudentPlan]) -> str:
@@ -242,28 +308,44 @@ def _summary(plans: Sequence[StudentPlan], today: dt.date) -> str:
     )
 
 
-def _problems(problems: Sequence[str]) -> str:
-    items = "".join(f"<li>{_e(p)}</li>" for p in problems)
-    return (
-        '<section id="problems"><h2>Input problems</h2>'
-        "<p>Students on rows with errors are not in this report: fix the rows and run it "
-        f"again.</p><ul>{items}</ul></section>"
-    )
+def _problems(problems: Sequence[str], skipped: Sequence[SkippedRow]) -> Iterator[str]:
+    yield '<section id="problems" class="alert"><h2>Input problems</h2>'
+    if skipped:
+        yield (
+            f'<p class="skipped"><strong>{_e(skipped_summary(skipped))}: those students are NOT '
+            "in this report.</strong> Fix the rows and run it again.</p>"
+        )
+    else:
+        yield (
+            "<p>Students on rows with errors are not in this report: fix the rows and run it "
+            "again.</p>"
+        )
+    if problems:
+        yield "<ul>"
+        for p in problems:
+            yield f"<li>{_e(p)}</li>"
+        yield "</ul>"
+    yield "</section>"
 
 
-def _attention(by_due: Sequence[StudentPlan]) -> str:
+def _attention(by_due: Sequence[StudentPlan]) -> Iterator[str]:
     rank = {s: i for i, s in enumerate(STUDENT_STATUS_ORDER)}
     flagged = sorted(
         (p for p in by_due if p.status != "on_track"),
         key=lambda p: (rank[p.status], p.due_date, p.student_id),
     )
-    head = f'<section id="attention"><h2>Needs attention ({len(flagged)})</h2>'
+    yield f'<section id="attention"><h2>Needs attention ({len(flagged)})</h2>'
     if not flagged:
-        return head + "<p>Every student is on track.</p></section>"
-    rows = []
+        yield "<p>Every student is on track.</p></section>"
+        return
+    yield (
+        '<table class="attention"><thead><tr><th>Student</th>'
+        "<th>Building · case manager</th><th>IEP due · meeting</th>"
+        '<th class="w-warn">Warning</th><th class="w-act">Next action</th></tr></thead><tbody>'
+    )
     for p in flagged:
         warnings = "".join(f"<li>{_e(w)}</li>" for w in p.warnings) or "<li>—</li>"
-        rows.append(
+        yield (
             f'<tr class="flt"{_flt(p)}>'
             f"<td>{_badge(p.status)}<br>{_student_link(p)}</td>"
             f'<td class="who">{_e(p.student.building)}<br>'
@@ -274,13 +356,7 @@ def _attention(by_due: Sequence[StudentPlan]) -> str:
             f'<td class="action">{_e(next_action(p))}</td>'
             "</tr>"
         )
-    return (
-        head + '<table class="attention"><thead><tr><th>Student</th>'
-        "<th>Building · case manager</th><th>IEP due · meeting</th>"
-        '<th class="w-warn">Warning</th><th class="w-act">Next action</th></tr></thead><tbody>'
-        + "".join(rows)
-        + "</tbody></table></section>"
-    )
+    yield "</tbody></table></section>"
 
 
 def _meeting_text(meeting: Meeting | None) -> str:
@@ -289,75 +365,84 @@ def _meeting_text(meeting: Meeting | None) -> str:
     return f"{_when(meeting)} ({meeting.state})"
 
 
-def _calendar(by_due: Sequence[StudentPlan], today: dt.date) -> str:
+def _calendar(by_due: Sequence[StudentPlan], today: dt.date) -> Iterator[str]:
     meetings = [(p, p.meeting) for p in by_due if p.meeting is not None]
-    head = '<section id="calendar"><h2>Meetings by month</h2>'
+    yield '<section id="calendar"><h2>Meetings by month</h2>'
     if not meetings:
-        return head + "<p>No meetings are placed.</p></section>"
+        yield "<p>No meetings are placed.</p></section>"
+        return
     by_day: dict[dt.date, list[tuple[StudentPlan, Meeting]]] = {}
     for plan, meeting in sorted(meetings, key=lambda pm: (pm[1].start, pm[0].student_id)):
         by_day.setdefault(meeting.date, []).append((plan, meeting))
     first = min(by_day)
     last = max(by_day)
-    out = [
-        head,
+    yield (
         '<p class="legend">Solid border: booked · dashed: proposed (not booked yet) · '
-        "struck through: held. Colours follow the student's status.</p>",
-    ]
+        "struck through: held. Colours follow the student's status.</p>"
+    )
     year, month = first.year, first.month
     weeks_of = stdcal.Calendar(firstweekday=0)
     while (year, month) <= (last.year, last.month):
-        rows = []
-        total = 0
-        for week in weeks_of.monthdatescalendar(year, month):
-            cells = []
-            for day in week:
-                if day.month != month:
-                    cells.append('<td class="out"></td>')
-                    continue
-                entries = by_day.get(day, [])
-                total += len(entries)
-                classes = ["today"] if day == today else []
-                if day.weekday() >= 5:
-                    classes.append("we")
-                items = "".join(
-                    f'<li class="mtg flt st-{_e(p.status)} ms-{_e(m.state)}"{_flt(p)}'
-                    f' title="{_e(m.state)} meeting, {_e(STATUS_LABELS[p.status])}">'
-                    f"{_e(m.start.strftime('%H:%M'))} {_student_link(p)}"
-                    f'<span class="vh"> ({_e(m.state)})</span></li>'
-                    for p, m in entries
-                )
-                cls = f' class="{" ".join(classes)}"' if classes else ""
-                body = f'<ul class="day">{items}</ul>' if items else ""
-                cells.append(f'<td{cls}><span class="dn">{day.day}</span>{body}</td>')
-            rows.append("<tr>" + "".join(cells) + "</tr>")
+        weeks = weeks_of.monthdatescalendar(year, month)
+        total = sum(len(by_day.get(d, ())) for week in weeks for d in week if d.month == month)
         name = f"{stdcal.month_name[month]} {year}"
         noun = "meeting" if total == 1 else "meetings"
-        out.append(
+        yield (
             f'<table class="month"><caption>{_e(name)} — {total} {noun}</caption>'
             "<thead><tr><th>Mon</th><th>Tue</th><th>Wed</th><th>Thu</th><th>Fri</th>"
             '<th class="we">Sat</th><th class="we">Sun</th></tr></thead><tbody>'
-            + "".join(rows)
-            + "</tbody></table>"
         )
+        for week in weeks:
+            yield "<tr>"
+            for day in week:
+                yield _day_cell(day, month, today, by_day.get(day, []))
+            yield "</tr>"
+        yield "</tbody></table>"
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    out.append("</section>")
-    return "".join(out)
+    yield "</section>"
+
+
+def _day_cell(
+    day: dt.date, month: int, today: dt.date, entries: Sequence[tuple[StudentPlan, Meeting]]
+) -> str:
+    if day.month != month:
+        return '<td class="out"></td>'
+    classes = ["today"] if day == today else []
+    if day.weekday() >= 5:
+        classes.append("we")
+    items = "".join(
+        f'<li class="mtg flt st-{_e(p.status)} ms-{_e(m.state)}"{_flt(p)}'
+        f' title="{_e(m.state)} meeting, {_e(STATUS_LABELS[p.status])}">'
+        f"{_e(m.start.strftime('%H:%M'))} {_student_link(p)}"
+        f'<span class="vh"> ({_e(m.state)})</span></li>'
+        for p, m in entries
+    )
+    cls = f' class="{" ".join(classes)}"' if classes else ""
+    body = f'<ul class="day">{items}</ul>' if items else ""
+    return f'<td{cls}><span class="dn">{day.day}</span>{body}</td>'
 
 
 def _timelines(
     by_due: Sequence[StudentPlan],
     contacts_by_student: Mapping[str, Sequence[Contact]],
     each: PlanWrap | None,
-) -> str:
-    out = ['<section id="timelines"><h2>Student timelines</h2>']
+    rows: dict[str, int] | None,
+) -> Iterator[str]:
+    """Every student's timeline; with `rows`, compact (each row's markup indexed into `rows`)."""
+    yield '<section id="timelines"><h2>Student timelines</h2>'
+    if rows is not None:
+        yield (
+            '<p class="legend">Open a student\'s timeline to see every step; a link to a student '
+            "opens it too. To print timelines, filter to a caseload first.</p>"
+        )
     for plan in each(by_due) if each else by_due:
-        out.append(_timeline(plan, contacts_by_student.get(plan.student_id, ())))
-    out.append('<p id="f-none" hidden>No student matches the filters.</p></section>')
-    return "".join(out)
+        yield _timeline(plan, contacts_by_student.get(plan.student_id, ()), rows)
+    yield '<p id="f-none" hidden>No student matches the filters.</p></section>'
 
 
-def _timeline(plan: StudentPlan, contacts: Sequence[Contact]) -> str:
+def _timeline(
+    plan: StudentPlan, contacts: Sequence[Contact], rows: dict[str, int] | None = None
+) -> str:
     s = plan.student
     name = f"{s.first_name} {s.last_name}".strip()
     meta = [
@@ -370,7 +455,6 @@ def _timeline(plan: StudentPlan, contacts: Sequence[Contact]) -> str:
         meta.append(("Next IEP due", plan.next_due_date.isoformat()))
     dl = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in meta)
     warnings = "".join(f"<li>{_e(w)}</li>" for w in plan.warnings)
-    rows = "".join(_milestone_row(plan, m) for m in plan.milestones)
     parts = [
         f'<article class="student flt" id="{_e(_anchor(plan))}"{_flt(plan)}>',
         f"<h3>{_e(plan.student_id)} — {_e(name)} {_badge(plan.status)}</h3>",
@@ -380,14 +464,38 @@ def _timeline(plan: StudentPlan, contacts: Sequence[Contact]) -> str:
         parts.append(f'<ul class="warnings">{warnings}</ul>')
     if plan.status != "on_track":
         parts.append(f'<p class="action">{_e(next_action(plan))}</p>')
-    if rows:
+    if plan.milestones and rows is None:
+        body = "".join(_milestone_row(plan, m) for m in plan.milestones)
+        parts.append(f"{TIMELINE_HEAD}{body}</tbody></table>")
+    elif plan.milestones and rows is not None:
+        indexes = " ".join(
+            _base36(rows.setdefault(row, len(rows)))
+            for row in (_milestone_row(plan, m) for m in plan.milestones)
+        )
+        count = len(plan.milestones)
         parts.append(
-            '<table class="timeline"><thead><tr><th>Date</th><th>Step</th><th>Status</th>'
-            f"</tr></thead><tbody>{rows}</tbody></table>"
+            f'<details class="tl" data-r="{indexes}"><summary>Timeline: {count} '
+            f"step{'' if count == 1 else 's'}</summary></details>"
         )
     parts.append(_contacts_paragraph(plan, contacts))
     parts.append("</article>")
     return "".join(parts)
+
+
+TIMELINE_HEAD = (
+    '<table class="timeline"><thead><tr><th>Date</th><th>Step</th><th>Status</th>'
+    "</tr></thead><tbody>"
+)
+
+
+def _base36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if not n:
+            return out
 
 
 def _milestone_row(plan: StudentPlan, m: Milestone) -> str:

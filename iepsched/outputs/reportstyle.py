@@ -67,6 +67,9 @@ tr.ms-done td{color:var(--muted)}tr.ms-unscheduled td:last-child{color:#444;font
 tr.mtg-row td{background:#eef4ff;font-weight:600}
 p.contacts{margin:6px 0 0}p.contacts.unmet{color:#a1001d;font-weight:600}
 p.contacts.met{color:#17622f}.logged{color:var(--muted);font-weight:400}
+#problems.alert{background:#fde8eb;border:2px solid #a1001d;border-radius:8px;padding:4px 14px;
+margin:12px 0}#problems.alert h2{border-bottom-color:#f3b7c1;margin-top:8px}
+details.tl{margin:6px 0}details.tl summary{cursor:pointer;color:#2450a8}
 footer{margin-top:30px;color:var(--muted);font-size:12px;border-top:1px solid var(--line)}
 @media print{
 @page{margin:12mm}
@@ -83,8 +86,40 @@ article.student,table.month,tr{break-inside:avoid;page-break-inside:avoid}
 """
 
 # Filters show and hide every element carrying data-cm/-building/-status; without JavaScript
-# the filter bar stays hidden and everything shows.
+# the filter bar stays hidden and everything shows. In a large report (a `tl-rows` list present)
+# a timeline's table is built when its <details> opens, when a link leads to its student, and,
+# for the students shown (at most PRINT_LIMIT of them), before printing.
 JS = """
+(function () {
+  var source = document.getElementById('tl-rows');
+  if (!source || !document.querySelectorAll) { return; }
+  var rows = JSON.parse(source.textContent);
+  var head = '<table class="timeline"><thead><tr><th>Date</th><th>Step</th><th>Status</th>' +
+    '</tr></thead><tbody>';
+  function fill(d) {
+    if (d.getAttribute('data-done')) { return; }
+    var ids = d.getAttribute('data-r').split(' '), body = '';
+    for (var i = 0; i < ids.length; i++) { body += rows[parseInt(ids[i], 36)]; }
+    d.insertAdjacentHTML('beforeend', head + body + '</tbody></table>');
+    d.setAttribute('data-done', '1');
+  }
+  document.addEventListener('toggle', function (ev) {
+    var d = ev.target;
+    if (d.tagName === 'DETAILS' && d.open && d.hasAttribute('data-r')) { fill(d); }
+  }, true);
+  function follow() {
+    var el = window.location.hash && document.getElementById(window.location.hash.slice(1));
+    var d = el && el.querySelector && el.querySelector('details[data-r]');
+    if (d) { fill(d); d.open = true; }
+  }
+  window.addEventListener('hashchange', follow);
+  follow();
+  window.addEventListener('beforeprint', function () {
+    var all = document.querySelectorAll('article.student:not([hidden]) details[data-r]');
+    if (all.length > PRINT_LIMIT) { return; }
+    for (var i = 0; i < all.length; i++) { fill(all[i]); all[i].open = true; }
+  });
+})();
 (function () {
   var bar = document.getElementById('filters');
   if (!bar || !document.querySelectorAll) { return; }
@@ -121,4 +156,4 @@ JS = """
   bar.hidden = false;
   apply();
 })();
-"""
+""".replace("PRINT_LIMIT", "2000")

@@ -1,0 +1,50 @@
+"""Roster rows that were not planned, and the one sentence every output uses to name them.
+
+SPEC §2.2, no student disappears silently: stderr (`cli.skipped`), the HTML report and the
+compliance CSV all say how many rows were skipped, their lines and the readable student ids. Only
+the id is ever quoted, escaped and cut to 60 characters: a bad row's other cells hold names, birth
+dates and phones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+SHOWN = 60  # characters of an id a message may quote
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedRow:
+    """A roster row that was not planned: its line (if known) and its student id (if readable)."""
+
+    line: int | None
+    student_id: str | None
+
+
+def shown_id(student_id: str) -> str:
+    """An id as a message may quote it: repr'd (control characters escaped), cut to 60."""
+    cut = student_id if len(student_id) <= SHOWN else student_id[: SHOWN - 1] + "…"
+    return repr(cut)
+
+
+def skipped_summary(rows: Sequence[SkippedRow]) -> str:
+    """The sentence naming skipped rows.
+
+    E.g. "2 roster rows were skipped (lines 7, 12; student id 'S1007'; 1 with no readable id)".
+    """
+    lines = sorted({r.line for r in rows if r.line is not None})
+    ids = sorted({r.student_id for r in rows if r.student_id})
+    count = len(lines) or len(ids)
+    where = []
+    if lines:
+        where.append(f"line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))}")
+    if ids:
+        listed = ", ".join(shown_id(i) for i in ids)
+        where.append(f"student id{'s' if len(ids) > 1 else ''} {listed}")
+    if all(r.line is not None for r in rows):  # paired: a row without an id had none readable
+        unreadable = sum(1 for r in rows if not r.student_id)
+        if unreadable:
+            where.append(f"{unreadable} with no readable id")
+    rows_word = "row was" if count == 1 else "rows were"
+    return f"{count} roster {rows_word} skipped ({'; '.join(where)})"
