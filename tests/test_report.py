@@ -16,10 +16,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from hostile import HOSTILE, hostile_config
 
-from iepsched.core.model import Contact, DistrictPlan, StudentPlan
+from iepsched.core.model import Contact, DistrictPlan, SkippedRow, StudentPlan
 from iepsched.inputs.config import load_config
 from iepsched.outputs.report import html_report, next_action, write_html_report
-from iepsched.outputs.skipped import SkippedRow
 from iepsched.service.district import load_district, plan_with_state
 from iepsched.state.store import StateStore
 

@@ -9,6 +9,7 @@ import pytest
 
 from iepsched.core.errors import UserError
 from iepsched.inputs.roster import SkippedRow, read_roster
+from iepsched.outputs.skipped import skipped_summary
 
 HEADER = (
     "student_id,first_name,last_name,birth_date,building,case_manager_email,lea_email,"
@@ -239,8 +240,11 @@ def test_skipped_rows_are_typed_and_summarised(tmp_path: Path) -> None:
     assert result.skipped == (SkippedRow(7, "S6"), SkippedRow(12, None))
     assert result.skipped_ids == frozenset({"S6"})
     assert result.skipped_lines == (7, 12)
-    assert result.skipped_summary() == "2 rows skipped: line 7 (S6), line 12 (id unreadable)"
-    assert read_roster(write(tmp_path, row(1))).skipped_summary() == ""
+    assert [str(s) for s in result.skipped] == ["line 7 (S6)", "line 12 (id unreadable)"]
+    assert skipped_summary(result.skipped) == (
+        "2 roster rows were skipped (lines 7, 12; student id 'S6'; 1 with no readable id)"
+    )
+    assert read_roster(write(tmp_path, row(1))).skipped == ()
 
 
 def test_roster_without_header_row_does_not_print_its_first_student(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import iepsched.cli.plan_cmd
 import iepsched.cli.report_cmd  # noqa: F401  (each registers its commands on main)
 from iepsched.cli import main
 from iepsched.cli.skipped import skipped_notice
-from iepsched.outputs.skipped import SkippedRow
+from iepsched.core.model import SkippedRow
 
 TODAY = "2026-11-30"
 SECRET_PHONE = "(620) 555-9999"  # another field of the bad row: never quoted in any message

@@ -69,7 +69,7 @@ def plan(
         raise click.UsageError("--format ics shows one student; use `iepsched export ics`")
     if not show_all and fmt == "csv":
         raise click.UsageError("--format csv goes with --all")
-    from .skipped import finish_skipped, skipped_rows
+    from .skipped import finish_skipped
 
     district = load_district(config)
     day = resolve_today(today, config)
@@ -81,7 +81,7 @@ def plan(
     click.echo(output, nl=False)
     # Only a clean roster's answer is kept: a cache hit skips loading the roster, so it could not
     # say that rows were skipped (and the roster file is one of the cache's inputs).
-    if cacheable is not None and not skipped_rows(district.roster):
+    if cacheable is not None and not district.roster.skipped:
         _remember(config, cacheable, fmt, day, output)
     finish_skipped(district)
 

@@ -80,14 +80,14 @@ def report(
     from ..outputs.report import write_html_report
     from ..service.district import load_district, plan_with_state
     from .progress import progress, show_progress
-    from .skipped import finish_skipped, skipped_rows
+    from .skipped import finish_skipped
     from .state import open_state_readonly
 
     application = app(ctx)
     config = application.config()
     day = resolve_today(today, config)
     district = load_district(config)
-    skipped = skipped_rows(district.roster)
+    skipped = district.roster.skipped
     enabled = show_progress(application.verbosity, sys.stderr)
     contacts: list[Contact] = []
     with open_state_readonly(config) as store:

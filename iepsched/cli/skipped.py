@@ -13,34 +13,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..outputs.skipped import SkippedRow, skipped_summary
+from ..core.errors import ExitCode
+from ..core.model import SkippedRow
+from ..outputs.skipped import skipped_summary
 
 if TYPE_CHECKING:
-    from ..inputs.roster import RosterResult
     from ..service.district import District
-
-# SPEC §2.2: exit 1 after the output when a row was skipped (the code `sync` uses for "some items
-# failed, the rest applied": the output is there, but not whole).
-EXIT_SKIPPED = 1
-
-
-def skipped_rows(roster: RosterResult) -> tuple[SkippedRow, ...]:
-    """The skipped rows as (line, id) pairs wherever the roster says which id a line held.
-
-    A roster reader that reports each skipped row (`roster.skipped`, with `line` and `student_id`)
-    pairs them exactly; otherwise only a lone skipped row can be paired, and the readable ids and
-    the lines are listed separately.
-    """
-    per_row = getattr(roster, "skipped", None)
-    if per_row is not None:
-        return tuple(SkippedRow(row.line, row.student_id) for row in per_row)
-    lines, ids = roster.skipped_lines, sorted(roster.skipped_ids)
-    if len(lines) == 1 and len(ids) <= 1:
-        return (SkippedRow(lines[0], ids[0] if ids else None),)
-    return (
-        *(SkippedRow(None, sid) for sid in ids),
-        *(SkippedRow(line, None) for line in lines),
-    )
 
 
 def skipped_notice(rows: Sequence[SkippedRow]) -> str:
@@ -57,7 +35,8 @@ def skipped_notice(rows: Sequence[SkippedRow]) -> str:
 
 def finish_skipped(district: District) -> None:
     """After the output is written: name the skipped rows on stderr and exit 1 if there were any."""
-    notice = skipped_notice(skipped_rows(district.roster))
+    notice = skipped_notice(district.roster.skipped)
     if notice:
         click.echo(notice, err=True)
-        sys.exit(EXIT_SKIPPED)
+        # SPEC §2.2: exit 1 after the output, as for "some items failed, the rest applied".
+        sys.exit(ExitCode.FAILURES)

@@ -91,6 +91,19 @@ class Student:
 
 
 @dataclass(frozen=True, slots=True)
+class SkippedRow:
+    """A roster row that was not planned: its first line, and its student id if readable."""
+
+    line: int
+    student_id: str | None  # None when the id cell is bad or its place in the row is unsure
+
+    def __str__(self) -> str:
+        """E.g. ``line 7 (S1007)`` or ``line 12 (id unreadable)``."""
+        sid = self.student_id
+        return f"line {self.line} ({sid if sid is not None else 'id unreadable'})"
+
+
+@dataclass(frozen=True, slots=True)
 class ClosedDays:
     """A closure: a single date (start == end) or an inclusive range."""
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import Problem, UserError
-from ..core.model import Student
+from ..core.model import SkippedRow, Student
 from ..core.schedule import due_date_from
 from .config import display_path
 from .csvlines import Line, decode, physical_lines
@@ -93,19 +93,6 @@ _POSITION = {name: i for i, name in enumerate(COLUMNS)}  # also the order of a r
 
 
 @dataclass(frozen=True, slots=True)
-class SkippedRow:
-    """A roster row that was not planned: its first line, and its student id if readable."""
-
-    line: int
-    student_id: str | None  # None when the id cell is bad or its place in the row is unsure
-
-    def __str__(self) -> str:
-        """E.g. ``line 7 (S1007)`` or ``line 12 (id unreadable)``."""
-        sid = self.student_id
-        return f"line {self.line} ({sid if sid is not None else 'id unreadable'})"
-
-
-@dataclass(frozen=True, slots=True)
 class RosterResult:
     """What a roster read produced: the good rows and everything wrong with the others."""
 
@@ -122,14 +109,6 @@ class RosterResult:
     @property
     def skipped_lines(self) -> tuple[int, ...]:
         return tuple(s.line for s in self.skipped)
-
-    def skipped_summary(self) -> str:
-        """E.g. "2 rows skipped: line 7 (S1007), line 12 (id unreadable)"; "" when none was."""
-        if not self.skipped:
-            return ""
-        count = len(self.skipped)
-        listed = ", ".join(str(s) for s in self.skipped)
-        return f"{count} row{'' if count == 1 else 's'} skipped: {listed}"
 
     @property
     def errors(self) -> tuple[Problem, ...]:

@@ -15,10 +15,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from ..core.model import Contact, DistrictPlan, StudentPlan
+from ..core.model import Contact, DistrictPlan, SkippedRow, StudentPlan
 from ..fs.atomic import open_atomic, write_atomic
 from .csvsafe import neutralise
-from .skipped import SkippedRow
 
 COMPLIANCE_COLUMNS: tuple[str, ...] = (
     "student_id",

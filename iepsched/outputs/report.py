@@ -29,12 +29,13 @@ from ..core.model import (
     DistrictPlan,
     Meeting,
     Milestone,
+    SkippedRow,
     StudentPlan,
 )
 from ..fs.atomic import write_atomic
 from .csvreport import COMPLIANCE_COLUMNS, contact_rows, contacts_csv
 from .reportstyle import CSS, JS
-from .skipped import SkippedRow, skipped_summary
+from .skipped import skipped_summary
 
 # Modules written before the CSVs and the atomic write moved out still import these from here.
 __all__ = [

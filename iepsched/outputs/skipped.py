@@ -9,17 +9,10 @@ dates and phones.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from ..core.model import SkippedRow
 
 SHOWN = 60  # characters of an id a message may quote
-
-
-@dataclass(frozen=True, slots=True)
-class SkippedRow:
-    """A roster row that was not planned: its line (if known) and its student id (if readable)."""
-
-    line: int | None
-    student_id: str | None
 
 
 def shown_id(student_id: str) -> str:
@@ -33,18 +26,17 @@ def skipped_summary(rows: Sequence[SkippedRow]) -> str:
 
     E.g. "2 roster rows were skipped (lines 7, 12; student id 'S1007'; 1 with no readable id)".
     """
-    lines = sorted({r.line for r in rows if r.line is not None})
+    lines = sorted({r.line for r in rows})
     ids = sorted({r.student_id for r in rows if r.student_id})
-    count = len(lines) or len(ids)
+    count = len(rows)
     where = []
     if lines:
         where.append(f"line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))}")
     if ids:
         listed = ", ".join(shown_id(i) for i in ids)
         where.append(f"student id{'s' if len(ids) > 1 else ''} {listed}")
-    if all(r.line is not None for r in rows):  # paired: a row without an id had none readable
-        unreadable = sum(1 for r in rows if not r.student_id)
-        if unreadable:
-            where.append(f"{unreadable} with no readable id")
+    unreadable = sum(1 for r in rows if not r.student_id)
+    if unreadable:
+        where.append(f"{unreadable} with no readable id")
     rows_word = "row was" if count == 1 else "rows were"
     return f"{count} roster {rows_word} skipped ({'; '.join(where)})"
