@@ -34,8 +34,13 @@ def execute(pipeline: Pipeline, headers: Mapping[str, str], body: bytes) -> Http
         pipeline.sleep()
         return error(exc.status, exc.code, exc.message)
     stats.add("batch_items", len(plan.ids))
+    # A dropped connection loses the envelope, so it is drawn once for it (items draw statuses).
+    envelope_fault = pipeline.gate.draw_fault("envelope")
+    if envelope_fault == "drop_before":
+        stats.fault("drop")
+        pipeline.sleep()
+        raise Drop()
     results: dict[str, Reply] = {}
-    drop_after = False
     first = True
     for wave in plan.waves(pipeline.gate):
         runnable: list[str] = []
@@ -58,14 +63,18 @@ def execute(pipeline: Pipeline, headers: Mapping[str, str], body: bytes) -> Http
                 runnable.append(rid)
         if not runnable:
             continue
-        replies = pipeline.run([plan.requests[r] for r in runnable], first_wave=first)
+        replies = pipeline.run(
+            [plan.requests[r] for r in runnable], first_wave=first, in_batch=True
+        )
         first = False
         for rid, reply in zip(runnable, replies, strict=True):
-            drop_after |= reply.drop_after
             results[rid] = reply
     if first:
         pipeline.sleep()
-    if drop_after:
+    if envelope_fault == "drop_after":
+        stats.fault("drop")
+        if any(reply.wrote for reply in results.values()):
+            stats.fault("drop_after_write")
         raise Drop()
     responses = []
     for rid in plan.ids:
