@@ -28,6 +28,7 @@ FAULT_KINDS = ("429", "503", "drop")  # the default mix
 ALL_FAULT_KINDS = ("429", "503", "504", "drop")
 STATUS_FAULTS = ("429", "503", "504")  # answered with a status (per request or batch item)
 WINDOW_S = 600.0
+LONG_RETRY_SHARE = 0.1  # with retry_after_max: how often a Retry-After asks for a long wait
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Gate:
         fault_rate: float,
         fault_kinds: Iterable[str] = FAULT_KINDS,
         max_retry_after: float = 1.0,
+        retry_after_max: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._lock = threading.Lock()
@@ -59,6 +61,9 @@ class Gate:
         self.concurrency = concurrency
         self.rate_per_10min = rate_per_10min
         self.max_retry_after = max_retry_after
+        if retry_after_max is not None and retry_after_max < max_retry_after:
+            raise ValueError("retry_after_max must be >= max_retry_after")
+        self.retry_after_max = retry_after_max
         self._active: dict[str, int] = {}
         self._windows: dict[str, deque[float]] = {}
         self.fault_rate = 0.0
@@ -83,11 +88,19 @@ class Gate:
     # --- draws ---------------------------------------------------------------------------------
 
     def retry_after(self) -> str:
-        """A Retry-After value: usually fractional ("0.25", "0.8"), as Graph's often are."""
+        """A Retry-After value: usually fractional ("0.25", "0.8"), as Graph's often are
+        (graph-facts §5: "2.128", "0.249"); with `retry_after_max`, about one in ten is a long
+        wait between `max_retry_after` and it, whole seconds or not ("10", "17.5")."""
         with self._lock:
-            value = self._rng.uniform(0.05, max(0.05, self.max_retry_after))
-            digits = self._rng.choice((1, 2, 3))
-        text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+            if self.retry_after_max is not None and self._rng.random() < LONG_RETRY_SHARE:
+                value = self._rng.uniform(self.max_retry_after, self.retry_after_max)
+                digits = self._rng.choice((0, 1, 3))
+            else:
+                value = self._rng.uniform(0.05, max(0.05, self.max_retry_after))
+                digits = self._rng.choice((1, 2, 3))
+        text = f"{value:.{digits}f}"
+        if "." in text:  # "0.250" -> "0.25"; "10" keeps its zero
+            text = text.rstrip("0").rstrip(".")
         return text if text not in ("", "0") else "0.1"
 
     def draw_fault(self, scope: str = "request") -> str | None:
