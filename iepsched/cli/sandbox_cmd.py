@@ -38,14 +38,16 @@ def _room_policies(pairs: tuple[str, ...]) -> dict[str, str]:
     default=0.0,
     show_default=True,
     type=click.FloatRange(0.0, 1.0),
-    help="Share of requests answered with 429, 503 or a dropped connection.",
+    help="Share of requests answered with a fault (see --fault-kind); inside $batch a dropped "
+    "connection is drawn once per envelope.",
 )
 @click.option(
     "--fault-kind",
     "fault_kinds",
     multiple=True,
     type=click.Choice(FAULT_KINDS),
-    help="Fault kinds to draw from (repeatable; default 429, 503 and drop).",
+    help="Fault kinds to draw from (repeatable; default 429, 503 and drop). A 504 may come "
+    "after the request was applied, as Graph's gateway timeouts can.",
 )
 @click.option("--seed", default=0, show_default=True, help="Seed for injected faults.")
 @click.option(

@@ -228,6 +228,8 @@ class GraphSandbox:
             "fault_kinds": list(self.gate.fault_kinds),
             "mailbox_concurrency": self.gate.concurrency,
             "rate_limit_per_10min": self.gate.rate_per_10min,
+            "max_retry_after": self.gate.max_retry_after,
+            "retry_after_max": self.gate.retry_after_max,
             "mailboxes": (
                 None if self.store.tenant.mailboxes is None else sorted(self.store.tenant.mailboxes)
             ),
