@@ -10,10 +10,20 @@ request statistics. It serves the demo, the integration tests and the benchmarks
         sb.graph_url    # -> [graph] endpoint
         sb.authority    # -> [graph] authority
         sb.stats(), sb.dump()
+
+It can be as strict as a locked-down tenant: ``GraphSandbox(mailboxes=[...],
+deny_mailboxes=[...], roles=[...], room_policies={...})`` (see :class:`GraphSandbox`).
 """
 
 from .server import GraphSandbox, serve, serve_forever
 from .store import GraphError
-from .throttle import FAULT_KINDS
+from .throttle import ALL_FAULT_KINDS, FAULT_KINDS
 
-__all__ = ["FAULT_KINDS", "GraphError", "GraphSandbox", "serve", "serve_forever"]
+__all__ = [
+    "ALL_FAULT_KINDS",
+    "FAULT_KINDS",
+    "GraphError",
+    "GraphSandbox",
+    "serve",
+    "serve_forever",
+]

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import event_routes, timezones, todo_routes
+from . import access, event_routes, timezones, todo_routes
 from .context import RequestContext
 from .messages import ItemRequest, Reply
 from .store import GraphError, Mailbox, Store
@@ -95,6 +95,8 @@ class GraphApi:
             raise GraphError(
                 400, "BadRequest", f"Resource not found for the segment '{segments[0]}'."
             )
+        access.check_roles(req.roles, method, [s.lower() for s in segments[2:]])
+        self.store.tenant.check(segments[1], segments[2])
         prefer = parse_prefer(req.headers)
         zone = prefer.get("outlook.timezone")
         applied: list[str] = []

@@ -14,7 +14,7 @@ import json
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 TOKEN_LIFETIME_S = 3599
@@ -24,7 +24,7 @@ GRAPH_AUDIENCES = (
     "https://dod-graph.microsoft.us",
     "00000003-0000-0000-c000-000000000000",
 )
-ROLES = ["Calendars.ReadWrite", "Tasks.ReadWrite.All", "Place.Read.All"]
+ROLES = ["Calendars.ReadWrite", "Tasks.ReadWrite.All", "Place.Read.All"]  # the default grant
 _ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
@@ -45,9 +45,13 @@ class TokenService:
         base_url: Callable[[], str],
         *,
         client_secret: str | None = None,
+        roles: Iterable[str] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`roles` are the application permissions granted to every client (default
+        :data:`ROLES`, what iepsched needs); they go into each token's ``roles`` claim."""
         self.tenant_id = tenant_id
+        self.roles = list(ROLES if roles is None else roles)
         self._base_url = base_url
         self._client_secret = client_secret
         self._key = secrets.token_bytes(32)
@@ -127,7 +131,7 @@ class TokenService:
             "azp": client_id,
             "idtyp": "app",
             "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, client_id)),
-            "roles": ROLES,
+            "roles": list(self.roles),
             "sub": client_id,
             "tid": self.tenant_id,
             "ver": "1.0",
@@ -195,6 +199,13 @@ class TokenService:
         if audience not in GRAPH_AUDIENCES and audience != self._base_url().rstrip("/"):
             return "Access token validation failure. Invalid audience."
         return None
+
+    def roles_of(self, authorization: str) -> frozenset[str]:
+        """The ``roles`` claim of a token :meth:`check` accepted."""
+        token = authorization.strip().partition(" ")[2].strip()
+        payload = json.loads(_unb64(token.split(".")[1]))
+        roles = payload.get("roles") if isinstance(payload, dict) else None
+        return frozenset(str(r) for r in roles) if isinstance(roles, list) else frozenset()
 
     # --- discovery -----------------------------------------------------------------------------
 

@@ -24,18 +24,30 @@ BATCH_FANOUT = 4  # Graph sends at most four unordered batch items to Outlook at
 _METHODS = {"GET", "POST", "PATCH", "PUT", "DELETE"}
 
 
-def execute(pipeline: Pipeline, headers: Mapping[str, str], body: bytes) -> HttpAnswer:
-    """Run a batch request and answer it; raises :class:`Drop` when a fault drops it."""
+def execute(
+    pipeline: Pipeline,
+    headers: Mapping[str, str],
+    body: bytes,
+    roles: frozenset[str] | None = None,
+) -> HttpAnswer:
+    """Run a batch request and answer it; raises :class:`Drop` when a fault drops it.
+
+    Items are checked against the envelope token's `roles`, each on its own."""
     stats = pipeline.gate.stats
     stats.add("batches")
     try:
-        plan = parse(headers, body)
+        plan = parse(headers, body, roles)
     except GraphError as exc:
         pipeline.sleep()
         return error(exc.status, exc.code, exc.message)
     stats.add("batch_items", len(plan.ids))
+    # A dropped connection loses the envelope, so it is drawn once for it (items draw statuses).
+    envelope_fault = pipeline.gate.draw_fault("envelope")
+    if envelope_fault == "drop_before":
+        stats.fault("drop")
+        pipeline.sleep()
+        raise Drop()
     results: dict[str, Reply] = {}
-    drop_after = False
     first = True
     for wave in plan.waves(pipeline.gate):
         runnable: list[str] = []
@@ -58,14 +70,18 @@ def execute(pipeline: Pipeline, headers: Mapping[str, str], body: bytes) -> Http
                 runnable.append(rid)
         if not runnable:
             continue
-        replies = pipeline.run([plan.requests[r] for r in runnable], first_wave=first)
+        replies = pipeline.run(
+            [plan.requests[r] for r in runnable], first_wave=first, in_batch=True
+        )
         first = False
         for rid, reply in zip(runnable, replies, strict=True):
-            drop_after |= reply.drop_after
             results[rid] = reply
     if first:
         pipeline.sleep()
-    if drop_after:
+    if envelope_fault == "drop_after":
+        stats.fault("drop")
+        if any(reply.wrote for reply in results.values()):
+            stats.fault("drop_after_write")
         raise Drop()
     responses = []
     for rid in plan.ids:
@@ -107,7 +123,9 @@ class Plan:
             yield order[start : start + BATCH_FANOUT]
 
 
-def parse(envelope_headers: Mapping[str, str], body: bytes) -> Plan:
+def parse(
+    envelope_headers: Mapping[str, str], body: bytes, roles: frozenset[str] | None = None
+) -> Plan:
     """The batch's items, ids and resolved dependencies; 400 GraphError for a bad envelope."""
     if "json" not in envelope_headers.get("content-type", "").lower():
         raise GraphError(
@@ -189,7 +207,7 @@ def parse(envelope_headers: Mapping[str, str], body: bytes) -> Plan:
         if not url.startswith("/"):
             url = "/" + url
         # Auth is the envelope's; items inherit it (their own Authorization is ignored).
-        plan.requests[rid] = ItemRequest(method, url, item_headers, data)
+        plan.requests[rid] = ItemRequest(method, url, item_headers, data, roles)
     by_lower = {i.lower(): i for i in ids}
     for rid in ids:
         resolved = []

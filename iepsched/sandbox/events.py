@@ -8,7 +8,7 @@ queries in :mod:`calendarview` and free/busy in :mod:`getschedule`.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -350,27 +350,63 @@ def respond(store: Store, ev: Event, attendee: str, response: str) -> None:
 
 # --- rooms ---------------------------------------------------------------------------------------
 
+# How a room mailbox answers an invitation (its calendar-processing / booking policy):
+# "accept": the booking assistant's auto-accept — accept when free, decline a conflict;
+# "decline": it declines every request; "tentative": it books them tentatively;
+# "none": nobody answers (requests wait for a delegate), so the response stays "none".
+ROOM_POLICIES = {"accept", "decline", "tentative", "none"}
+DEFAULT_ROOM_POLICY = "accept"
+
+
+def room_policies(policies: Mapping[str, str]) -> dict[str, str]:
+    """Validated policies keyed by lower-cased room address."""
+    out = {}
+    for room, policy in policies.items():
+        if policy not in ROOM_POLICIES:
+            raise ValueError(f"room policy for {room} must be one of {sorted(ROOM_POLICIES)}")
+        out[room.strip().lower()] = policy
+    return out
+
 
 def _book_resources(store: Store, ev: Event) -> None:
-    """Rooms answer at once, like Exchange's booking assistant: accept if free, else decline."""
+    """Rooms answer at once by their booking policy, like Exchange's booking assistant.
+
+    A room the tenant does not have never answers (its invitation bounces).
+    """
     horizon = (ev.start - timedelta(days=1), ev.start + timedelta(days=400))
     mine = list(occurrences(ev, *horizon))
     for attendee in ev.props.get("attendees", []):
         if attendee.get("type") != "resource":
             continue
         room = str(attendee["emailAddress"]["address"]).lower()
-        busy = False
-        for other in _events_involving(store, room):
-            if other is ev:
-                continue
-            theirs = list(occurrences(other, *horizon))
-            if any(s < oe and os < e for s, e in mine for os, oe in theirs):
-                busy = True
-                break
+        policy = store.room_policies.get(room, DEFAULT_ROOM_POLICY)
+        if policy == "none" or not store.tenant.exists(room):
+            continue
+        if policy == "accept":
+            response = "declined" if _room_busy(store, ev, room, mine, horizon) else "accepted"
+        else:
+            response = "declined" if policy == "decline" else "tentativelyAccepted"
         attendee["status"] = {
-            "response": "declined" if busy else "accepted",
+            "response": response,
             "time": timezones.format_stamp(store.now()),
         }
+
+
+def _room_busy(
+    store: Store,
+    ev: Event,
+    room: str,
+    mine: list[tuple[datetime, datetime]],
+    horizon: tuple[datetime, datetime],
+) -> bool:
+    """Whether another meeting already holds `room` at one of `mine`'s occurrences."""
+    for other in _events_involving(store, room):
+        if other is ev:
+            continue
+        theirs = list(occurrences(other, *horizon))
+        if any(s < oe and os < e for s, e in mine for os, oe in theirs):
+            return True
+    return False
 
 
 def _events_involving(store: Store, address: str) -> Iterator[Event]:

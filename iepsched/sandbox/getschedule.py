@@ -102,6 +102,16 @@ def _schedule_for(
             },
         }
     address = sid.lower()
+    if not store.tenant.exists(address):
+        # Graph's entry for an address it cannot resolve: no view, just the error (observed,
+        # microsoftgraph/microsoft-graph-docs#11225; graph-facts §2 "a single schedule item").
+        return {
+            "scheduleId": sid,
+            "error": {
+                "message": f"Unable to resolve e-mail address {sid} to an Active Directory object.",
+                "responseCode": "5009",
+            },
+        }
     items: list[tuple[datetime, datetime, str, Event]] = []
     for box in store.mailboxes.values():
         for ev in box.events.values():

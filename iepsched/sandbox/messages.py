@@ -18,6 +18,9 @@ class ItemRequest:
     url: str  # path and query relative to /v1.0, e.g. "/users/a@b.org/events?$top=5"
     headers: Mapping[str, str]  # keys lower-cased
     body: bytes = b""
+    # The application roles of the caller's token (a batch item has its envelope's); None means
+    # not checked (the resource layer called directly).
+    roles: frozenset[str] | None = None
 
 
 @dataclass

@@ -1,10 +1,14 @@
 """The life cycle of one request, or of one wave of ``$batch`` items.
 
-1. draw a fault (seeded): 429 / 503 are answered at once; a drop is remembered;
+1. draw a fault (seeded): 429 / 503 (and a 504 "before") are answered at once; a drop or a
+   504 "after" is remembered (inside ``$batch`` items draw status faults only: the envelope's
+   drop is drawn by :mod:`batch`);
 2. admission: the mailbox's 10-minute rate window, then a concurrency slot (else 429);
 3. latency sleep while holding the slot (so concurrent callers really overlap);
 4. the resource handler runs under the store lock;
-5. a "drop" closes the connection without an answer, before step 4 or after it.
+5. a "drop" closes the connection without an answer, before step 4 or after it; a 504 "after"
+   replaces the answer of an applied request (Graph's gateway gave up waiting, the mailbox did
+   not).
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ class Pipeline:
         self.api = api
         self.sleep = sleep
 
-    def run(self, items: list[ItemRequest], *, first_wave: bool) -> list[Reply]:
+    def run(
+        self, items: list[ItemRequest], *, first_wave: bool, in_batch: bool = False
+    ) -> list[Reply]:
         """Admit, delay, execute one wave of items; raises Drop for a drop-before fault.
 
         A drop-after fault is applied first and then flagged (``Reply.drop_after``); the caller
@@ -39,11 +45,12 @@ class Pipeline:
         mailboxes = [mailbox_of(item.url) for item in items]
         try:
             for i in range(len(items)):
-                fault = gate.draw_fault()
+                fault = gate.draw_fault("item" if in_batch else "request")
                 faults[i] = fault
-                if fault in ("429", "503"):
-                    stats.fault(fault)
-                    replies[i] = fault_reply(fault, gate.retry_after())
+                if fault in ("429", "503", "504_before"):
+                    kind = fault.removesuffix("_before")
+                    stats.fault(kind)
+                    replies[i] = fault_reply(kind, gate.retry_after())
                     continue
                 box = mailboxes[i]
                 if box is None:
@@ -72,6 +79,13 @@ class Pipeline:
                     if reply.wrote:
                         stats.fault("drop_after_write")
                     reply.drop_after = True
+                if faults[i] == "504_after":
+                    stats.fault("504")
+                    if reply.wrote:
+                        stats.fault("504_after_write")
+                    wrote = reply.wrote
+                    reply = fault_reply("504", gate.retry_after())
+                    reply.wrote = wrote
                 replies[i] = reply
         finally:
             for box in held:
@@ -93,7 +107,13 @@ class Pipeline:
 
 
 def fault_reply(kind: str, retry_after: str) -> Reply:
-    """Graph's answer to an injected 429 or 503 fault."""
+    """Graph's answer to an injected 429, 503 or 504 fault.
+
+    A 504 carries no Retry-After and the body Graph was seen to send with it: code
+    ``UnknownError`` and an empty message (microsoft-graph-docs issues #2505, #5288).
+    """
+    if kind == "504":
+        return Reply(504, {"error": {"code": "UnknownError", "message": ""}})
     if kind == "429":
         return Reply(
             429,

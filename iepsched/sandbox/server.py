@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import batch, events, identity, tls, todo
+from .access import Tenant
 from .api import GraphApi
 from .auth import TokenService
 from .event_render import render
@@ -52,15 +53,28 @@ class GraphSandbox:
         *,
         fault_kinds: Iterable[str] = FAULT_KINDS,
         max_retry_after: float = 1.0,
+        retry_after_max: float | None = None,
         client_secret: str | None = None,
         tls: bool = False,
+        mailboxes: Iterable[str] | None = None,
+        deny_mailboxes: Iterable[str] = (),
+        roles: Iterable[str] | None = None,
+        room_policies: Mapping[str, str] | None = None,
     ) -> None:
         """Configure (but do not start) a sandbox.
 
         `max_retry_after` bounds the random Retry-After of concurrency 429s and injected faults;
-        `client_secret`, when given, is the only secret the token endpoint accepts; `tls=True`
-        serves HTTPS with a throw-away self-signed certificate (see :attr:`ca_file`), which is
-        what msal needs (it refuses http authorities).
+        `retry_after_max`, when given, makes about one Retry-After in ten a long wait of up to
+        that many seconds (Graph sometimes asks for many seconds). `client_secret`, when given,
+        is the only secret the token endpoint accepts; `tls=True` serves HTTPS with a
+        throw-away self-signed certificate (see :attr:`ca_file`), which is what msal needs (it
+        refuses http authorities).
+
+        `mailboxes` limits the tenant to those addresses (default: any address has a mailbox);
+        `deny_mailboxes` lie outside the app's access policy (403 on calendar paths). `roles`
+        are the application permissions in every token (default: the ones iepsched needs).
+        `room_policies` maps a room's address to how it answers invitations: "accept" (the
+        default: accept when free, decline a conflict), "decline", "tentative" or "none".
         """
         if latency_ms < 0:
             raise ValueError("latency_ms must be >= 0")
@@ -82,10 +96,15 @@ class GraphSandbox:
             fault_rate=fault_rate,
             fault_kinds=fault_kinds,
             max_retry_after=max_retry_after,
+            retry_after_max=retry_after_max,
         )
+        self.store.tenant = Tenant.of(mailboxes, deny_mailboxes)
+        self.store.room_policies = events.room_policies(room_policies or {})
         self.api = GraphApi(self.store, lambda: self.graph_url)
         self.pipeline = Pipeline(self.gate, self.api, self._sleep)
-        self.tokens = TokenService(tenant_id, lambda: self._base_url, client_secret=client_secret)
+        self.tokens = TokenService(
+            tenant_id, lambda: self._base_url, client_secret=client_secret, roles=roles
+        )
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -209,6 +228,14 @@ class GraphSandbox:
             "fault_kinds": list(self.gate.fault_kinds),
             "mailbox_concurrency": self.gate.concurrency,
             "rate_limit_per_10min": self.gate.rate_per_10min,
+            "max_retry_after": self.gate.max_retry_after,
+            "retry_after_max": self.gate.retry_after_max,
+            "mailboxes": (
+                None if self.store.tenant.mailboxes is None else sorted(self.store.tenant.mailboxes)
+            ),
+            "deny_mailboxes": sorted(self.store.tenant.denied),
+            "roles": list(self.tokens.roles),
+            "room_policies": dict(self.store.room_policies),
         }
         return snap
 
@@ -223,7 +250,7 @@ class GraphSandbox:
         self.gate.stats.reset()
 
     def set_faults(self, rate: float, kinds: Iterable[str] = FAULT_KINDS) -> None:
-        """Change the fault probability (0..1) and kinds ("429", "503", "drop") at runtime."""
+        """Change the fault probability (0..1) and kinds ("429", "503", "504", "drop")."""
         self.gate.set_faults(rate, kinds)
 
     def set_latency(self, latency_ms: int) -> None:
@@ -306,12 +333,14 @@ class GraphSandbox:
                 )
                 return refused
             rel = target[len("/v1.0") :] or "/"
+            roles = self.tokens.roles_of(headers.get("authorization", ""))
             if lowered.rstrip("/") == "/v1.0/$batch":
                 if method != "POST":
                     self._sleep()
                     return error(405, "BadRequest", "$batch accepts POST only.")
-                return batch.execute(self.pipeline, headers, body)
-            reply = self.pipeline.run([ItemRequest(method, rel, headers, body)], first_wave=True)[0]
+                return batch.execute(self.pipeline, headers, body, roles)
+            item = ItemRequest(method, rel, headers, body, roles)
+            reply = self.pipeline.run([item], first_wave=True)[0]
             if reply.drop_after:
                 raise Drop()
             return answer(reply)

@@ -12,7 +12,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .access import Tenant
 
 
 class GraphError(Exception):
@@ -121,6 +124,12 @@ class Store:
         # refused (Graph answers an unknown sync state with 410).
         self.epoch = uuid.uuid4().hex[:12]
         self._clock = clock or (lambda: datetime.now(UTC))
+        from .access import Tenant  # local: access imports this module
+
+        # Which mailboxes exist and which the app may not open (default: any, all).
+        self.tenant: Tenant = Tenant()
+        # Room address -> booking policy ("accept", "decline", "tentative", "none").
+        self.room_policies: dict[str, str] = {}
 
     def now(self) -> datetime:
         """The current UTC instant (injectable for tests)."""

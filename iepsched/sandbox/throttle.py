@@ -4,8 +4,12 @@
   gets ``429 ApplicationThrottled`` "Application is over its MailboxConcurrency limit.".
 * Mailbox rate: at most N requests per mailbox in a sliding 10-minute window (Graph: 10,000);
   throttled attempts count too, as Microsoft warns they do.
-* Faults: with probability `rate` a request draws one of 429, 503 or a dropped connection
-  (before the request is applied, or after a write was applied).
+* Faults: with probability `rate` a request draws one of 429, 503, 504 or a dropped connection
+  (before the request is applied, or after a write was applied; a 504 may come either way too).
+  Only what Graph itself sends: status answers for an item, a drop for a whole connection.
+  Inside ``$batch`` a drop is drawn once for the envelope (a connection carries the envelope, not
+  its items) and the items draw only status faults — drawing drops per item would turn a 30%
+  fault rate into ~90% of 20-item envelopes lost (issue 8 item 12).
 
 Bookkeeping happens under a small lock of its own, never the store lock and never while sleeping.
 """
@@ -20,8 +24,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-FAULT_KINDS = ("429", "503", "drop")
+FAULT_KINDS = ("429", "503", "drop")  # the default mix
+ALL_FAULT_KINDS = ("429", "503", "504", "drop")
+STATUS_FAULTS = ("429", "503", "504")  # answered with a status (per request or batch item)
 WINDOW_S = 600.0
+LONG_RETRY_SHARE = 0.1  # with retry_after_max: how often a Retry-After asks for a long wait
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,7 @@ class Gate:
         fault_rate: float,
         fault_kinds: Iterable[str] = FAULT_KINDS,
         max_retry_after: float = 1.0,
+        retry_after_max: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._lock = threading.Lock()
@@ -53,6 +61,9 @@ class Gate:
         self.concurrency = concurrency
         self.rate_per_10min = rate_per_10min
         self.max_retry_after = max_retry_after
+        if retry_after_max is not None and retry_after_max < max_retry_after:
+            raise ValueError("retry_after_max must be >= max_retry_after")
+        self.retry_after_max = retry_after_max
         self._active: dict[str, int] = {}
         self._windows: dict[str, deque[float]] = {}
         self.fault_rate = 0.0
@@ -67,9 +78,9 @@ class Gate:
         chosen = tuple(kinds)
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"fault rate must be within [0, 1], got {rate}")
-        unknown = set(chosen) - set(FAULT_KINDS)
+        unknown = set(chosen) - set(ALL_FAULT_KINDS)
         if unknown or not chosen:
-            raise ValueError(f"fault kinds must be a non-empty subset of {FAULT_KINDS}")
+            raise ValueError(f"fault kinds must be a non-empty subset of {ALL_FAULT_KINDS}")
         with self._lock:
             self.fault_rate = rate
             self.fault_kinds = chosen
@@ -77,21 +88,36 @@ class Gate:
     # --- draws ---------------------------------------------------------------------------------
 
     def retry_after(self) -> str:
-        """A Retry-After value: usually fractional ("0.25", "0.8"), as Graph's often are."""
+        """A Retry-After value: usually fractional ("0.25", "0.8"), as Graph's often are
+        (graph-facts §5: "2.128", "0.249"); with `retry_after_max`, about one in ten is a long
+        wait between `max_retry_after` and it, whole seconds or not ("10", "17.5")."""
         with self._lock:
-            value = self._rng.uniform(0.05, max(0.05, self.max_retry_after))
-            digits = self._rng.choice((1, 2, 3))
-        text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+            if self.retry_after_max is not None and self._rng.random() < LONG_RETRY_SHARE:
+                value = self._rng.uniform(self.max_retry_after, self.retry_after_max)
+                digits = self._rng.choice((0, 1, 3))
+            else:
+                value = self._rng.uniform(0.05, max(0.05, self.max_retry_after))
+                digits = self._rng.choice((1, 2, 3))
+        text = f"{value:.{digits}f}"
+        if "." in text:  # "0.250" -> "0.25"; "10" keeps its zero
+            text = text.rstrip("0").rstrip(".")
         return text if text not in ("", "0") else "0.1"
 
-    def draw_fault(self) -> str | None:
-        """None, "429", "503", "drop_before" or "drop_after" for one request or batch item."""
+    def draw_fault(self, scope: str = "request") -> str | None:
+        """None, "429", "503", "504_before", "504_after", "drop_before" or "drop_after".
+
+        `scope` "request" (a plain HTTP request) may draw any kind; "item" (a ``$batch`` item)
+        only the status kinds and "envelope" (a ``$batch`` envelope) only a drop. The draw is the
+        same in each scope, so a kind keeps its share of `rate` wherever it lands.
+        """
         with self._lock:
             if self.fault_rate <= 0 or self._rng.random() >= self.fault_rate:
                 return None
             kind = self._rng.choice(self.fault_kinds)
-            if kind == "drop":
-                kind = self._rng.choice(("drop_before", "drop_after"))
+            if (scope == "item" and kind == "drop") or (scope == "envelope" and kind != "drop"):
+                return None
+            if kind in ("drop", "504"):
+                kind = self._rng.choice((f"{kind}_before", f"{kind}_after"))
             return kind
 
     def shuffle(self, items: list[Any]) -> None:
@@ -159,7 +185,14 @@ class Stats:
             self.write_requests = 0
             self.throttled = 0
             self.unauthorized = 0
-            self.faults: dict[str, int] = {"429": 0, "503": 0, "drop": 0, "drop_after_write": 0}
+            self.faults: dict[str, int] = {
+                "429": 0,
+                "503": 0,
+                "504": 0,
+                "drop": 0,
+                "drop_after_write": 0,
+                "504_after_write": 0,
+            }
             self.batches = 0
             self.batch_items = 0
             self.statuses: dict[str, int] = {}
@@ -176,7 +209,7 @@ class Stats:
             setattr(self, name, getattr(self, name) + amount)
 
     def fault(self, kind: str) -> None:
-        """Count one injected fault ("429", "503", "drop", "drop_after_write")."""
+        """Count one injected fault ("429", "503", "504", "drop", "drop_after_write")."""
         with self._lock:
             self.faults[kind] = self.faults.get(kind, 0) + 1
 
