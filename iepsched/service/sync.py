@@ -8,6 +8,12 @@ Crash safety: an item whose write was sent but not confirmed stays `pending` wit
 next run finds it in the snapshot (events by their key property, tasks by their linked resource)
 and adopts it instead of writing again. Events carry a transactionId derived from the key, so a
 retried create is refused by Graph rather than duplicated.
+
+Loss safety (before anything is written, after the day's backup of the state): a state that
+knows no items while the mailboxes hold iepsched items was lost or replaced — the run stops
+unless told to recover (restore the newest backup, or rebuild from the mailboxes); a mailbox
+whose items all vanished at once was wiped or replaced — the run stops unless told to accept
+the loss (the items are then created again).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from ..core.bookings import StateInputs, state_inputs
 from ..core.errors import ExitCode, GraphThrottled, GraphTransportError
 from ..core.items import deliverable, desired_items
-from ..core.model import DistrictPlan, Interval, ItemState, StudentPlan
+from ..core.model import Cycle, DistrictPlan, Interval, ItemState, StudentPlan
 from ..core.reconcile import (
     CANCELLED,
     DELETED,
@@ -31,6 +37,15 @@ from ..core.reconcile import (
     is_move,
     observe,
     reconcile,
+)
+from ..core.recovery import (
+    MassLoss,
+    as_written,
+    found_count,
+    found_cycles,
+    found_items,
+    mass_losses,
+    to_recreate,
 )
 from ..core.remote import Action, DesiredItem, Remote, Result, Snapshot
 from ..state.store import StateStore
@@ -53,6 +68,8 @@ class SyncOptions:
     force_cancel: bool = False
     rebook: frozenset[str] = frozenset()
     max_cancellations: int = 10
+    recover: bool = False  # the state was lost: restore the newest backup / adopt the mailboxes
+    accept_loss: bool = False  # a mailbox lost its items on purpose: create them again
     # Re-read and re-apply what a dropped answer left uncertain; each pass re-reads only the
     # mailboxes concerned, and a whole dropped $batch leaves 20 items uncertain at once.
     max_passes: int = 8
@@ -86,14 +103,31 @@ def run_sync(
     """
     report = SyncReport()
     items = store.items()
+    if items and not options.dry_run:
+        store.backup(options.now.date())
     mailboxes = _mailboxes(district, items)
     snapshot = remote.snapshot(sorted(mailboxes))
+    cycles = store.cycles()
+    if not items and found_count(snapshot):
+        if not options.recover:
+            return _stop(report, _lost_message(store, found_count(snapshot)))
+        items, snapshot = _recover(district, store, remote, snapshot, options, report)
+        cycles = store.cycles() if store.items() else _with(cycles, district, items)
+    losses = mass_losses(items, snapshot, limit=options.max_cancellations)
+    if losses and not options.accept_loss:
+        return _stop(report, _loss_message(losses))
+    if losses:
+        recreate = to_recreate(items, losses)
+        if not options.dry_run:
+            store.save(recreate)
+        items = {**items, **{st.row_id: st for st in recreate}}
+        report.reports.extend(f"{x.describe()}: creating them again" for x in losses)
     items = _observe(store, items, snapshot, options, report)
 
     inputs = state_inputs(
         district.students,
         items,
-        store.cycles(),
+        cycles,
         store.contacts(),
         today=options.today,
         tz=district.ctx.tz,
@@ -157,6 +191,87 @@ def run_sync(
     report.failures.extend(f"{r.action.op} {r.action.key}: {r.error}" for r in failed)
     report.exit_code = ExitCode.FAILURES if report.failures else ExitCode.OK
     return report
+
+
+def _stop(report: SyncReport, message: str) -> SyncReport:
+    report.safety_stop = True
+    report.exit_code = ExitCode.SAFETY
+    report.failures.append(message)
+    return report
+
+
+def _lost_message(store: StateStore, found: int) -> str:
+    backup = store.newest_backup()
+    how = (
+        f"`iepsched sync --recover` restores the newest backup ({backup}), takes back the "
+        "contacts logged since from the legal-log journal and adopts what the mailboxes hold"
+        if backup is not None
+        else "no backup of the state exists; `iepsched sync --recover` rebuilds the state from "
+        "the mailboxes (nothing is written again) and the contacts come back from the journal"
+    )
+    return (
+        f"the state file holds no items but the mailboxes hold {found} iepsched items: the state "
+        f"was lost or replaced ({store.path}). Nothing was written. {how}. If another "
+        "installation syncs these mailboxes, do not: two state files must never sync the same "
+        "mailboxes."
+    )
+
+
+def _loss_message(losses: Sequence[MassLoss]) -> str:
+    seen = "; ".join(loss.describe() for loss in losses)
+    return (
+        f"iepsched items vanished from a mailbox at once ({seen}): a wiped or replaced mailbox "
+        "or another tenant, not people deleting them one by one. Nothing was recorded or "
+        "written. Check the mailbox; if it was wiped or replaced, `iepsched sync --accept-loss` "
+        "creates its items again."
+    )
+
+
+def _recover(
+    district: District,
+    store: StateStore,
+    remote: Remote,
+    snapshot: Snapshot,
+    options: SyncOptions,
+    report: SyncReport,
+) -> tuple[dict[str, ItemState], Snapshot]:
+    """A lost state: the newest backup put back (its items keep their hashes, their removals
+    by people, their moves), or — without one, or in a dry run — the items found in the
+    mailboxes adopted. Either way what the backup lacks is adopted later (`_adopt_orphans`)."""
+    backup = store.newest_backup()
+    if backup is not None and not options.dry_run:
+        store.restore(backup)
+        items = store.items()
+        report.reports.append(
+            f"the state was restored from {backup} ({len(items)} items); "
+            f"{store.journal_check.restored} contacts taken back from the journal."
+        )
+        report.counts["restored"] += len(items)
+        wanted = _mailboxes(district, items)
+        if not wanted <= snapshot.mailboxes:
+            snapshot = remote.snapshot(sorted(wanted | snapshot.mailboxes))
+        return items, snapshot
+    found = found_items(snapshot, (s.student_id for s in district.students))
+    if not options.dry_run:
+        store.save(found)
+        store.save_cycles(found_cycles(found, district.students))
+    report.reports.append(
+        f"the state was rebuilt from the mailboxes: {len(found)} iepsched items adopted"
+        + (f" (a real run restores {backup} instead)" if backup is not None else "")
+        + "."
+    )
+    report.counts["adopted_after_loss"] += len(found)
+    return {st.row_id: st for st in found}, snapshot
+
+
+def _with(
+    cycles: dict[tuple[str, str], list[Cycle]], district: District, items: Mapping[str, ItemState]
+) -> dict[tuple[str, str], list[Cycle]]:
+    """The stored cycles plus those of items adopted in a dry run (not saved)."""
+    merged = {k: list(v) for k, v in cycles.items()}
+    for c in found_cycles(items.values(), district.students):
+        merged.setdefault((c.student_id, c.track), []).append(c)
+    return merged
 
 
 def _transient(result: Result) -> bool:
@@ -244,30 +359,34 @@ def _adopt_orphans(
     options: SyncOptions,
 ) -> dict[str, ItemState]:
     """Items Graph holds that the state doesn't know (state restored from a backup, or lost):
-    adopt them instead of creating duplicates. Their fields are re-sent once."""
+    adopt them instead of creating duplicates, taken as holding what iepsched would write now
+    (`as_written`), so adopting sends nothing identical again. Rows adopted from the mailboxes
+    without hashes get theirs the same way."""
     adopted: list[ItemState] = []
     for d in desired:
-        if d.key in items:
+        st = items.get(d.key)
+        if st is not None:
+            if st.state == LIVE and st.hash is None and st.remote_id:
+                adopted.append(as_written(st, d))
             continue
         event = snapshot.events.get(d.key)
         task = snapshot.tasks.get(d.key)
         if event is None and task is None:
             continue
-        adopted.append(
-            ItemState(
-                key=d.key,
-                student_id=d.student_id,
-                cycle_id=d.cycle_id,
-                milestone=d.milestone,
-                kind=d.kind,
-                mailbox=d.mailbox,
-                state=LIVE,
-                remote_id=event.remote_id if event else task.remote_id if task else None,
-                list_id=task.list_id if task else None,
-                start=event.start if event else None,
-                end=event.end if event else None,
-            )
+        found = ItemState(
+            key=d.key,
+            student_id=d.student_id,
+            cycle_id=d.cycle_id,
+            milestone=d.milestone,
+            kind=d.kind,
+            mailbox=event.mailbox if event else task.mailbox if task else d.mailbox,
+            state=LIVE,
+            remote_id=event.remote_id if event else task.remote_id if task else None,
+            list_id=task.list_id if task else None,
+            start=event.start if event else None,
+            end=event.end if event else None,
         )
+        adopted.append(as_written(found, d))
     if adopted and not options.dry_run:
         store.save(adopted)
     merged = dict(items)
