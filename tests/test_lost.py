@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from test_sync import TODAY, TZ, TZ_NAME, World, night
-from test_sync import world as world  # noqa: F401 (the memory + sandbox fixture)
+from test_sync import world as world  # the memory + sandbox fixture
 
 from iepsched.core.errors import ExitCode
 from iepsched.core.model import Contact
