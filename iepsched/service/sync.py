@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from ..core.bookings import StateInputs, state_inputs
 from ..core.errors import ExitCode, GraphThrottled, GraphTransportError
 from ..core.items import deliverable, desired_items
-from ..core.model import Cycle, DistrictPlan, Interval, ItemState, StudentPlan
+from ..core.model import DistrictPlan, Interval, ItemState, StudentPlan
 from ..core.reconcile import (
     CANCELLED,
     DELETED,
@@ -38,18 +38,18 @@ from ..core.reconcile import (
     observe,
     reconcile,
 )
-from ..core.recovery import (
-    MassLoss,
-    as_written,
-    found_count,
-    found_cycles,
-    found_items,
-    mass_losses,
-    to_recreate,
-)
+from ..core.recovery import found_count, mass_losses, to_recreate
 from ..core.remote import Action, DesiredItem, Remote, Result, Snapshot
 from ..state.store import StateStore
 from .district import District, plan_inputs
+from .losses import (
+    adopt_orphans,
+    loss_message,
+    lost_message,
+    mailboxes,
+    recover,
+    with_found_cycles,
+)
 
 log = logging.getLogger(__name__)
 Wrap = Callable[[Iterable[Result], int], Iterable[Result]]
@@ -105,17 +105,20 @@ def run_sync(
     items = store.items()
     if items and not options.dry_run:
         store.backup(options.now.date())
-    mailboxes = _mailboxes(district, items)
-    snapshot = remote.snapshot(sorted(mailboxes))
+    to_read = mailboxes(district, items)
+    snapshot = remote.snapshot(sorted(to_read))
     cycles = store.cycles()
     if not items and found_count(snapshot):
         if not options.recover:
-            return _stop(report, _lost_message(store, found_count(snapshot)))
-        items, snapshot = _recover(district, store, remote, snapshot, options, report)
-        cycles = store.cycles() if store.items() else _with(cycles, district, items)
+            return _stop(report, lost_message(store, found_count(snapshot)))
+        recovered = recover(district, store, remote, snapshot, dry_run=options.dry_run)
+        items, snapshot = recovered.items, recovered.snapshot
+        report.reports.append(recovered.note)
+        report.counts[recovered.count_as] += recovered.count
+        cycles = store.cycles() if store.items() else with_found_cycles(cycles, district, items)
     losses = mass_losses(items, snapshot, limit=options.max_cancellations)
     if losses and not options.accept_loss:
-        return _stop(report, _loss_message(losses))
+        return _stop(report, loss_message(losses))
     if losses:
         recreate = to_recreate(items, losses)
         if not options.dry_run:
@@ -142,7 +145,7 @@ def run_sync(
                 log.info("%s: %s", p.student_id, warning)
 
     desired = desired_items(plan.plans, district.delivery_options())
-    items = _adopt_orphans(store, items, desired, snapshot, options)
+    items = adopt_orphans(store, items, desired, snapshot, dry_run=options.dry_run)
     items = _rehome(store, items, desired, options, report)
     scope = _scope(district, plan, inputs, items, options)
     actions = reconcile(desired, items, scope, now=options.now)
@@ -178,7 +181,7 @@ def run_sync(
         items = _observe(store, items, snapshot, options, report, quiet=True)
         keys = {a.key for a in uncertain}
         wanted = [d for d in desired if d.key in keys]
-        items = _adopt_orphans(store, items, wanted, snapshot, options)
+        items = adopt_orphans(store, items, wanted, snapshot, dry_run=options.dry_run)
         again = {row: st for row, st in items.items() if st.key in keys}
         pending = [a for a in reconcile(wanted, again, scope, now=options.now) if a.key in keys]
         if not pending:
@@ -200,92 +203,12 @@ def _stop(report: SyncReport, message: str) -> SyncReport:
     return report
 
 
-def _lost_message(store: StateStore, found: int) -> str:
-    backup = store.newest_backup()
-    how = (
-        f"`iepsched sync --recover` restores the newest backup ({backup}), takes back the "
-        "contacts logged since from the legal-log journal and adopts what the mailboxes hold"
-        if backup is not None
-        else "no backup of the state exists; `iepsched sync --recover` rebuilds the state from "
-        "the mailboxes (nothing is written again) and the contacts come back from the journal"
-    )
-    return (
-        f"the state file holds no items but the mailboxes hold {found} iepsched items: the state "
-        f"was lost or replaced ({store.path}). Nothing was written. {how}. If another "
-        "installation syncs these mailboxes, do not: two state files must never sync the same "
-        "mailboxes."
-    )
-
-
-def _loss_message(losses: Sequence[MassLoss]) -> str:
-    seen = "; ".join(loss.describe() for loss in losses)
-    return (
-        f"iepsched items vanished from a mailbox at once ({seen}): a wiped or replaced mailbox "
-        "or another tenant, not people deleting them one by one. Nothing was recorded or "
-        "written. Check the mailbox; if it was wiped or replaced, `iepsched sync --accept-loss` "
-        "creates its items again."
-    )
-
-
-def _recover(
-    district: District,
-    store: StateStore,
-    remote: Remote,
-    snapshot: Snapshot,
-    options: SyncOptions,
-    report: SyncReport,
-) -> tuple[dict[str, ItemState], Snapshot]:
-    """A lost state: the newest backup put back (its items keep their hashes, their removals
-    by people, their moves), or — without one, or in a dry run — the items found in the
-    mailboxes adopted. Either way what the backup lacks is adopted later (`_adopt_orphans`)."""
-    backup = store.newest_backup()
-    if backup is not None and not options.dry_run:
-        store.restore(backup)
-        items = store.items()
-        report.reports.append(
-            f"the state was restored from {backup} ({len(items)} items); "
-            f"{store.journal_check.restored} contacts taken back from the journal."
-        )
-        report.counts["restored"] += len(items)
-        wanted = _mailboxes(district, items)
-        if not wanted <= snapshot.mailboxes:
-            snapshot = remote.snapshot(sorted(wanted | snapshot.mailboxes))
-        return items, snapshot
-    found = found_items(snapshot, (s.student_id for s in district.students))
-    if not options.dry_run:
-        store.save(found)
-        store.save_cycles(found_cycles(found, district.students))
-    report.reports.append(
-        f"the state was rebuilt from the mailboxes: {len(found)} iepsched items adopted"
-        + (f" (a real run restores {backup} instead)" if backup is not None else "")
-        + "."
-    )
-    report.counts["adopted_after_loss"] += len(found)
-    return {st.row_id: st for st in found}, snapshot
-
-
-def _with(
-    cycles: dict[tuple[str, str], list[Cycle]], district: District, items: Mapping[str, ItemState]
-) -> dict[tuple[str, str], list[Cycle]]:
-    """The stored cycles plus those of items adopted in a dry run (not saved)."""
-    merged = {k: list(v) for k, v in cycles.items()}
-    for c in found_cycles(items.values(), district.students):
-        merged.setdefault((c.student_id, c.track), []).append(c)
-    return merged
-
-
 def _transient(result: Result) -> bool:
     """A failure that a later attempt in the same run may not meet."""
     error = result.error
     return isinstance(error, GraphThrottled | GraphTransportError) or (
         error is not None and error.status in (429, 500, 502, 503, 504)
     )
-
-
-def _mailboxes(district: District, items: Mapping[str, ItemState]) -> set[str]:
-    found = {s.case_manager_email for s in district.students if s.status == "active"}
-    found.update(st.mailbox for st in items.values() if st.state in (LIVE, PENDING))
-    return found
 
 
 def _observe(
@@ -308,7 +231,11 @@ def _observe(
         store.save(obs.updates)
     if not options.dry_run:
         for contact, ref in obs.contacts:
-            store.log_contact(contact, source_ref=ref)
+            if not store.log_contact(contact, source_ref=ref):
+                # Already logged (taken back from the journal after a lost state): not news.
+                report.counts["contacts_logged"] -= 1
+        if report.counts["contacts_logged"] <= 0:
+            report.counts.pop("contacts_logged", None)
     merged = dict(items)
     merged.update((u.row_id, u) for u in obs.updates)
     return merged
@@ -349,49 +276,6 @@ def _free_busy(
     end = dt.datetime.combine(last, dt.time(0), tzinfo=tz)
     organizer = placing[0].student.case_manager_email
     return remote.free_busy(sorted(emails), start, end, organizer=organizer)
-
-
-def _adopt_orphans(
-    store: StateStore,
-    items: dict[str, ItemState],
-    desired: Iterable[DesiredItem],
-    snapshot: Snapshot,
-    options: SyncOptions,
-) -> dict[str, ItemState]:
-    """Items Graph holds that the state doesn't know (state restored from a backup, or lost):
-    adopt them instead of creating duplicates, taken as holding what iepsched would write now
-    (`as_written`), so adopting sends nothing identical again. Rows adopted from the mailboxes
-    without hashes get theirs the same way."""
-    adopted: list[ItemState] = []
-    for d in desired:
-        st = items.get(d.key)
-        if st is not None:
-            if st.state == LIVE and st.hash is None and st.remote_id:
-                adopted.append(as_written(st, d))
-            continue
-        event = snapshot.events.get(d.key)
-        task = snapshot.tasks.get(d.key)
-        if event is None and task is None:
-            continue
-        found = ItemState(
-            key=d.key,
-            student_id=d.student_id,
-            cycle_id=d.cycle_id,
-            milestone=d.milestone,
-            kind=d.kind,
-            mailbox=event.mailbox if event else task.mailbox if task else d.mailbox,
-            state=LIVE,
-            remote_id=event.remote_id if event else task.remote_id if task else None,
-            list_id=task.list_id if task else None,
-            start=event.start if event else None,
-            end=event.end if event else None,
-        )
-        adopted.append(as_written(found, d))
-    if adopted and not options.dry_run:
-        store.save(adopted)
-    merged = dict(items)
-    merged.update((a.row_id, a) for a in adopted)
-    return merged
 
 
 def _rehome(
