@@ -228,3 +228,11 @@ def test_contact_list_reads_the_journal_when_the_state_is_gone(tmp_path: Path) -
     assert result.exit_code == 0, result.output
     assert "note 1" in result.stdout
     assert "warning:" in result.stderr and "line 2" in result.stderr
+
+
+def test_a_backup_that_cannot_be_taken_is_a_clear_stop(path: Path) -> None:
+    """When the backups folder cannot be written, the message says so (no traceback)."""
+    with StateStore(path, now=NOW) as s:
+        (path.parent / "backups").write_text("not a folder", encoding="utf-8")
+        with pytest.raises(UserError, match="could not be backed up"):
+            s.backup(DAY)

@@ -297,8 +297,21 @@ class StateStore:
     # -- backups ----------------------------------------------------------------------------
 
     def backup(self, day: dt.date) -> Path | None:
-        """Today's backup of the state (at most one a day, rotating); None if already taken."""
-        return take_backup(self.db, self.path, day=day)
+        """Today's backup of the state (at most one a day, rotating); None if already taken.
+
+        A backup that cannot be taken stops the run before it writes: the backup is what a
+        lost state is recovered from.
+        """
+        try:
+            return take_backup(self.db, self.path, day=day)
+        except (OSError, sqlite3.Error) as exc:
+            raise UserError(
+                Problem(
+                    str(self.path),
+                    f"the state could not be backed up ({exc}); nothing was written. Check the "
+                    "free space and permissions of the backups folder beside it.",
+                )
+            ) from None
 
     def newest_backup(self) -> Path | None:
         found = backups(self.path)
