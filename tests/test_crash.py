@@ -297,3 +297,46 @@ def test_second_concurrent_sync_is_refused(tmp_path: Path, sb: GraphSandbox) -> 
     assert "Traceback" not in second.stderr
     assert first.returncode == 0, err[-1500:]
     assert json.loads(out)["exit_code"] == 0
+
+
+def test_lost_state_file_end_to_end(tmp_path: Path, sb: GraphSandbox) -> None:
+    """The real command: sync, log a contact, delete the state file; the next sync stops with
+    exit 3 and says why on stderr, `contact list` still shows the contact, and `sync --recover`
+    writes nothing and leaves no duplicate."""
+    toml = make_config(tmp_path, sb)
+    code, _ = run_sync(toml)
+    assert code == 0
+    logged = subprocess.run(
+        [EXE, "--config", str(toml), "contact", "log", "S1009", "--method", "phone",
+         "--with", "Renata Thornbury", "--outcome", "reached", "--at", "2026-11-30T09:00",
+         "--today", TODAY.isoformat()],
+        env=env(), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert logged.returncode == 0, logged.stderr
+    fields = desired(toml)
+    before = delivered(sb, fields)
+    state = load_config(toml).state_path
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{state}{suffix}").unlink(missing_ok=True)
+
+    writes = sb.stats()["write_requests"]
+    text = [a for a in sync_cmd(toml) if a not in ("--format", "json")]
+    stopped = subprocess.run(text, env=env(), capture_output=True, text=True, timeout=120)
+    assert stopped.returncode == 3
+    assert "error: the state file holds no items but the mailboxes hold" in stopped.stderr
+    assert "state was lost or replaced" in stopped.stderr
+    assert "taken back" in stopped.stderr  # the contact, from the journal
+    assert sb.stats()["write_requests"] == writes
+    listed = subprocess.run(
+        [EXE, "--config", str(toml), "contact", "list", "--format", "csv"],
+        env=env(), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert "Renata Thornbury" in listed.stdout
+
+    recovered = subprocess.run(
+        [*sync_cmd(toml), "--recover"], env=env(), capture_output=True, text=True, timeout=120
+    )
+    assert recovered.returncode == 0, recovered.stderr
+    assert sb.stats()["write_requests"] == writes
+    assert delivered(sb, fields) == before
+    assert_no_write(toml, sb)

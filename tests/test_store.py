@@ -16,7 +16,7 @@ import pytest
 
 from iepsched.core.errors import ExitCode, LockedError, UserError
 from iepsched.core.model import Contact, Cycle, ItemState
-from iepsched.state import store as store_module
+from iepsched.state import schema as schema_module
 from iepsched.state.store import SCHEMA_VERSION, StateStore
 
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
@@ -68,7 +68,7 @@ def item(key: str = "S1/2027-01-20/meeting", **kw: object) -> ItemState:
 
 def test_new_file_is_migrated_and_version_recorded(store: StateStore, path: Path) -> None:
     """A new state file ends at the current schema version, recorded in user_version."""
-    assert len(store_module.MIGRATIONS) == SCHEMA_VERSION
+    assert len(schema_module.MIGRATIONS) == SCHEMA_VERSION
     assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"items", "cycles", "contacts", "runs", "ics_sequences", "meta"} <= tables
@@ -89,8 +89,8 @@ def test_failed_migration_rolls_back_with_its_version(
     """A migration that fails leaves neither its tables nor its version number behind."""
     StateStore(path).close()
     broken = "CREATE TABLE half_done (x TEXT);\nTHIS IS NOT SQL"
-    monkeypatch.setattr(store_module, "MIGRATIONS", (*store_module.MIGRATIONS, broken))
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setattr(schema_module, "MIGRATIONS", (*schema_module.MIGRATIONS, broken))
+    monkeypatch.setattr(schema_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     with pytest.raises(sqlite3.OperationalError):
         StateStore(path)
     db = sqlite3.connect(path)
@@ -421,7 +421,9 @@ def _version_1_file(path: Path, rows: list[tuple[str, str, str, str, str]]) -> N
     """A state file as schema 1 wrote it, with items (key, student, cycle, mailbox, state)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path)
-    db.executescript(store_module.MIGRATIONS[0])
+    first = schema_module.MIGRATIONS[0]
+    assert isinstance(first, str)
+    db.executescript(first)
     db.executemany(
         "INSERT INTO items (key, student_id, cycle_id, kind, mailbox, remote_id, state, "
         "updated_at) VALUES (?, ?, ?, 'event', ?, 'AAMk', ?, '2026-11-01T00:00:00+00:00')",

@@ -166,6 +166,8 @@ class World:
         force_cancel: bool = False,
         rebook: Iterable[str] = (),
         max_cancellations: int | None = None,
+        recover: bool = False,
+        accept_loss: bool = False,
     ) -> SyncReport:
         day = today or self.today
         district = self.district()
@@ -184,6 +186,8 @@ class World:
                     force_cancel=force_cancel,
                     rebook=frozenset(rebook),
                     max_cancellations=limit if max_cancellations is None else max_cancellations,
+                    recover=recover,
+                    accept_loss=accept_loss,
                 ),
             )
         self.last_writes = self.writes() - writes

@@ -220,11 +220,14 @@ def contact_list(ctx: click.Context, student: str | None, fmt: str) -> None:
     Example: iepsched contact list S1001 --format csv
     """
     from ..outputs.report import contact_rows, contacts_csv
-    from .state import open_state_readonly
+    from .state import journal_contacts, open_state_readonly
+    from .sync_cmd import journal_warnings
 
     config = app(ctx).config()
     with open_state_readonly(config) as store:
-        contacts = store.contacts() if store is not None else []
+        if store is not None:
+            journal_warnings(store)
+        contacts = store.contacts() if store is not None else journal_contacts(config.state_path)
     if student is not None:
         contacts = _one_student(ctx, student, contacts)
     if fmt == "json":

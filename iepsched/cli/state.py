@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ..core.errors import Problem, UserError
 
 if TYPE_CHECKING:
+    from ..core.model import Contact
     from ..core.settings import Config
     from ..state.store import StateStore
 
@@ -47,3 +48,24 @@ def damaged(path: Path, exc: sqlite3.DatabaseError) -> UserError:
             "for your IT staff and put the newest backup of the state file in its place.",
         )
     )
+
+
+def journal_contacts(state_path: Path) -> list[Contact]:
+    """The contacts the legal-log journal holds, for when there is no state file to read (lost
+    or moved): the log is still listed; damaged lines are skipped with a warning on stderr."""
+    import click
+
+    from ..state.journal import Journal, contact_of, journal_path, missing_from
+
+    journal = Journal(journal_path(state_path))
+    entries, problems = journal.read()
+    for problem in problems:
+        click.echo(f"warning: {problem}", err=True)
+    found = []
+    for entry in missing_from((e for e in entries if e.log == "contact"), set()):
+        try:
+            found.append(contact_of(entry))
+        except (KeyError, ValueError):
+            where = f"{journal.path} line {entry.line}"
+            click.echo(f"warning: {where}: not a readable contact; skipped", err=True)
+    return sorted(found, key=lambda c: c.at)

@@ -45,6 +45,18 @@ if TYPE_CHECKING:
     metavar="STUDENT",
     help="Recreate items of this student that a person deleted (repeatable).",
 )
+@click.option(
+    "--recover",
+    is_flag=True,
+    help="The state file was lost or replaced: restore its newest backup (or rebuild it from "
+    "the mailboxes) instead of stopping.",
+)
+@click.option(
+    "--accept-loss",
+    is_flag=True,
+    help="A mailbox's items vanished at once because it was wiped or replaced: create them "
+    "again instead of stopping.",
+)
 @click.pass_context
 @handle_errors
 def sync(
@@ -54,6 +66,8 @@ def sync(
     fmt: str,
     force_cancel: bool,
     rebook: tuple[str, ...],
+    recover: bool,
+    accept_loss: bool,
 ) -> None:
     """Deliver the plan into Outlook and To Do; safe to re-run (exit 0 ok, 1 some items failed,
     2 bad config or input, 3 safety stop).
@@ -76,6 +90,7 @@ def sync(
     try:
         remote = graph_remote(config, client)
         with open_state(config) as store:
+            journal_warnings(store)
             report = sync_once(
                 district,
                 store,
@@ -84,6 +99,8 @@ def sync(
                 dry_run=dry_run,
                 force_cancel=force_cancel,
                 rebook=rebook_ids,
+                recover=recover,
+                accept_loss=accept_loss,
                 show_progress=show_progress(application.verbosity, sys.stderr),
             )
     finally:
@@ -101,6 +118,8 @@ def sync_once(
     dry_run: bool = False,
     force_cancel: bool = False,
     rebook: frozenset[str] = frozenset(),
+    recover: bool = False,
+    accept_loss: bool = False,
     show_progress: bool = False,
 ) -> SyncReport:
     """Lock, record the run, sync. Shared by `sync` and `demo`."""
@@ -117,6 +136,8 @@ def sync_once(
             dry_run=dry_run,
             force_cancel=force_cancel,
             rebook=rebook,
+            recover=recover,
+            accept_loss=accept_loss,
             max_cancellations=district.config.safety.max_cancellations,
         )
 
@@ -136,6 +157,19 @@ def sync_once(
     finally:
         store.unlock()
     return report
+
+
+def journal_warnings(store: StateStore) -> None:
+    """What opening the state found in the legal-log journal, on stderr (never fatal)."""
+    check = store.journal_check
+    for problem in check.problems:
+        click.echo(f"warning: {problem}", err=True)
+    if check.restored:
+        click.echo(
+            f"warning: the state lacked {check.restored} contacts the legal-log journal holds "
+            f"({store.journal.path}): taken back",
+            err=True,
+        )
 
 
 def _run(
@@ -184,4 +218,4 @@ def render_report(report: SyncReport, *, fmt: str, dry_run: bool) -> None:
         click.echo(f"error: {failure}", err=True)
 
 
-__all__ = ["render_report", "sync_once"]
+__all__ = ["journal_warnings", "render_report", "sync_once"]

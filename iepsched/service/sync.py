@@ -8,6 +8,12 @@ Crash safety: an item whose write was sent but not confirmed stays `pending` wit
 next run finds it in the snapshot (events by their key property, tasks by their linked resource)
 and adopts it instead of writing again. Events carry a transactionId derived from the key, so a
 retried create is refused by Graph rather than duplicated.
+
+Loss safety (before anything is written, after the day's backup of the state): a state that
+knows no items while the mailboxes hold iepsched items was lost or replaced — the run stops
+unless told to recover (restore the newest backup, or rebuild from the mailboxes); a mailbox
+whose items all vanished at once was wiped or replaced — the run stops unless told to accept
+the loss (the items are then created again).
 """
 
 from __future__ import annotations
@@ -32,9 +38,18 @@ from ..core.reconcile import (
     observe,
     reconcile,
 )
+from ..core.recovery import found_count, mass_losses, to_recreate
 from ..core.remote import Action, DesiredItem, Remote, Result, Snapshot
 from ..state.store import StateStore
 from .district import District, plan_inputs
+from .losses import (
+    adopt_orphans,
+    loss_message,
+    lost_message,
+    mailboxes,
+    recover,
+    with_found_cycles,
+)
 
 log = logging.getLogger(__name__)
 Wrap = Callable[[Iterable[Result], int], Iterable[Result]]
@@ -53,6 +68,8 @@ class SyncOptions:
     force_cancel: bool = False
     rebook: frozenset[str] = frozenset()
     max_cancellations: int = 10
+    recover: bool = False  # the state was lost: restore the newest backup / adopt the mailboxes
+    accept_loss: bool = False  # a mailbox lost its items on purpose: create them again
     # Re-read and re-apply what a dropped answer left uncertain; each pass re-reads only the
     # mailboxes concerned, and a whole dropped $batch leaves 20 items uncertain at once.
     max_passes: int = 8
@@ -86,14 +103,34 @@ def run_sync(
     """
     report = SyncReport()
     items = store.items()
-    mailboxes = _mailboxes(district, items)
-    snapshot = remote.snapshot(sorted(mailboxes))
+    if items and not options.dry_run:
+        store.backup(options.now.date())
+    to_read = mailboxes(district, items)
+    snapshot = remote.snapshot(sorted(to_read))
+    cycles = store.cycles()
+    if not items and found_count(snapshot):
+        if not options.recover:
+            return _stop(report, lost_message(store, found_count(snapshot)))
+        recovered = recover(district, store, remote, snapshot, dry_run=options.dry_run)
+        items, snapshot = recovered.items, recovered.snapshot
+        report.reports.append(recovered.note)
+        report.counts[recovered.count_as] += recovered.count
+        cycles = store.cycles() if store.items() else with_found_cycles(cycles, district, items)
+    losses = mass_losses(items, snapshot, limit=options.max_cancellations)
+    if losses and not options.accept_loss:
+        return _stop(report, loss_message(losses))
+    if losses:
+        recreate = to_recreate(items, losses)
+        if not options.dry_run:
+            store.save(recreate)
+        items = {**items, **{st.row_id: st for st in recreate}}
+        report.reports.extend(f"{x.describe()}: creating them again" for x in losses)
     items = _observe(store, items, snapshot, options, report)
 
     inputs = state_inputs(
         district.students,
         items,
-        store.cycles(),
+        cycles,
         store.contacts(),
         today=options.today,
         tz=district.ctx.tz,
@@ -108,7 +145,7 @@ def run_sync(
                 log.info("%s: %s", p.student_id, warning)
 
     desired = desired_items(plan.plans, district.delivery_options())
-    items = _adopt_orphans(store, items, desired, snapshot, options)
+    items = adopt_orphans(store, items, desired, snapshot, dry_run=options.dry_run)
     items = _rehome(store, items, desired, options, report)
     scope = _scope(district, plan, inputs, items, options)
     actions = reconcile(desired, items, scope, now=options.now)
@@ -144,7 +181,7 @@ def run_sync(
         items = _observe(store, items, snapshot, options, report, quiet=True)
         keys = {a.key for a in uncertain}
         wanted = [d for d in desired if d.key in keys]
-        items = _adopt_orphans(store, items, wanted, snapshot, options)
+        items = adopt_orphans(store, items, wanted, snapshot, dry_run=options.dry_run)
         again = {row: st for row, st in items.items() if st.key in keys}
         pending = [a for a in reconcile(wanted, again, scope, now=options.now) if a.key in keys]
         if not pending:
@@ -159,18 +196,19 @@ def run_sync(
     return report
 
 
+def _stop(report: SyncReport, message: str) -> SyncReport:
+    report.safety_stop = True
+    report.exit_code = ExitCode.SAFETY
+    report.failures.append(message)
+    return report
+
+
 def _transient(result: Result) -> bool:
     """A failure that a later attempt in the same run may not meet."""
     error = result.error
     return isinstance(error, GraphThrottled | GraphTransportError) or (
         error is not None and error.status in (429, 500, 502, 503, 504)
     )
-
-
-def _mailboxes(district: District, items: Mapping[str, ItemState]) -> set[str]:
-    found = {s.case_manager_email for s in district.students if s.status == "active"}
-    found.update(st.mailbox for st in items.values() if st.state in (LIVE, PENDING))
-    return found
 
 
 def _observe(
@@ -193,7 +231,11 @@ def _observe(
         store.save(obs.updates)
     if not options.dry_run:
         for contact, ref in obs.contacts:
-            store.log_contact(contact, source_ref=ref)
+            if not store.log_contact(contact, source_ref=ref):
+                # Already logged (taken back from the journal after a lost state): not news.
+                report.counts["contacts_logged"] -= 1
+        if report.counts["contacts_logged"] <= 0:
+            report.counts.pop("contacts_logged", None)
     merged = dict(items)
     merged.update((u.row_id, u) for u in obs.updates)
     return merged
@@ -234,45 +276,6 @@ def _free_busy(
     end = dt.datetime.combine(last, dt.time(0), tzinfo=tz)
     organizer = placing[0].student.case_manager_email
     return remote.free_busy(sorted(emails), start, end, organizer=organizer)
-
-
-def _adopt_orphans(
-    store: StateStore,
-    items: dict[str, ItemState],
-    desired: Iterable[DesiredItem],
-    snapshot: Snapshot,
-    options: SyncOptions,
-) -> dict[str, ItemState]:
-    """Items Graph holds that the state doesn't know (state restored from a backup, or lost):
-    adopt them instead of creating duplicates. Their fields are re-sent once."""
-    adopted: list[ItemState] = []
-    for d in desired:
-        if d.key in items:
-            continue
-        event = snapshot.events.get(d.key)
-        task = snapshot.tasks.get(d.key)
-        if event is None and task is None:
-            continue
-        adopted.append(
-            ItemState(
-                key=d.key,
-                student_id=d.student_id,
-                cycle_id=d.cycle_id,
-                milestone=d.milestone,
-                kind=d.kind,
-                mailbox=d.mailbox,
-                state=LIVE,
-                remote_id=event.remote_id if event else task.remote_id if task else None,
-                list_id=task.list_id if task else None,
-                start=event.start if event else None,
-                end=event.end if event else None,
-            )
-        )
-    if adopted and not options.dry_run:
-        store.save(adopted)
-    merged = dict(items)
-    merged.update((a.row_id, a) for a in adopted)
-    return merged
 
 
 def _rehome(

@@ -50,8 +50,15 @@ class Entry:
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
-def contact_entry(contact: Contact, *, source_ref: str | None = None) -> Entry:
-    """A contact as a journal entry (every field, the note included: it is the legal record)."""
+def contact_entry(
+    contact: Contact, *, source_ref: str | None = None, logged_at: str | None = None
+) -> Entry:
+    """A contact as a journal entry (every field, the note included: it is the legal record).
+
+    `logged_at` (when the state row was written) is part of the entry, so the same call logged
+    twice on purpose (two unanswered calls in one minute) stays two entries; a read-back is kept
+    once by its `source_ref` instead.
+    """
     fields = {
         "student_id": contact.student_id,
         "at": contact.at.isoformat(),
@@ -63,6 +70,8 @@ def contact_entry(contact: Contact, *, source_ref: str | None = None) -> Entry:
     }
     if source_ref:
         fields["source_ref"] = source_ref
+    if logged_at:
+        fields["logged_at"] = logged_at
     return Entry("contact", fields)
 
 
@@ -87,7 +96,25 @@ class Journal:
         self.path = path
 
     def append(self, entry: Entry, *, logged_at: dt.datetime) -> Entry:
-        """Write one entry durably (fsync) and return it with its line number."""
+        """Write one entry durably (fsync) and return it with its line number.
+
+        An exclusive lock on the journal spans reading the last line and writing the new one, so
+        two processes logging at once (a `contact log` during a sync) keep the chain intact.
+        """
+        import fcntl
+
+        created = not self.path.exists()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            line = self._append_locked(fd, entry, logged_at)
+        finally:
+            os.close(fd)  # closing releases the lock
+        if created:
+            _fsync_dir(self.path.parent)
+        return Entry(entry.log, entry.fields, line=line)
+
+    def _append_locked(self, fd: int, entry: Entry, logged_at: dt.datetime) -> int:
         lines = self._raw_lines()
         prev = _digest(lines[-1]) if lines else ""
         record = {
@@ -100,16 +127,9 @@ class Journal:
         text = json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
         if lines and not self._ends_with_newline():
             text = "\n" + text  # a crash cut the last line short: start on a fresh line
-        created = not self.path.exists()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, text.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if created:
-            _fsync_dir(self.path.parent)
-        return Entry(entry.log, entry.fields, line=len(lines) + 1)
+        os.write(fd, text.encode("utf-8"))
+        os.fsync(fd)
+        return len(lines) + 1
 
     def read(self) -> tuple[list[Entry], list[Problem]]:
         """Every readable entry in order, and a problem for each line that is not intact."""

@@ -1,5 +1,8 @@
 """Sync state in SQLite (stdlib): items, cycles, the contact log, runs and ICS sequences.
 
+The contact log is also journaled beside the state (`legallogs`, `journal`), and opening the
+state takes back any entry it lost.
+
 The state keeps keys, remote ids, change keys and payload hashes — never item content — plus the
 booked meeting times it needs to notice a person moving a meeting. The file is created with mode
 0600 and opened in WAL mode; migrations are recorded in the same transaction that applies them.
@@ -20,123 +23,19 @@ from typing import Any, TypeVar
 
 from ..core.errors import LockedError, Problem, UserError
 from ..core.model import ITEM_KINDS, ITEM_STATUSES, OPS, TRACKS, Contact, Cycle, ItemState, Op
+from . import schema
+from .backup import backups, take_backup
+from .journal import Journal, contact_entry, journal_path
+from .legallogs import (
+    JournalCheck,
+    append_durably,
+    contact_of_row,
+    insert_contact,
+    reconcile_journal,
+)
 
 T = TypeVar("T", bound=str)
-
-# Each entry migrates from version i to i + 1; applied in order, each in one transaction.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE items (
-        key          TEXT PRIMARY KEY,   -- student/cycle/milestone
-        student_id   TEXT NOT NULL,
-        cycle_id     TEXT NOT NULL,
-        kind         TEXT NOT NULL,      -- event | task | recurring_task | calendar_item
-        mailbox      TEXT NOT NULL,
-        remote_id    TEXT,
-        list_id      TEXT,
-        change_key   TEXT,
-        hash         TEXT,               -- hash of the payload last confirmed by Graph
-        field_hashes TEXT,               -- JSON {field: hash} to PATCH only what changed
-        state        TEXT NOT NULL,      -- pending | live | completed | removed_by_person
-                                         -- | cancelled | deleted
-        intent       TEXT,               -- create | update | cancel | delete while in flight
-        start        TEXT,               -- events: the start/end last seen (moves are adopted)
-        end          TEXT,
-        completed_on TEXT,
-        moved        INTEGER NOT NULL DEFAULT 0,  -- a person moved this meeting in Outlook
-        updated_at   TEXT NOT NULL
-    );
-    CREATE INDEX items_student ON items(student_id);
-    CREATE TABLE cycles (
-        student_id TEXT NOT NULL,
-        track      TEXT NOT NULL,        -- annual | reeval
-        cycle_id   TEXT NOT NULL,
-        due_date   TEXT NOT NULL,
-        held_on    TEXT,
-        opened_at  TEXT NOT NULL,
-        PRIMARY KEY (student_id, track, cycle_id)
-    );
-    CREATE TABLE contacts (
-        id         INTEGER PRIMARY KEY AUTOINCREMENT,
-        student_id TEXT NOT NULL,
-        at         TEXT NOT NULL,
-        method     TEXT NOT NULL,
-        with_whom  TEXT NOT NULL,
-        outcome    TEXT NOT NULL,
-        note       TEXT NOT NULL DEFAULT '',
-        source     TEXT NOT NULL,
-        source_ref TEXT UNIQUE,          -- e.g. the To Do task key: one log entry per completion
-        logged_at  TEXT NOT NULL
-    );
-    CREATE INDEX contacts_student ON contacts(student_id);
-    CREATE TRIGGER contacts_append_only_update BEFORE UPDATE ON contacts
-        BEGIN SELECT RAISE(ABORT, 'the contact log is append-only'); END;
-    CREATE TRIGGER contacts_append_only_delete BEFORE DELETE ON contacts
-        BEGIN SELECT RAISE(ABORT, 'the contact log is append-only'); END;
-    CREATE TABLE runs (
-        id          INTEGER PRIMARY KEY AUTOINCREMENT,
-        started_at  TEXT NOT NULL,
-        finished_at TEXT,
-        today       TEXT NOT NULL,
-        dry_run     INTEGER NOT NULL,
-        exit_code   INTEGER,
-        counts      TEXT NOT NULL DEFAULT '{}',
-        failures    INTEGER NOT NULL DEFAULT 0,
-        duration_s  REAL
-    );
-    CREATE TABLE ics_sequences (
-        uid      TEXT PRIMARY KEY,
-        hash     TEXT NOT NULL,
-        sequence INTEGER NOT NULL
-    );
-    CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-    """,
-    # 2: the copy of an item left in a former case manager's mailbox is a row of its own with a
-    # `moving_from` column (it was a key suffix, '#moved-from:<mailbox>'), and every row names
-    # its milestone (it was only the key's last part) so no code takes keys apart.
-    """
-    CREATE TABLE items_2 (
-        key          TEXT NOT NULL,      -- student/cycle/milestone
-        moving_from  TEXT NOT NULL DEFAULT '',  -- '' for the item's own row; for the copy left
-                                                -- in a former mailbox (being removed), that one
-        student_id   TEXT NOT NULL,
-        cycle_id     TEXT NOT NULL,
-        milestone    TEXT NOT NULL,
-        kind         TEXT NOT NULL,      -- event | task | recurring_task | calendar_item
-        mailbox      TEXT NOT NULL,
-        remote_id    TEXT,
-        list_id      TEXT,
-        change_key   TEXT,
-        hash         TEXT,
-        field_hashes TEXT,
-        state        TEXT NOT NULL,      -- pending | live | completed | removed_by_person
-                                         -- | cancelled | deleted
-        intent       TEXT,               -- create | update | cancel | delete while in flight
-        start        TEXT,
-        end          TEXT,
-        completed_on TEXT,
-        moved        INTEGER NOT NULL DEFAULT 0,
-        updated_at   TEXT NOT NULL,
-        PRIMARY KEY (key, moving_from)
-    );
-    INSERT INTO items_2 (key, moving_from, student_id, cycle_id, milestone, kind, mailbox,
-        remote_id, list_id, change_key, hash, field_hashes, state, intent, start, end,
-        completed_on, moved, updated_at)
-    SELECT
-        CASE WHEN instr(key, '#moved-from:') > 0
-            THEN substr(key, 1, instr(key, '#moved-from:') - 1) ELSE key END,
-        CASE WHEN instr(key, '#moved-from:') > 0
-            THEN substr(key, instr(key, '#moved-from:') + length('#moved-from:')) ELSE '' END,
-        student_id, cycle_id, '', kind, mailbox, remote_id, list_id, change_key, hash,
-        field_hashes, state, intent, start, end, completed_on, moved, updated_at
-    FROM items;
-    UPDATE items_2 SET milestone = substr(key, length(student_id) + length(cycle_id) + 3);
-    DROP TABLE items;
-    ALTER TABLE items_2 RENAME TO items;
-    CREATE INDEX items_student ON items(student_id);
-    """,
-)
-SCHEMA_VERSION = len(MIGRATIONS)
+SCHEMA_VERSION = schema.SCHEMA_VERSION
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +72,7 @@ class StateStore:
         self.path = path
         self._now = now
         self._lock_fd: int | None = None
+        self.journal = Journal(journal_path(path))
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             # Create it 0600 before SQLite opens it: the state names students.
@@ -190,6 +90,7 @@ class StateStore:
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.row_factory = sqlite3.Row
         self._migrate()
+        self.journal_check: JournalCheck = reconcile_journal(self.db, self.journal, now=self.now())
         for suffix in ("-wal", "-shm"):
             side = Path(f"{path}{suffix}")
             if side.exists():
@@ -213,20 +114,18 @@ class StateStore:
 
     def _migrate(self) -> None:
         version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
+        if version > schema.SCHEMA_VERSION:
             raise UserError(
                 Problem(
                     str(self.path),
-                    f"was written by a newer iepsched (schema {version} > {SCHEMA_VERSION}); "
+                    f"was written by a newer iepsched (schema {version} > "
+                    f"{schema.SCHEMA_VERSION}); "
                     "upgrade iepsched",
                 )
             )
-        for index in range(version, SCHEMA_VERSION):
-            with self.transaction():
-                for statement in MIGRATIONS[index].split(";\n"):
-                    if statement.strip():
-                        self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {index + 1}")
+        for index in range(version, schema.SCHEMA_VERSION):
+            with self.transaction() as db:
+                schema.apply(db, index)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -362,30 +261,29 @@ class StateStore:
     # -- contacts (append-only) -------------------------------------------------------------
 
     def log_contact(self, contact: Contact, *, source_ref: str | None = None) -> bool:
-        """Append a contact; False when `source_ref` was already logged (idempotent read-back)."""
-        try:
-            with self.transaction() as db:
-                db.execute(
-                    """
-                    INSERT INTO contacts (student_id, at, method, with_whom, outcome, note,
-                        source, source_ref, logged_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    (
-                        contact.student_id,
-                        contact.at.isoformat(),
-                        contact.method,
-                        contact.with_whom,
-                        contact.outcome,
-                        contact.note,
-                        contact.source,
-                        source_ref,
-                        self.now().isoformat(),
-                    ),
-                )
-        except sqlite3.IntegrityError:
+        """Append a contact; False when `source_ref` was already logged (idempotent read-back).
+
+        The journal gets the entry (fsynced) before the state's transaction: the state never
+        holds a contact the journal lacks.
+        """
+        if (
+            source_ref is not None
+            and self.db.execute(
+                "SELECT 1 FROM contacts WHERE source_ref = ?", (source_ref,)
+            ).fetchone()
+        ):
             return False
-        return True
+        now = stamp = self.now()
+        entry = contact_entry(contact, source_ref=source_ref, logged_at=stamp.isoformat())
+        while self.db.execute(
+            "SELECT 1 FROM contacts WHERE entry_id = ?", (entry.entry_id,)
+        ).fetchone():
+            # The same contact logged twice within one clock tick: two entries all the same.
+            stamp += dt.timedelta(microseconds=1)
+            entry = contact_entry(contact, source_ref=source_ref, logged_at=stamp.isoformat())
+        append_durably(self.journal, entry, now=now)
+        with self.transaction() as db:
+            return insert_contact(db, entry, contact)
 
     def contacts(self, student_id: str | None = None) -> list[Contact]:
         """The log, oldest first; one student's when given."""
@@ -394,18 +292,41 @@ class StateStore:
         if student_id is not None:
             query += " WHERE student_id = ?"
             args = (student_id,)
-        return [
-            Contact(
-                student_id=row["student_id"],
-                at=dt.datetime.fromisoformat(row["at"]),
-                method=row["method"],
-                with_whom=row["with_whom"],
-                outcome=row["outcome"],
-                note=row["note"],
-                source=row["source"],
-            )
-            for row in self.db.execute(query + " ORDER BY at, id", args)
-        ]
+        return [contact_of_row(row) for row in self.db.execute(query + " ORDER BY at, id", args)]
+
+    # -- backups ----------------------------------------------------------------------------
+
+    def backup(self, day: dt.date) -> Path | None:
+        """Today's backup of the state (at most one a day, rotating); None if already taken.
+
+        A backup that cannot be taken stops the run before it writes: the backup is what a
+        lost state is recovered from.
+        """
+        try:
+            return take_backup(self.db, self.path, day=day)
+        except (OSError, sqlite3.Error) as exc:
+            raise UserError(
+                Problem(
+                    str(self.path),
+                    f"the state could not be backed up ({exc}); nothing was written. Check the "
+                    "free space and permissions of the backups folder beside it.",
+                )
+            ) from None
+
+    def newest_backup(self) -> Path | None:
+        found = backups(self.path)
+        return found[0] if found else None
+
+    def restore(self, backup: Path) -> None:
+        """Replace the state's content with a backup's, then bring it to this schema and take
+        back from the journal every contact logged since the backup was taken."""
+        source = sqlite3.connect(backup)
+        try:
+            source.backup(self.db)
+        finally:
+            source.close()
+        self._migrate()
+        self.journal_check = reconcile_journal(self.db, self.journal, now=self.now())
 
     # -- runs -------------------------------------------------------------------------------
 
