@@ -6,14 +6,17 @@ import datetime as dt
 import json
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import click
 
+from ..outputs.skipped import skipped_summary
 from .base import app, handle_errors, main, resolve_today, today_option
+from .skipped import skipped_notice
 
 if TYPE_CHECKING:
+    from ..core.model import SkippedRow
     from ..core.remote import Remote, Result
     from ..service.district import District
     from ..service.sync import SyncOptions, SyncReport
@@ -105,7 +108,11 @@ def sync(
             )
     finally:
         client.close()
-    render_report(report, fmt=fmt, dry_run=dry_run)
+    skipped = district.roster.skipped
+    render_report(report, fmt=fmt, dry_run=dry_run, skipped=skipped)
+    notice = skipped_notice(skipped)
+    if notice:
+        click.echo(notice, err=True)
     sys.exit(report.exit_code)
 
 
@@ -123,7 +130,7 @@ def sync_once(
     show_progress: bool = False,
 ) -> SyncReport:
     """Lock, record the run, sync. Shared by `sync` and `demo`."""
-    from ..core.errors import GraphError
+    from ..core.errors import ExitCode, GraphError
     from ..service.sync import SyncOptions
 
     store.lock()
@@ -149,6 +156,9 @@ def sync_once(
 
         try:
             report = _run(district, store, remote, options, show_progress)
+            if district.roster.skipped and report.exit_code == ExitCode.OK:
+                # SPEC §2.2: a run that skipped roster rows is not whole (exit 1).
+                report.exit_code = ExitCode.FAILURES
         except GraphError:
             # The run could not read or reach Graph: record it, then let the CLI explain.
             record(2, {}, 1)
@@ -184,7 +194,9 @@ def _run(
     return run_sync(district, store, remote, options, progress=bar)
 
 
-def render_report(report: SyncReport, *, fmt: str, dry_run: bool) -> None:
+def render_report(
+    report: SyncReport, *, fmt: str, dry_run: bool, skipped: Sequence[SkippedRow] = ()
+) -> None:
     """Print what a run decided and did (ids and keys only, no names)."""
     if fmt == "json":
         click.echo(
@@ -196,6 +208,9 @@ def render_report(report: SyncReport, *, fmt: str, dry_run: bool) -> None:
                     "counts": dict(report.counts),
                     "reports": report.reports,
                     "failures": report.failures,
+                    "skipped_rows": [
+                        {"line": row.line, "student_id": row.student_id} for row in skipped
+                    ],
                 },
                 indent=2,
             )
@@ -214,6 +229,8 @@ def render_report(report: SyncReport, *, fmt: str, dry_run: bool) -> None:
             ", ".join(f"{n} {what}" for what, n in sorted(report.counts.items())) or "no changes"
         )
         click.echo(f"sync: {summary}")
+    if skipped:
+        click.echo(f"not synced: {skipped_summary(skipped)}")
     for failure in report.failures:
         click.echo(f"error: {failure}", err=True)
 
