@@ -131,7 +131,7 @@ def test_unknown_keys_are_warnings() -> None:
         "warning: unknown_keys.toml [district] zone: unknown key, ignored (did you mean "
         "timezone? known: name, timezone)",
         "warning: unknown_keys.toml [safety] max_cancelations: unknown key, ignored (did you "
-        "mean max_cancellations? known: max_cancellations)",
+        "mean max_cancellations? known: max_cancellations, missing_students)",
         "warning: unknown_keys.toml [safety] owner: unknown key, ignored (known: "
         "max_cancellations)",
     ]

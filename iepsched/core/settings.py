@@ -87,9 +87,16 @@ class StateSettings:
 
 @dataclass(frozen=True, slots=True)
 class SafetySettings:
-    """`[safety]`: a run that would cancel more than this many items stops (exit 3)."""
+    """`[safety]`: a run that would cancel more than this many items stops (exit 3).
+
+    `missing_students`: what a sync does for a delivered student no longer in the roster —
+    "keep" their items (the default: a truncated export must cancel nothing) and say so every
+    night, or "exit": treat them as exited (future meeting cancelled, open tasks removed,
+    counted against `max_cancellations`).
+    """
 
     max_cancellations: int = 10
+    missing_students: Literal["keep", "exit"] = "keep"
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ from .config_values import (
     date_value,
     display_path,
     email_address,
+    missing_students_value,
     nonempty_text,
     quote_key,
     read_toml,
@@ -80,7 +81,7 @@ _KNOWN: dict[str, tuple[str, ...]] = {
     "rules": ("path",),
     "graph": GRAPH_KEYS,
     "state": ("path",),
-    "safety": ("max_cancellations",),
+    "safety": ("max_cancellations", "missing_students"),
     "rooms": (),  # free-form: building name -> room mailbox
     "delivery": ("tasks", "booking_horizon_days", "todo_list_name", "category", "reminder_time"),
     "privacy": ("subject_template", "meeting_subject_template"),
@@ -229,7 +230,14 @@ class _ConfigReader(Reader):
                 "max_cancellations",
                 whole(minimum=0),
                 SafetySettings().max_cancellations,
-            )
+            ),
+            missing_students=self.get(
+                safety_table,
+                "safety",
+                "missing_students",
+                missing_students_value,
+                SafetySettings().missing_students,
+            ),
         )
         delivery = self.delivery(data)
         privacy = self.privacy(data)

@@ -199,6 +199,15 @@ def tasks_value(value: Any) -> Any:
     return value
 
 
+def missing_students_value(value: Any) -> Any:
+    if value not in ("keep", "exit"):
+        raise ValueError(
+            'must be "keep" (keep their items, say so every night) or "exit" (treat them as '
+            f"exited), not {value!r}"
+        )
+    return value
+
+
 def template(value: Any) -> str:
     text = nonempty_text(value)
     try:

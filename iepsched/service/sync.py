@@ -148,6 +148,7 @@ def run_sync(
     items = adopt_orphans(store, items, desired, snapshot, dry_run=options.dry_run)
     items = _rehome(store, items, desired, options, report)
     scope = _scope(district, plan, inputs, items, options)
+    report.reports.extend(_missing_notes(district, items))
     actions = reconcile(desired, items, scope, now=options.now)
     report.actions = actions
     removals = [a for a in actions if a.op in ("cancel", "delete") and not is_move(a)]
@@ -323,15 +324,17 @@ def _scope(
     options: SyncOptions,
 ) -> Scope:
     horizon = district.config.delivery.booking_horizon_days
-    in_roster = {s.student_id for s in district.roster.students}
     active = frozenset(p.student_id for p in plan.plans if deliverable(p, horizon))
     unplaced = {p.student_id for p in plan.plans if p.meeting is None}
-    missing = {st.student_id for st in items.values()} - in_roster
+    missing = _missing(district, items)
+    if district.config.safety.missing_students == "exit":
+        gone, missing = missing, set()
+    else:
+        gone = set()
     protected = frozenset(district.roster.skipped_ids | district.unplannable | unplaced | missing)
     exited = (
-        frozenset(s.student_id for s in district.roster.students if s.status == "exited")
-        - protected
-    )
+        frozenset(s.student_id for s in district.roster.students if s.status == "exited") | gone
+    ) - protected
     current = {f"{sid}/{c}" for sid, c in inputs.cycle_ids.items()}
     current |= {f"{sid}/{c}" for sid, c in inputs.reeval_cycle_ids.items()}
     return Scope(
@@ -341,6 +344,29 @@ def _scope(
         current_cycles=frozenset(current),
         rebook=options.rebook,
     )
+
+
+def _missing(district: District, items: Mapping[str, ItemState]) -> set[str]:
+    """Students with delivered items who are neither in the roster nor on a skipped row."""
+    in_roster = {s.student_id for s in district.roster.students}
+    return {st.student_id for st in items.values()} - in_roster - district.roster.skipped_ids
+
+
+def _missing_notes(district: District, items: Mapping[str, ItemState]) -> list[str]:
+    """One line a night per student who left the roster: nobody disappears silently."""
+    if district.config.safety.missing_students == "exit":
+        what = 'handled as exited ([safety] missing_students = "exit")'
+    else:
+        what = (
+            "their Outlook and To Do items are kept. If the student left, mark them "
+            'status=exited in the roster (or set [safety] missing_students = "exit"); if '
+            "the export lost them, fix the export"
+        )
+    delivered = {st.student_id for st in items.values() if st.state in (LIVE, PENDING)}
+    return [
+        f"{sid}: no longer in the roster; {what}."
+        for sid in sorted(_missing(district, items) & delivered)
+    ]
 
 
 def _intent(action: Action, existing: ItemState | None) -> ItemState:
