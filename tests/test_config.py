@@ -133,7 +133,7 @@ def test_unknown_keys_are_warnings() -> None:
         "warning: unknown_keys.toml [safety] max_cancelations: unknown key, ignored (did you "
         "mean max_cancellations? known: max_cancellations, missing_students)",
         "warning: unknown_keys.toml [safety] owner: unknown key, ignored (known: "
-        "max_cancellations)",
+        "max_cancellations, missing_students)",
     ]
     assert config.meetings.slots == (dt.time(7, 45), dt.time(15, 30))
 
