@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-night", default="2026-08-13")
     parser.add_argument("--last-night", default="2027-06-04")
     parser.add_argument("--rate", type=float, default=1.0, help="scales every event probability")
-    parser.add_argument("--fault-rate", type=float, default=0.1)
+    parser.add_argument("--fault-rate", type=float, default=0.05)
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument(
         "--only", action="append", metavar="KIND", help=f"event kinds to inject: {EVENT_KINDS}"

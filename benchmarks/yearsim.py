@@ -43,6 +43,8 @@ from iepsched.sandbox import GraphSandbox
 
 EXE = str(Path(sys.executable).with_name("iepsched"))
 TZ = "America/Chicago"
+MAX_RETRY_AFTER_S = 0.2  # the sandbox's longest Retry-After: keeps fault nights short
+STORM_S = 0.4  # a 429 storm's length: well inside the client's 8 attempts at <= 0.2 s each
 HORIZON_DAYS = 60  # [delivery] booking_horizon_days default: when a proposed meeting is delivered
 
 # Every event kind the harness can inject; each is switched on or off by name.
@@ -50,6 +52,7 @@ EVENT_KINDS = (
     "add",  # a student added to the roster
     "exit",  # status=exited
     "transfer",  # another case manager of the same district
+    "transfer_moved",  # a transfer of a student whose meeting a person moved
     "remove",  # the row deleted from the roster
     "correct_due",  # a due date corrected by a few days
     "held",  # a meeting held: the roster then carries last_iep_date = meeting date
@@ -90,13 +93,18 @@ class YearOptions:
     max_nights: int | None = None  # stop after this many nights (a short run)
     events: frozenset[str] = frozenset(EVENT_KINDS)
     rate: float = 1.0  # scales the nightly probability of every event kind
-    fault_rate: float = 0.1
+    # Dropped connections cost the client exponential backoff (0.5 s base): at 10% a night can
+    # take 20-50 s instead of ~1.5 s.
+    fault_rate: float = 0.05
     latency_ms: int = 0
     once_at: float = 0.6  # fraction of the year at which the once-only events happen
     # SPEC §5: a proposed meeting is delivered once TODAY >= M - horizon ("measured from the
     # proposed meeting, not from DUE"); the code measures from DUE. Checked as its own kind.
     check_spec_horizon: bool = True
     sync_timeout_s: float = 300.0
+    # (night index, kind): events that happen on that night whatever the dice say (a test's
+    # guarantee that each kind is exercised); the kind must also be switched on.
+    schedule: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass
@@ -371,6 +379,7 @@ PROBABILITY = {
     "add": 0.5,
     "exit": 0.25,
     "transfer": 0.3,
+    "transfer_moved": 0.05,
     "remove": 0.1,
     "correct_due": 0.4,
     "held": 1.0,
@@ -399,6 +408,10 @@ class Year:
         self.tally = Tally()
         self.violations: list[Violation] = []
         self.seen: dict[tuple[str, str], Violation] = {}
+        self.log: dict[str, list[str]] = {}  # night -> the events injected that night
+        self.today = options.first_night
+        self.forced: set[str] = set()
+        self.seconds: dict[str, float] = {}  # night -> wall time of its sync(s)
         self.moved: dict[str, str] = {}  # meeting key -> where the person put it (local time)
         self.deleted: set[str] = set()  # task keys a person deleted
         self.completed: dict[str, str] = {}  # contact task key -> night completed, until logged
@@ -427,7 +440,7 @@ class Year:
         cmd += ["--format", "json"]
         if kill:
             start = self.sb.stats()["writes"]
-            after = self.rng.randint(1, 40)
+            after = self.rng.randint(1, 8)  # a quiet night writes little
             proc = subprocess.Popen(
                 cmd, env=self.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
@@ -473,9 +486,16 @@ class Year:
         self.seen[(kind, subject or detail)] = v
         self.violations.append(v)
 
+    def event(self, kind: str, subject: str = "") -> None:
+        """Count an injected event and log it under tonight (student ids only)."""
+        self.tally.events[kind] += 1
+        self.log.setdefault(self.today.isoformat(), []).append(f"{kind} {subject}".strip())
+
     def happens(self, kind: str) -> bool:
         if kind not in self.o.events:
             return False
+        if kind in self.forced:
+            return True
         return self.rng.random() < PROBABILITY[kind] * self.o.rate
 
     # the year ----------------------------------------------------------------------------------
@@ -483,7 +503,7 @@ class Year:
     def run(self) -> dict[str, Any]:
         t0 = time.perf_counter()
         with GraphSandbox(
-            latency_ms=self.o.latency_ms, seed=self.o.seed, max_retry_after=0.2
+            latency_ms=self.o.latency_ms, seed=self.o.seed, max_retry_after=MAX_RETRY_AFTER_S
         ) as sb:
             sb.start(port=0)
             self.sb = sb
@@ -505,13 +525,15 @@ class Year:
                 for i, kind in enumerate(ONCE)
                 if kind in self.o.events
             }
-            for night in nights:
+            for n, night in enumerate(nights):
+                self.forced = {k for i, k in self.o.schedule if i == n}
                 self.night(night, [k for k, d in once.items() if d == night])
             stats = sb.stats()
         return self.report(stats, time.perf_counter() - t0)
 
     def night(self, night: dt.date, once: list[str]) -> None:
         self.tally.nights += 1
+        self.today = night
         dump = self.sb.dump()
         before = {f.key: f for f in found_items(dump) if f.live}
         _, contacts_before = read_state(self.d.state_path)
@@ -522,13 +544,13 @@ class Year:
             self.d.write_roster()
         else:
             # A spoiled export comes alone: whatever it cancels, it cancels because of it.
-            self.tally.events[trouble] += 1
+            self.event(trouble)
             spoiled = self.d.write_roster(trouble)
         if self.happens("snow_day"):
             self.snow_day(night)
         self.person_events(night, before)
         for kind in once:
-            self.tally.events[kind] += 1
+            self.event(kind)
             if kind == "state_lost":
                 for suffix in ("", "-wal", "-shm", "-journal"):
                     Path(f"{self.d.state_path}{suffix}").unlink(missing_ok=True)
@@ -538,7 +560,7 @@ class Year:
         network = next((k for k in NETWORK_TROUBLE if self.happens(k)), None)
         kill = self.happens("kill")
         if network:
-            self.tally.events[network] += 1
+            self.event(network)
             rate, kinds = {
                 "storm_429": (1.0, ["429"]),
                 "faults_503": (self.o.fault_rate, ["503"]),
@@ -546,7 +568,8 @@ class Year:
             }[network]
             self.sb.set_faults(rate, kinds)
         if kill:
-            self.tally.events["kill"] += 1
+            self.event("kill")
+        t0 = time.perf_counter()
         try:
             if network == "storm_429":
                 code, report = self.storm(night, kill)
@@ -554,11 +577,13 @@ class Year:
                 code, report = self.sync(night, kill=kill)
         finally:
             self.sb.set_faults(0.0)
+        self.seconds[night.isoformat()] = round(time.perf_counter() - t0, 2)
         self.plan = self.read_plan(night)
         self.check(night, code, report, before, spoiled, trouble, once, len(contacts_before))
 
     def storm(self, night: dt.date, kill: bool) -> tuple[int, dict[str, Any]]:
-        """Everything throttled for about a second from the run's first request."""
+        """Everything throttled for a moment from the run's first request (a storm the client's
+        retry budget covers: a longer one ends the run with exit 2 by design)."""
         import threading
 
         stop = threading.Event()
@@ -567,7 +592,7 @@ class Year:
         def weather() -> None:
             while self.sb.stats()["faults"]["429"] == start and not stop.wait(0.005):
                 pass
-            stop.wait(1.0)
+            stop.wait(STORM_S)
             self.sb.set_faults(0.0)
 
         thread = threading.Thread(target=weather)
@@ -584,14 +609,18 @@ class Year:
         rng = self.rng
         d = self.d
         if self.happens("add"):
-            d.add_student(night)
-            self.tally.events["add"] += 1
+            self.event("add", d.add_student(night))
         active = d.active()
         if active and self.happens("exit"):
-            rng.choice(active)["status"] = "exited"
-            self.tally.events["exit"] += 1
-        if active and self.happens("transfer"):
             row = rng.choice(active)
+            row["status"] = "exited"
+            self.event("exit", row["student_id"])
+        moved = sorted({k.split("/", 1)[0] for k in self.moved} & {r["student_id"] for r in active})
+        # A plain transfer picks a student whose meeting no person moved: that combination is
+        # its own kind (transfer_moved), a known defect.
+        unmoved = [r for r in active if r["student_id"] not in moved]
+        if unmoved and self.happens("transfer"):
+            row = rng.choice(unmoved)
             others = [
                 c
                 for c in d.case_managers(row["case_manager_email"])
@@ -599,16 +628,27 @@ class Year:
             ]
             if others:
                 row["case_manager_email"] = rng.choice(others)
-                self.tally.events["transfer"] += 1
+                self.event("transfer", row["student_id"])
+        if moved and self.happens("transfer_moved"):
+            row = d.row(rng.choice(moved)) or {}
+            others = [
+                c
+                for c in d.case_managers(row["case_manager_email"])
+                if c != row["case_manager_email"]
+            ]
+            if others:
+                row["case_manager_email"] = rng.choice(others)
+                self.event("transfer_moved", row["student_id"])
         if d.rows and self.happens("remove"):
-            d.rows.remove(rng.choice(d.rows))
-            self.tally.events["remove"] += 1
+            row = rng.choice(d.rows)
+            d.rows.remove(row)
+            self.event("remove", row["student_id"])
         if active and self.happens("correct_due"):
             row = rng.choice(active)
             shift = dt.timedelta(days=rng.choice([-7, -3, -1, 1, 2, 5, 10]))
             name = "iep_due_date" if row["iep_due_date"] else "last_iep_date"
             row[name] = (dt.date.fromisoformat(row[name]) + shift).isoformat()
-            self.tally.events["correct_due"] += 1
+            self.event("correct_due", f"{row['student_id']} {shift.days:+d}d")
         if "held" in self.o.events:
             for p in self.plan:
                 if not p["meeting"] or p["student_id"] in self.held:
@@ -616,12 +656,12 @@ class Year:
                 day = dt.date.fromisoformat(p["meeting"][:10])
                 row = d.row(p["student_id"])
                 # The roster is updated a few days after the meeting, not always the next night.
-                active = row is not None and row["status"] == "active"
-                if day < night and row is not None and active and rng.random() < 0.7:
+                is_active = row is not None and row["status"] == "active"
+                if day < night and row is not None and is_active and rng.random() < 0.7:
                     row["last_iep_date"] = day.isoformat()
                     row["iep_due_date"] = ""
                     self.held.add(p["student_id"])
-                    self.tally.events["held"] += 1
+                    self.event("held", p["student_id"])
             # A new cycle has a new meeting: forget the held mark once the plan moved on.
             self.held = {
                 s
@@ -649,7 +689,7 @@ class Year:
         choice = booked[0] if booked else (window[0] if window else None)
         if choice is not None:
             self.d.add_snow_day(calendar, choice)
-            self.tally.events["snow_day"] += 1
+            self.event("snow_day", f"{Path(calendar).stem} {choice}")
 
     def person_events(self, night: dt.date, live: dict[str, Found]) -> None:
         rng = self.rng
@@ -676,7 +716,7 @@ class Year:
                 self.person.call("DELETE", _task_path(f))
                 self.deleted.add(f.key)
                 self.touched.add(f.key)
-                self.tally.events["delete_task"] += 1
+                self.event("delete_task", f.key)
         if self.happens("complete_contact"):
             tasks = sorted(
                 (f for f in live.values() if f.kind == "task" and "/parent_contact" in f.key),
@@ -705,7 +745,7 @@ class Year:
         )
         self.moved[f.key] = new.strftime("%Y-%m-%d %H:%M")
         self.touched.add(f.key)
-        self.tally.events["move_meeting"] += 1
+        self.event("move_meeting", f"{f.key} -> {self.moved[f.key]}")
 
     def complete(self, f: Found, night: dt.date) -> None:
         """Tick a method on the checklist, then complete the task."""
@@ -717,7 +757,7 @@ class Year:
         self.person.call("PATCH", base, {"status": "completed"})
         self.completed[f.key] = night.isoformat()
         self.touched.add(f.key)
-        self.tally.events["complete_contact"] += 1
+        self.event("complete_contact", f.key)
 
     def wipe_mailbox(self, dump: dict[str, Any]) -> None:
         """Every event and every list but the default one of the busiest mailbox, deleted."""
@@ -766,6 +806,11 @@ class Year:
         by_key = {f.key: f for f in live}
         items, contacts = read_state(self.d.state_path)
 
+        if code != 0:
+            # A run that stopped early leaves the state and the plan behind the mailboxes until
+            # the next run: only what must hold even then (duplicates, people, contacts) is checked.
+            items = {}
+        plan = self.plan if code == 0 else []
         # The state's live items are in the mailboxes.
         for key, st in sorted(items.items()):
             if st["state"] == "live" and st["kind"] in ("event", "task") and key not in by_key:
@@ -776,7 +821,7 @@ class Year:
         for f in live:
             if f.kind == "event" and f.key.endswith("/meeting"):
                 meetings.setdefault(f.student, []).append(f)
-        for p in self.plan:
+        for p in plan:
             if not p["meeting"] or p["meeting"][:10] < night.isoformat():
                 continue
             due = dt.date.fromisoformat(p["due_date"])
@@ -873,6 +918,8 @@ class Year:
             "violation_counts": dict(sorted(kinds.items())),
             "violation_nights": dict(sorted(nights.items())),
             "violations": [v.as_dict() for v in self.violations],
+            "slowest_nights": dict(sorted(self.seconds.items(), key=lambda kv: -kv[1])[:5]),
+            "log": self.log,
         }
 
 
