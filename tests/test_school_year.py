@@ -107,16 +107,17 @@ def test_mailbox_wiped_mid_year(tmp_path: Path) -> None:
 
 @pytest.mark.xfail(
     strict=False,
-    reason="found by the school year: a transferred student's person-moved meeting stays live in "
-    "the old case manager's calendar and is created again in the new one (a duplicate)",
+    reason="found by the school year: a transferred student whose meeting a person moved (and one "
+    "of whose tasks a person completed or deleted) keeps that meeting live in the old case "
+    "manager's calendar and gets it created again in the new one: two invitations",
 )
 def test_transfer_after_a_person_moved_the_meeting(tmp_path: Path) -> None:
     """A student whose meeting a person moved changes case manager: still one meeting."""
     report = short_year(
         tmp_path,
-        events=frozenset({"move_meeting", "transfer_moved"}),
+        events=frozenset({"move_meeting", "complete_contact", "delete_task", "transfer_moved"}),
         max_nights=8,
-        rate=3.0,
+        rate=4.0,
         schedule=((1, "move_meeting"), (3, "transfer_moved")),
     )
     assert report["events"].get("transfer_moved")
