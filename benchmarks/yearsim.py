@@ -656,12 +656,12 @@ class Year:
                 if not p["meeting"] or p["student_id"] in self.held:
                     continue
                 day = dt.date.fromisoformat(p["meeting"][:10])
-                row = d.row(p["student_id"])
+                held = d.row(p["student_id"])
                 # The roster is updated a few days after the meeting, not always the next night.
-                is_active = row is not None and row["status"] == "active"
-                if day < night and row is not None and is_active and rng.random() < 0.7:
-                    row["last_iep_date"] = day.isoformat()
-                    row["iep_due_date"] = ""
+                is_active = held is not None and held["status"] == "active"
+                if day < night and held is not None and is_active and rng.random() < 0.7:
+                    held["last_iep_date"] = day.isoformat()
+                    held["iep_due_date"] = ""
                     self.held.add(p["student_id"])
                     self.event("held", p["student_id"])
             # A new cycle has a new meeting: forget the held mark once the plan moved on.
@@ -859,12 +859,12 @@ class Year:
 
         # People win: a moved meeting stays where the person put it; a deleted task stays deleted.
         for key, where in sorted(self.moved.items()):
-            f = by_key.get(key)
-            if f is not None and f.local_start() != where:
+            event = by_key.get(key)
+            if event is not None and event.local_start() != where:
                 self.violate(
                     night,
                     "person_move_overwritten",
-                    f"{key}: moved to {where}, now {f.local_start()}",
+                    f"{key}: moved to {where}, now {event.local_start()}",
                 )
                 del self.moved[key]  # overwritten once; it is the product's meeting again
         self.moved = {k: w for k, w in self.moved.items() if w[:10] >= night.isoformat()}
@@ -895,7 +895,7 @@ class Year:
 
     def report(self, stats: dict[str, Any], seconds: float) -> dict[str, Any]:
         kinds = Counter(v.kind for v in self.violations)
-        nights = Counter()
+        nights: Counter[str] = Counter()
         for v in self.violations:
             nights[v.kind] += v.nights
         return {
