@@ -23,7 +23,7 @@ from yearsim import EVENT_KINDS, ONCE, YearOptions, run_year
 pytestmark = pytest.mark.slow
 
 FIRST_NIGHT = dt.date(2026, 11, 16)  # 20 school nights from here span Thanksgiving (25-27)
-# Kinds with a known defect, each proven by its own xfail test below.
+# Kinds proven by their own tests below (the once-only losses; a known transfer defect).
 UNFIXED = frozenset({*ONCE, "transfer_moved"})
 WORKING = frozenset(EVENT_KINDS) - UNFIXED
 # Each working kind that the dice might miss in 20 nights is forced on one night.
@@ -75,9 +75,9 @@ def test_a_short_year_with_the_events_handled_today(tmp_path: Path) -> None:
     assert report["writes"] > 0
 
 
-@pytest.mark.xfail(strict=False, reason="issue 8 item 4: a lost state file loses the contact log")
 def test_state_file_lost_mid_year(tmp_path: Path) -> None:
-    """The state file deleted one night: nothing duplicated, people's moves kept, contacts kept."""
+    """The state file deleted one night: sync stops (exit 3); `--recover` then brings it back
+    with nothing duplicated, people's moves kept, and every contact kept."""
     report = short_year(
         tmp_path,
         events=frozenset({"move_meeting", "complete_contact", "state_lost"}),
@@ -89,12 +89,9 @@ def test_state_file_lost_mid_year(tmp_path: Path) -> None:
     assert problems(report) == []
 
 
-@pytest.mark.xfail(
-    strict=False, reason="issue 8 item 3: a wiped mailbox is recorded as deleted by people"
-)
 def test_mailbox_wiped_mid_year(tmp_path: Path) -> None:
     """A mailbox's iepsched items all vanish: the run stops (exit 3), nothing recorded as
-    deleted by people, and the district's meetings are not lost."""
+    deleted by people; `--accept-loss` then brings the district's meetings back."""
     report = short_year(
         tmp_path,
         events=frozenset({"add", "mailbox_wiped"}),
