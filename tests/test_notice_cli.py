@@ -172,7 +172,7 @@ def test_under_14_no_transition_and_under_18_not_addressed_to_the_student(
     ("lang", "to_student", "rights"),
     [
         ("en", "Isla Fairweather (student)", "the special-education rights that parents hold"),
-        ("es", "Isla Fairweather (estudiante)", "los derechos de educación especial que tienen"),
+        ("es", "Isla Fairweather (estudiante)", "que tienen los padres pasan a Isla"),
     ],
 )
 def test_at_18_the_notice_is_addressed_to_the_student_too(
