@@ -148,6 +148,7 @@ COMMAND_MODULES: dict[str, str] = {
     "contact": "contact_cmd",
     "demo": "demo_cmd",
     "export": "export_cmd",
+    "notice": "notice_cmd",
     "plan": "plan_cmd",
     "report": "report_cmd",
     "runs": "runs_cmd",
