@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import cli
-from hostile import copy_sample
+from sandbox_config import sandbox_config
 
 from iepsched.m365.auth import LoopbackTokenProvider, scope_for
 from iepsched.m365.doctor import SUBJECT, run_doctor
@@ -19,21 +19,6 @@ from iepsched.sandbox import GraphSandbox
 PILOT = "pilot.cm@district.org"
 LEA = "lea@district.org"
 LINE = re.compile(r"^(PASS|FAIL|SKIP) \S")
-
-
-def sandbox_config(tmp_path: Path, sb: GraphSandbox, *, tasks: str = "todo") -> Path:
-    """The sample config with [graph] pointed at the sandbox (and [delivery] tasks as given)."""
-    toml = copy_sample(tmp_path)
-    text = toml.read_text(encoding="utf-8")
-    endpoint = 'endpoint = "https://graph.microsoft.com/v1.0"'
-    assert endpoint in text and 'tasks = "todo"' in text
-    text = text.replace(
-        endpoint,
-        f'tenant_id = "{sb.tenant_id}"\nclient_id = "iepsched-tests"\n'
-        f'authority = "{sb.authority}"\nendpoint = "{sb.graph_url}"',
-    ).replace('tasks = "todo"', f'tasks = "{tasks}"')
-    toml.write_text(text, encoding="utf-8")
-    return toml
 
 
 @pytest.fixture(autouse=True)
