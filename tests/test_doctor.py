@@ -229,3 +229,38 @@ def test_a_free_busy_error_entry_is_a_failure_with_its_code(tmp_path: Path) -> N
         assert line.startswith("FAIL getSchedule (free/busy) — 5009: Unable to resolve"), line
         assert "PASS cancel event" in result.output  # the other checks still ran
         assert left_behind(sandbox) == {}
+
+
+def test_a_repeat_create_answered_with_the_same_event_passes(
+    sb: GraphSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Graph may answer a repeated transactionId with the event it made first: that passes too."""
+    client, tokens = _client(sb, "America/Chicago")
+    real_post = client.post
+    first: dict[str, object] = {}
+
+    def replaying_post(url: str, **kw: object) -> object:
+        json = kw.get("json")
+        if isinstance(json, dict) and "transactionId" in json and first:
+            return first  # what the first create answered, as Graph does for a retry
+        answer = real_post(url, **kw)
+        if isinstance(json, dict) and "transactionId" in json:
+            first.update(answer)
+        return answer
+
+    monkeypatch.setattr(client, "post", replaying_post)
+    lines: list[str] = []
+    with client:
+        report = run_doctor(
+            client,
+            tokens,
+            mailbox=PILOT,
+            attendee=None,
+            timezone="America/Chicago",
+            day=dt.date(2026, 12, 1),
+            tasks="calendar",
+            emit=lines.append,
+        )
+    assert report.ok, lines
+    assert "PASS repeat create (same transactionId) — Graph returned the same event" in lines
+    assert left_behind(sb) == {}
