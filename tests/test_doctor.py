@@ -264,3 +264,32 @@ def test_a_repeat_create_answered_with_the_same_event_passes(
     assert report.ok, lines
     assert "PASS repeat create (same transactionId) — Graph returned the same event" in lines
     assert left_behind(sb) == {}
+
+
+def test_a_token_that_cannot_be_had_fails_the_first_line_and_stops() -> None:
+    """When Entra refuses the app, doctor prints FAIL token with the reason and tries nothing."""
+    with GraphSandbox(client_secret="the-right-secret") as sb:
+        _refused_token_run(sb)
+
+
+def _refused_token_run(sb: GraphSandbox) -> None:
+    tokens = LoopbackTokenProvider(
+        client_id="iepsched-tests",
+        authority=sb.authority,
+        scope=scope_for(sb.graph_url),
+        client_secret="wrong-secret-value",
+    )
+    lines: list[str] = []
+    with GraphClient(endpoint=sb.graph_url, tokens=tokens, timezone="UTC") as client:
+        report = run_doctor(
+            client,
+            tokens,
+            mailbox=PILOT,
+            attendee=None,
+            timezone="UTC",
+            day=dt.date(2026, 12, 1),
+            tasks="todo",
+            emit=lines.append,
+        )
+    assert not report.ok and len(lines) == 1 and lines[0].startswith("FAIL token — ")
+    assert "wrong-secret-value" not in lines[0]

@@ -185,7 +185,10 @@ class _Run:
 
 def _token_check(tokens: _Tokens) -> str:
     """An app-only token and the roles it carries (decoded for display, never printed)."""
-    claims = token_claims(tokens.token())
+    try:
+        claims = token_claims(tokens.token())
+    except ValueError:  # not a JWT: Graph still decides; there are just no roles to show
+        return "token acquired (not a JWT, so its roles cannot be shown)"
     roles = sorted(str(r) for r in claims.get("roles") or [])
     app = str(claims.get("appid") or claims.get("azp") or "?")
     if roles:
