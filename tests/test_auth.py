@@ -1,13 +1,10 @@
-"""Token providers: scopes per cloud, credential choice, msal wiring, device-code cache, JWTs."""
+"""Token providers: scopes per cloud, credential choice, msal wiring, JWTs; `auth` commands."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import json
-import logging
-import os
-import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,7 +24,6 @@ from iepsched.core.errors import GraphAuthError, UserError
 from iepsched.core.settings import GraphSettings
 from iepsched.m365.auth import make_token_provider
 from iepsched.m365.authstatus import describe_status, token_claims
-from iepsched.m365.devicecode import DeviceCodeProvider
 from iepsched.m365.entra import certificate_credential, is_loopback_url, msal_error, scope_for
 from iepsched.m365.tokens import AppTokenProvider, LoopbackTokenProvider
 
@@ -453,7 +449,6 @@ def test_real_msal_error_becomes_auth_error_without_the_secret() -> None:
         ([7000215], "secret is wrong"),
         ([700016], "client_id"),
         ([90002], "tenant"),
-        ([7000218], "public client flows"),
     ],
 )
 def test_msal_error_hints(codes: list[int], hint: str) -> None:
@@ -560,145 +555,6 @@ def test_loopback_provider_error_hides_the_secret() -> None:
         with pytest.raises(GraphAuthError) as info:
             provider.token()
     assert "AADSTS7000215" in str(info.value) and SECRET not in str(info.value)
-
-
-# -- device code ----------------------------------------------------------------------------------
-
-
-class FakeCache:
-    """Stands in for msal.SerializableTokenCache."""
-
-    def __init__(self) -> None:
-        self.state = ""
-        self.has_state_changed = False
-
-    def deserialize(self, text: str) -> None:
-        self.state = text
-
-    def serialize(self) -> str:
-        self.has_state_changed = False
-        return self.state or '{"AccessToken": {}}'
-
-
-class FakePublicApp:
-    """Stands in for msal.PublicClientApplication with a device flow that always succeeds."""
-
-    instances: ClassVar[list[FakePublicApp]] = []
-
-    def __init__(self, client_id: str, *, authority: str, token_cache: FakeCache) -> None:
-        self.cache = token_cache
-        self.silent_calls: list[dict[str, Any]] = []
-        self.flows = 0
-        FakePublicApp.instances.append(self)
-
-    def get_accounts(self, username: str | None = None) -> list[dict[str, str]]:
-        return [{"username": "cm@district.org"}] if "signed-in" in self.cache.state else []
-
-    def acquire_token_silent(
-        self, scopes: list[str], account: Any, force_refresh: bool = False
-    ) -> Any:
-        self.silent_calls.append({"scopes": scopes, "force_refresh": force_refresh})
-        return {"access_token": "delegated-silent"}
-
-    def initiate_device_flow(self, scopes: list[str]) -> dict[str, Any]:
-        return {
-            "user_code": "ABCD",
-            "message": "Go to https://microsoft.com/devicelogin, enter ABCD",
-        }
-
-    def acquire_token_by_device_flow(self, flow: dict[str, Any]) -> dict[str, Any]:
-        self.flows += 1
-        self.cache.state = '{"signed-in": true}'
-        self.cache.has_state_changed = True
-        return {"access_token": "delegated-new"}
-
-    def remove_account(self, account: Any) -> None:
-        self.cache.state = "{}"
-        self.cache.has_state_changed = True
-
-
-def device(cache_path: Path, prompt: Any = None) -> DeviceCodeProvider:
-    return DeviceCodeProvider(
-        client_id=CLIENT,
-        authority=f"https://login.microsoftonline.com/{TENANT}",
-        scopes=["https://graph.microsoft.com/.default"],
-        cache_path=cache_path,
-        prompt=prompt,
-        app_factory=FakePublicApp,
-        cache_factory=FakeCache,
-    )
-
-
-def test_device_flow_prompts_and_writes_a_0600_cache(tmp_path: Path) -> None:
-    """First login hands msal's message to the prompt and writes the cache file with mode 0600."""
-    prompts: list[str] = []
-    path = tmp_path / "state" / "token-cache.json"
-    old = os.umask(0)  # even a permissive umask must not widen the file
-    try:
-        assert device(path, prompts.append).login() == "delegated-new"
-    finally:
-        os.umask(old)
-    assert prompts == ["Go to https://microsoft.com/devicelogin, enter ABCD"]
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert "signed-in" in path.read_text()
-    assert list(path.parent.iterdir()) == [path]  # no temp file left behind
-
-
-def test_cached_account_is_used_silently(tmp_path: Path) -> None:
-    """A later run finds the account in the cache file and never prompts."""
-    path = tmp_path / "cache.json"
-    device(path, lambda m: None).login()
-    prompts: list[str] = []
-    provider = device(path, prompts.append)
-    assert provider.token() == "delegated-silent"
-    assert prompts == []
-
-
-def test_widened_cache_file_is_restricted_and_warned(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """An existing cache readable by others is chmod-ed back to 0600 with a warning."""
-    # The CLI's logging set-up (run by other tests) stops "iepsched" records at its own handler.
-    monkeypatch.setattr(logging.getLogger("iepsched"), "propagate", True)
-    monkeypatch.setattr(logging.getLogger("iepsched"), "handlers", [])
-    path = tmp_path / "cache.json"
-    path.write_text('{"signed-in": true}')
-    path.chmod(0o644)
-    with caplog.at_level(logging.WARNING, logger="iepsched.m365.devicecode"):
-        device(path).token()
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert "0600" in caplog.text
-
-
-def test_no_account_and_no_prompt_says_to_log_in(tmp_path: Path) -> None:
-    """Without a cached account a non-interactive run fails, naming `iepsched auth login`."""
-    with pytest.raises(GraphAuthError, match="iepsched auth login"):
-        device(tmp_path / "cache.json").token()
-
-
-def test_invalidate_forces_a_refresh_on_the_next_silent_call(tmp_path: Path) -> None:
-    """After a 401 the next token is fetched with force_refresh."""
-    path = tmp_path / "cache.json"
-    path.write_text('{"signed-in": true}')
-    path.chmod(0o600)
-    provider = device(path)
-    provider.token()
-    provider.invalidate()
-    provider.token()
-    provider.token()
-    app = FakePublicApp.instances[-1]
-    assert [c["force_refresh"] for c in app.silent_calls] == [False, True, False]
-
-
-def test_device_provider_refuses_reserved_scopes(tmp_path: Path) -> None:
-    """openid/profile/offline_access are added by msal and must not be passed."""
-    with pytest.raises(ValueError, match="offline_access"):
-        DeviceCodeProvider(
-            client_id=CLIENT,
-            authority="https://login.microsoftonline.com/t",
-            scopes=["Calendars.ReadWrite", "offline_access"],
-            cache_path=tmp_path / "c.json",
-        )
 
 
 # -- JWT claims -----------------------------------------------------------------------------------
@@ -843,3 +699,126 @@ def test_real_msal_gets_a_token_from_the_tls_sandbox(credential: str, pem_file: 
         token_requests = sb.stats()["token_requests"]
     assert token_claims(token)["aud"] == sb.base_url
     assert token_requests == 2
+
+
+# -- the `auth` commands --------------------------------------------------------------------------
+
+FIRST_CM = "cm.rivera@pvsec.example.org"  # the sample roster's first case manager
+
+
+def auth_cli(tmp_path: Path, sb: Any, *args: str, tasks: str = "todo") -> Any:
+    """`iepsched auth ARGS` on the sample config pointed at the sandbox `sb`."""
+    from cli_helpers import cli
+    from sandbox_config import sandbox_config
+
+    return cli(sandbox_config(tmp_path, sb, tasks=tasks), "auth", *args)
+
+
+@pytest.fixture
+def client_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IEPSCHED_CLIENT_SECRET", "x")
+
+
+@pytest.mark.usefixtures("client_secret")
+def test_auth_status_probes_the_first_case_manager_per_capability(tmp_path: Path) -> None:
+    """auth status reads the roster's first case manager's calendar, free/busy and To Do lists."""
+    from iepsched.sandbox import GraphSandbox
+
+    with GraphSandbox() as sb:
+        result = auth_cli(tmp_path, sb, "status")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert f"probed mailbox:  {FIRST_CM} (the roster's first case manager)" in out
+    for capability in ("read calendar", "free/busy (getSchedule)", "read To Do lists"):
+        assert f"ok       {capability}" in out
+    assert "Calendars.ReadWrite: works" in out and "Tasks.ReadWrite.All: works" in out
+    assert "Place.Read.All" not in out  # nothing uses rooms' directory: not asked for
+    assert "eyJ" not in out  # no JWT (header or payload) is ever printed
+
+
+@pytest.mark.usefixtures("client_secret")
+def test_auth_status_with_calendar_delivery_does_not_ask_for_tasks(tmp_path: Path) -> None:
+    """With tasks delivered as calendar items, a token without Tasks.ReadWrite.All is complete."""
+    from iepsched.sandbox import GraphSandbox
+
+    with GraphSandbox(roles=["Calendars.ReadWrite"]) as sb:
+        result = auth_cli(tmp_path, sb, "status", tasks="calendar")
+    assert result.exit_code == 0, result.output
+    assert "Tasks" not in result.output
+    assert "To Do" not in result.output
+
+
+@pytest.mark.usefixtures("client_secret")
+def test_auth_status_in_to_do_mode_says_to_grant_tasks(tmp_path: Path) -> None:
+    """Delivering to To Do without Tasks.ReadWrite.All: the probe is refused, exit 1, and why."""
+    from iepsched.sandbox import GraphSandbox
+
+    with GraphSandbox(roles=["Calendars.ReadWrite"]) as sb:
+        result = auth_cli(tmp_path, sb, "status", "--mailbox", "cm@d.org")
+    assert result.exit_code == 1, result.output
+    assert "REFUSED  read To Do lists" in result.output
+    assert "Tasks.ReadWrite.All: refused — grant it" in result.output
+    assert "Calendars.ReadWrite: works" in result.output
+
+
+@pytest.mark.usefixtures("client_secret")
+def test_auth_status_for_a_mailbox_outside_the_scope(tmp_path: Path) -> None:
+    """A mailbox outside the app's RBAC scope: calendar probes refused with Graph's code, exit 1."""
+    from iepsched.sandbox import GraphSandbox
+
+    with GraphSandbox(deny_mailboxes=["out@d.org"]) as sb:
+        result = auth_cli(tmp_path, sb, "status", "--mailbox", "out@d.org")
+    assert result.exit_code == 1, result.output
+    assert "REFUSED  read calendar — ErrorAccessDenied" in result.output
+    assert "Calendars.ReadWrite: refused — add this mailbox" in result.output
+
+
+def test_rbac_scoped_access_is_not_reported_as_missing() -> None:
+    """Under RBAC for Applications the token has no Calendars role, yet access works: no 'grant'."""
+    from iepsched.m365.authstatus import needed_roles, probe_access, role_advice
+
+    class Allowed:
+        """A mailbox the RBAC scope covers: every read succeeds."""
+
+        def get(self, url: str, **kw: Any) -> Any:
+            return {"value": []}
+
+        def post(self, url: str, **kw: Any) -> Any:
+            return {"value": [{"scheduleId": "cm@d.org", "availabilityView": "00"}]}
+
+    status = describe_status(
+        jwt({"appid": CLIENT, "tid": TENANT, "roles": ["Tasks.ReadWrite.All"]}),
+        authority="a",
+        endpoint="e",
+    )
+    probes = probe_access(
+        Allowed(), "cm@d.org", tasks="todo", day=dt.date(2026, 12, 1), timezone="UTC"
+    )
+    assert all(p.ok for p in probes)
+    advice = role_advice(status, probes, needed_roles("todo"))
+    assert advice[0].startswith("Calendars.ReadWrite: not in the token, but Graph allowed it")
+    assert "refused" not in " ".join(advice)
+
+
+def test_auth_login_explains_there_is_no_personal_sign_in(tmp_path: Path) -> None:
+    """`auth login` exits 2 saying why iepsched signs in only as the app, and what to use."""
+    from cli_helpers import SAMPLE, cli
+
+    result = cli(SAMPLE, "auth", "login")
+    assert result.exit_code == 2
+    assert "no personal sign-in" in result.output and "iepsched doctor" in result.output
+
+
+def test_auth_logout_removes_a_leftover_sign_in_cache(tmp_path: Path) -> None:
+    """An earlier version's token cache (refresh tokens) is deleted by `auth logout`."""
+    from cli_helpers import cli
+    from hostile import copy_sample
+
+    config = copy_sample(tmp_path)
+    cache = config.parent / "state" / "token-cache.json"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text("{}", encoding="utf-8")
+    first = cli(config, "auth", "logout")
+    assert first.exit_code == 0 and "removed" in first.output and not cache.exists()
+    again = cli(config, "auth", "logout")
+    assert again.exit_code == 0 and "no sign-in cache" in again.output

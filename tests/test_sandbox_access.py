@@ -128,13 +128,10 @@ def roles_in(auth: dict[str, str]) -> list[str]:
 
 
 def test_default_tokens_carry_the_roles_iepsched_needs() -> None:
-    """By default the token's roles are Calendars.ReadWrite, Tasks.ReadWrite.All, Place.Read.All."""
+    """By default the token's roles are Calendars.ReadWrite and Tasks.ReadWrite.All (no rooms role:
+    iepsched reads no room directory)."""
     with GraphSandbox() as sb:
-        assert sorted(roles_in(bearer(sb))) == [
-            "Calendars.ReadWrite",
-            "Place.Read.All",
-            "Tasks.ReadWrite.All",
-        ]
+        assert sorted(roles_in(bearer(sb))) == ["Calendars.ReadWrite", "Tasks.ReadWrite.All"]
 
 
 def test_a_token_without_the_needed_role_gets_403() -> None:

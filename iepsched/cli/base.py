@@ -147,6 +147,7 @@ COMMAND_MODULES: dict[str, str] = {
     "config": "config_cmd",
     "contact": "contact_cmd",
     "demo": "demo_cmd",
+    "doctor": "doctor_cmd",
     "export": "export_cmd",
     "notice": "notice_cmd",
     "plan": "plan_cmd",

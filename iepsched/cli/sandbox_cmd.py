@@ -72,7 +72,7 @@ def _room_policies(pairs: tuple[str, ...]) -> dict[str, str]:
     multiple=True,
     metavar="ROLE",
     help="Application permission in the issued tokens (repeatable). Default: "
-    "Calendars.ReadWrite, Tasks.ReadWrite.All, Place.Read.All.",
+    "Calendars.ReadWrite, Tasks.ReadWrite.All.",
 )
 @click.option(
     "--room-policy",

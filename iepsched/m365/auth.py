@@ -1,8 +1,9 @@
 """Token providers for Microsoft Graph: the one the configuration asks for (`make_token_provider`).
 
-The providers live in `tokens` (app-only: msal, and the loopback sandbox), `devicecode` (delegated
-sign-in for ``iepsched auth login``) and `authstatus` (what a token grants); Entra basics (scopes,
-authorities, error hints, certificates) in `entra`. Their public names are re-exported here.
+The providers live in `tokens` (app-only: msal, and the loopback sandbox) and `authstatus` (what a
+token grants, what a mailbox allows); Entra basics (scopes, authorities, error hints, certificates)
+in `entra`. Their public names are re-exported here. iepsched signs in only as the app: there is no
+delegated (personal) sign-in, because nothing would use its token (README).
 
 The `[graph]` settings arrive validated by the config loader (`iepsched.inputs.config_graph`, the
 one place authority, endpoint and tenant are checked, each reported with file, section and key).
@@ -20,7 +21,6 @@ from iepsched.core.errors import Problem, UserError
 from iepsched.core.settings import CLIENT_SECRET_ENV, GraphSettings
 
 from .authstatus import AuthStatus, describe_status, token_claims
-from .devicecode import DeviceCodeProvider
 from .entra import (
     certificate_credential,
     default_authority,
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 __all__ = [
     "AppTokenProvider",
     "AuthStatus",
-    "DeviceCodeProvider",
     "LoopbackTokenProvider",
     "certificate_credential",
     "default_authority",

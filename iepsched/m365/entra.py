@@ -1,6 +1,6 @@
 """Microsoft Entra sign-in basics: scopes and authorities, Entra's errors, certificate credentials.
 
-Shared by the token providers (`tokens`, `devicecode`). Secrets come in as arguments: the CLI is
+Used by the app-only token providers (`tokens`). Secrets come in as arguments: the CLI is
 the only reader of the environment (STYLE); the variable names are `core.settings`'s.
 """
 
@@ -42,16 +42,11 @@ _AADSTS_HINTS: dict[int, str] = {
     700027: "the certificate was not accepted — upload its public certificate to the app "
     "registration (Certificates & secrets) and check it has not expired",
     700024: "the client assertion is outside its valid time range — check this machine's clock",
-    7000218: "the app registration does not allow public client flows — enable 'Allow public "
-    "client flows' under Authentication to use device-code sign-in",
     65001: "admin consent has not been granted for the requested permissions",
     500011: "the Graph resource was not found in this tenant — the endpoint and authority may be "
     "in different clouds",
     70011: "the requested scope is invalid — app-only tokens need '<graph endpoint>/.default'",
     53003: "a Conditional Access policy blocked the sign-in",
-    50076: "multi-factor authentication is required — sign in again with `iepsched auth login`",
-    70043: "the sign-in has expired — sign in again with `iepsched auth login`",
-    700082: "the sign-in has expired — sign in again with `iepsched auth login`",
 }
 
 

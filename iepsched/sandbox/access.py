@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from .store import GraphError
 
 # The application permissions iepsched needs (SPEC §5; graph-facts §6): the default grant.
-DEFAULT_ROLES = ("Calendars.ReadWrite", "Tasks.ReadWrite.All", "Place.Read.All")
+# (Not Place.Read.All: iepsched reads no room directory; rooms are configured by address.)
+DEFAULT_ROLES = ("Calendars.ReadWrite", "Tasks.ReadWrite.All")
 
 # Any one of these roles allows the operation (least privileged first), from the permission
 # tables of Microsoft's API pages (graph-facts §1-§3, §6).

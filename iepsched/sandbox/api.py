@@ -100,10 +100,13 @@ class GraphApi:
         prefer = parse_prefer(req.headers)
         zone = prefer.get("outlook.timezone")
         applied: list[str] = []
-        if zone is not None and timezones.is_known(zone):
+        if zone is not None:
+            if not timezones.is_known(zone):
+                # Graph refuses the request rather than falling back to UTC (docs issue #6870).
+                raise GraphError(
+                    400, "TimeZoneNotSupportedException", timezones.not_supported_message(zone)
+                )
             applied.append(f'outlook.timezone="{zone}"')
-        else:
-            zone = None  # Graph falls back to UTC for a zone it does not know
         view = View(
             graph_url=self._graph_url(),
             user_segment=segments[1],

@@ -24,7 +24,7 @@ GRAPH_AUDIENCES = (
     "https://dod-graph.microsoft.us",
     "00000003-0000-0000-c000-000000000000",
 )
-ROLES = ["Calendars.ReadWrite", "Tasks.ReadWrite.All", "Place.Read.All"]  # the default grant
+ROLES = ["Calendars.ReadWrite", "Tasks.ReadWrite.All"]  # the default grant
 _ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 

@@ -1,8 +1,13 @@
 """Time handling the way Outlook does it: `dateTimeTimeZone` in, UTC (or a preferred zone) out.
 
-Graph accepts Windows zone names ("Central Standard Time") and a set of IANA names
-("America/Chicago"); it writes times as ``2026-09-01T15:30:00.0000000`` (seven fractional digits,
-no offset) next to the zone name, and instants such as ``createdDateTime`` as
+Graph accepts Windows zone names ("Central Standard Time") and the IANA names listed under
+"Additional time zones" in Microsoft's dateTimeTimeZone page (`DOCUMENTED_IANA`, e.g.
+"America/Chicago"), both in request bodies and in ``Prefer: outlook.timezone``; any other name —
+also a valid tzdata name such as "America/Detroit" — gets 400 ``TimeZoneNotSupportedException``
+("A valid TimeZone value must be specified. The following TimeZone value is not supported: '…'.",
+as a Microsoft engineer showed for the Prefer header in microsoft-graph-docs issue #6870 and users
+saw for event bodies in #4758). It writes times as ``2026-09-01T15:30:00.0000000`` (seven
+fractional digits, no offset) next to the zone name, and instants such as ``createdDateTime`` as
 ``2026-09-01T15:30:00.1234567Z``.
 """
 
@@ -78,6 +83,37 @@ WINDOWS_TO_IANA: dict[str, str] = {
     "Samoa Standard Time": "Pacific/Apia",
 }
 
+# The "Additional time zones" of api-reference/v1.0/resources/datetimetimezone.md
+# (microsoftgraph/microsoft-graph-docs-contrib), in the page's order. Where the page gives a second
+# name in parentheses ("Europe/Kyiv (Kiev)") both are accepted; the value is the tzdata zone used
+# for the arithmetic when the page's name is not a tzdata name ("Asia/Toshkent").
+_DOCUMENTED_TEXT = (
+    "Etc/GMT+12 Etc/GMT+11 Pacific/Honolulu America/Anchorage America/Santa_Isabel "
+    "America/Los_Angeles America/Phoenix America/Chihuahua America/Denver America/Guatemala "
+    "America/Chicago America/Mexico_City America/Regina America/Bogota America/New_York "
+    "America/Indiana/Indianapolis America/Caracas America/Asuncion America/Halifax "
+    "America/Cuiaba America/La_Paz America/Santiago America/St_Johns America/Sao_Paulo "
+    "America/Argentina/Buenos_Aires America/Cayenne America/Godthab America/Montevideo "
+    "America/Bahia Etc/GMT+2 Atlantic/Azores Atlantic/Cape_Verde Africa/Casablanca Etc/GMT "
+    "Europe/London Atlantic/Reykjavik Europe/Berlin Europe/Budapest Europe/Paris "
+    "Europe/Warsaw Africa/Lagos Africa/Windhoek Europe/Bucharest Asia/Beirut Africa/Cairo "
+    "Asia/Damascus Africa/Johannesburg Europe/Kyiv Europe/Kiev Europe/Istanbul "
+    "Asia/Jerusalem Asia/Amman Asia/Baghdad Europe/Kaliningrad Asia/Riyadh Africa/Nairobi "
+    "Asia/Tehran Asia/Dubai Asia/Baku Europe/Moscow Indian/Mauritius Asia/Tbilisi "
+    "Asia/Yerevan Asia/Kabul Asia/Karachi Asia/Tashkent Asia/Kolkata Asia/Colombo "
+    "Asia/Kathmandu Asia/Almaty Asia/Dhaka Asia/Yekaterinburg Asia/Yangon Asia/Rangoon "
+    "Asia/Bangkok Asia/Novosibirsk Asia/Shanghai Asia/Krasnoyarsk Asia/Singapore "
+    "Australia/Perth Asia/Taipei Asia/Ulaanbaatar Asia/Irkutsk Asia/Tokyo Asia/Seoul "
+    "Australia/Adelaide Australia/Darwin Australia/Brisbane Australia/Sydney "
+    "Pacific/Port_Moresby Australia/Hobart Asia/Yakutsk Pacific/Guadalcanal "
+    "Asia/Vladivostok Pacific/Auckland Etc/GMT-12 Pacific/Fiji Asia/Magadan "
+    "Pacific/Tongatapu Pacific/Apia Pacific/Kiritimati"
+)
+DOCUMENTED_IANA: dict[str, str] = {name: name for name in _DOCUMENTED_TEXT.split()} | {
+    "Asia/Toshkent": "Asia/Tashkent",
+    "Asia/Astana": "Asia/Almaty",
+}
+
 # Names Exchange itself writes into originalStartTimeZone for UTC items.
 _UTC_ALIASES = {"utc", "etc/utc", "gmt", "z", "tzone://microsoft/utc", "coordinated universal time"}
 
@@ -89,22 +125,40 @@ _LOCAL_RE = re.compile(
 
 
 class UnknownTimeZone(ValueError):
-    """A zone name that is neither a known Windows name nor an IANA name."""
+    """A zone name Graph does not accept: neither a Windows name nor a documented IANA name."""
+
+
+def not_supported_message(name: str) -> str:
+    """Graph's message for a zone it does not support (TimeZoneNotSupportedException)."""
+    return (
+        "A valid TimeZone value must be specified. The following TimeZone value is not "
+        f"supported: '{name}'."
+    )
 
 
 @cache
 def _iana_by_lower() -> dict[str, str]:
-    return {name.lower(): name for name in available_timezones()}
+    # Only the documented names: tzdata knows America/Detroit, Graph does not accept it.
+    known = available_timezones()
+    return {name.lower(): zone for name, zone in DOCUMENTED_IANA.items() if zone in known}
 
 
 @cache
 def _windows_by_lower() -> dict[str, str]:
-    return {name.lower(): iana for name, iana in WINDOWS_TO_IANA.items()}
+    """Every Windows zone id (CLDR windowsZones, as icalendar ships it) → its IANA zone."""
+    names = dict(WINDOWS_TO_IANA)
+    try:
+        from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+    except ImportError:  # pragma: no cover - icalendar < 6 keeps only the table above
+        pass
+    else:
+        names = {**WINDOWS_TO_OLSON, **names}
+    return {name.lower(): iana for name, iana in names.items()}
 
 
 @cache
 def resolve(name: str) -> tzinfo:
-    """The tzinfo for a Graph zone name (Windows or IANA, case-insensitive)."""
+    """The tzinfo for a zone name Graph accepts (Windows or documented IANA, case-insensitive)."""
     key = name.strip().lower()
     if key in _UTC_ALIASES:
         return UTC
