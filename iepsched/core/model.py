@@ -159,6 +159,18 @@ class Meeting:
     rung: Rung
 
 
+class Occurrence(NamedTuple):
+    """One dated occurrence of a recurring milestone (SPEC §3.2, §5), delivered as its own task.
+
+    `number` is its place in the series (1 = M + every_days): part of its item key, so a moved
+    meeting updates the occurrence's date instead of replacing its task.
+    """
+
+    number: int
+    date: dt.date
+    status: MilestoneStatus
+
+
 class Milestone(NamedTuple):
     """One dated step of a student's timeline (SPEC §3.2, §3.5).
 
@@ -176,6 +188,8 @@ class Milestone(NamedTuple):
     # A recurring milestone's interval in calendar days, from the rules (SPEC §3.2); None for
     # one-off milestones. Outputs read it here and never restate the number.
     every_days: int | None = None
+    # A recurring milestone's occurrences, each on a school day (its `date` is the first).
+    occurrences: tuple[Occurrence, ...] = ()
 
 
 # What a plan warning is about. Code decides by the code; people read the sentence.
