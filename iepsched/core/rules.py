@@ -356,6 +356,14 @@ def rules_from_toml(data: Mapping[str, Any], where: str) -> tuple[Rules, list[Pr
             if "title" in fields and "adult_title" not in fields and base.adult_title:
                 # A new title keeps its adult form: the same words, also to the student.
                 fields["adult_title"] = _with_student(fields["title"])
+            every = fields.get("every_days")
+            if (
+                every is not None
+                and "rule" not in fields
+                and base.rule == DateRule("days", base.rule.anchor, base.every_days)
+            ):
+                # SPEC §3.2: the first occurrence is M + E days, so a new interval moves it.
+                fields["rule"] = DateRule("days", base.rule.anchor, every)
             milestones[key] = replace(base, **fields)
     for key in order:
         m = milestones[key]
