@@ -67,7 +67,7 @@ Series = tuple[tuple[tuple[int, dt.date], ...], tuple[str, ...]]
 class RunMemo:
     """Results shared by every student of one planning run (see `_Dater`, `shared_milestones`)."""
 
-    __slots__ = ("conditions", "dates", "milestones", "reports", "series")
+    __slots__ = ("conditions", "dates", "milestones", "occurrences", "reports", "series")
 
     def __init__(self) -> None:
         self.dates: dict[tuple[int, int, int], object] = {}
@@ -76,6 +76,9 @@ class RunMemo:
         ] = {}
         self.milestones: dict[tuple[object, ...], MilestoneSet] = {}
         self.series: dict[tuple[int, int, int, int], Series | str] = {}
+        # Occurrences with their statuses when none is done, by id() of their series (kept
+        # alive in `series`); today and due_soon_days are the run's.
+        self.occurrences: dict[int, tuple[Occurrence, ...]] = {}
         # The rules' conditions beyond age at M (see `_condition_key`), found once per run.
         self.conditions: tuple[tuple[int, ...], tuple[int, ...], tuple[str, ...]] | None = None
 
@@ -176,12 +179,21 @@ def _recurring(
         return None, ("done" if key in done else "unscheduled"), ()
     dated, unknown_years = series
     all_done = key in done
-    occs = tuple(
-        Occurrence(
-            n, day, _status(day, today, due_soon_days, all_done or occurrence_key(key, n) in done)
+    prefix = occurrence_key(key, 0)[:-1]
+    # Students with no completed occurrence share one tuple per series (`memo.occurrences`).
+    shared = not all_done and not any(d.startswith(prefix) for d in done)
+    occs = memo.occurrences.get(id(series)) if shared else None
+    if occs is None:
+        occs = tuple(
+            Occurrence(
+                n,
+                day,
+                _status(day, today, due_soon_days, all_done or occurrence_key(key, n) in done),
+            )
+            for n, day in dated
         )
-        for n, day in dated
-    )
+        if shared:
+            memo.occurrences[id(series)] = occs
     if not occs:
         for year in unknown_years:
             dater.unknown.setdefault(year, []).append(key)
@@ -226,7 +238,6 @@ def _milestones(
     dater = _Dater(cal, anchors, memo)
     today_ord = today.toordinal()
     soon_ord = today_ord + rules.due_soon_days
-    age_next = age_on(student.birth_date, next_due or next_due_from(m_date or due))
     keyed: list[tuple[int, Milestone]] = []
     for order, rule in enumerate(rules.milestones):
         if not rule.enabled or rule.track != track:
@@ -237,7 +248,9 @@ def _milestones(
             continue
         if rule.max_age is not None and age > rule.max_age:
             continue
-        if rule.min_age_at_next_due is not None and age_next < rule.min_age_at_next_due:
+        if rule.min_age_at_next_due is not None and not _old_enough_at_next_due(
+            student, m_date, next_due, age, rule.min_age_at_next_due
+        ):
             continue
         if rule.if_student and not _flag(student, rule.if_student):
             continue
@@ -367,12 +380,23 @@ def _condition_key(
     max_ages, next_ages, flags = spec
     if not (max_ages or next_ages or flags):
         return ()
-    age_next = age_on(student.birth_date, next_due or next_due_from(m_date or student.due_date))
     return (
         tuple(age > a for a in max_ages),
-        tuple(age_next >= a for a in next_ages),
+        tuple(_old_enough_at_next_due(student, m_date, next_due, age, a) for a in next_ages),
         tuple(_flag(student, f) for f in flags),
     )
+
+
+def _old_enough_at_next_due(
+    student: Student, m_date: dt.date | None, next_due: dt.date | None, age: int, years: int
+) -> bool:
+    """Whether the student is `years` old by NEXT_DUE (M + 1 year - 1 day; DUE's when there is
+    no M). `age` is the age at M (or DUE), so the age then is `age` or one more: the birthday is
+    only looked at in that one year."""
+    if age >= years or age + 1 < years:
+        return age >= years
+    day = next_due or next_due_from(m_date or student.due_date)
+    return age_on(student.birth_date, day) >= years
 
 
 def meeting_delivered(meeting: Meeting | None) -> bool:
