@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from calendars import D, at, context, kansas, student
 
+from iepsched.core.bookings import state_inputs
 from iepsched.core.items import DeliveryOptions, desired_items
-from iepsched.core.model import BookedMeeting, Occurrence, Student, StudentPlan
+from iepsched.core.model import BookedMeeting, Cycle, ItemState, Occurrence, Student, StudentPlan
 from iepsched.core.rules import DEFAULT_RULES, Rules, rules_from_toml
 from iepsched.core.schedule import plan_district
 from iepsched.inputs.config import load_config
@@ -359,3 +360,57 @@ def test_rules_validate_the_new_conditions() -> None:
         ("r [milestones.bip_monitoring] if_student", "invalid value 'has_iep'"),
         ("r [milestones.bip_monitoring] max_age", "invalid value -1"),
     ]
+
+
+# -- the held cycle's monitoring (SPEC §5) ----------------------------------------------------
+
+
+def test_state_names_the_held_cycle_before_the_current_one_with_its_completed_steps() -> None:
+    """When the roster carries the next due date, the cycle whose meeting was held (in this run
+    or an earlier one) is handed to the plan with what was completed in it."""
+    tz = dt.timezone(dt.timedelta(hours=-6))
+    s = student("S1", due_date=D(2028, 1, 5))
+    old = Cycle("S1", "annual", "2027-01-20", D(2027, 1, 20))
+    start = dt.datetime.combine(D(2027, 1, 6), dt.time(15, 30), tzinfo=tz)
+    rows = [
+        ItemState("S1/2027-01-20/meeting", "S1", "2027-01-20", "meeting", "event", "cm", "live",
+                  start=start, end=start + dt.timedelta(hours=1)),
+        ItemState("S1/2027-01-20/progress_monitoring/1", "S1", "2027-01-20",
+                  "progress_monitoring/1", "task", "cm", "completed"),
+        ItemState("S1/2027-01-20/progress_monitoring/2", "S1", "2027-01-20",
+                  "progress_monitoring/2", "task", "cm", "live"),
+    ]  # fmt: skip
+    got = state_inputs(
+        [s], {r.key: r for r in rows}, {("S1", "annual"): [old]}, [], today=D(2027, 3, 1), tz=tz
+    )
+    assert got.cycle_ids == {"S1": "2028-01-05"}
+    assert got.held_cycles == {
+        "S1": (
+            dataclasses.replace(old, held_on=D(2027, 1, 6)),
+            frozenset({"progress_monitoring/1"}),
+        )
+    }
+    # The next night the closed cycle is a saved row of its own, held_on stored.
+    saved = {("S1", "annual"): [c for c in got.cycle_rows if c.track == "annual"]}
+    again = state_inputs([s], {r.key: r for r in rows}, saved, [], today=D(2027, 3, 2), tz=tz)
+    assert again.held_cycles == got.held_cycles
+
+
+def test_the_held_cycles_occurrences_are_planned_until_its_own_next_due() -> None:
+    """The plan of the next cycle carries the held cycle's occurrences (M = 2027-01-06) with
+    their statuses, and none once that cycle's NEXT_DUE (2028-01-05) has passed."""
+    s = student("S1", due_date=D(2028, 1, 5))
+    old = Cycle("S1", "annual", "2027-01-20", D(2027, 1, 20), held_on=D(2027, 1, 6))
+    done = frozenset({"progress_monitoring/1"})
+
+    def planned(today: dt.date) -> StudentPlan:
+        return plan_district([s], context(), today=today, held_cycles={"S1": (old, done)}).plans[0]
+
+    held = planned(D(2027, 3, 1)).held_cycle
+    full = plan_born(student().birth_date)
+    assert held is not None and held.cycle_id == "2027-01-20"
+    (m,) = held.milestones
+    assert m.key == "progress_monitoring"
+    assert [(o.number, o.date) for o in m.occurrences] == occurrences(full)
+    assert m.occurrences[0].status == "done" and m.occurrences[1].status == "overdue"
+    assert planned(D(2028, 1, 6)).held_cycle is None

@@ -88,3 +88,25 @@ def test_occurrences_roll_forward_as_plain_tasks_and_open_past_ones_stay(world: 
     if world.kind == "memory":
         bodies = [body for _, kind, body in world.remote.sent if kind == "todoTask"]
         assert bodies and not [b for b in bodies if "recurrence" in b]
+
+
+def test_the_held_cycles_monitoring_keeps_rolling_after_the_roster_moves_on(world: World) -> None:
+    """Once the meeting is held and the roster carries the next due date (a new cycle, not
+    deliverable for months), the held cycle's occurrences keep arriving night by night under
+    that cycle's keys until its NEXT_DUE, with the payloads they had; nothing is removed."""
+    go(world, TODAY)
+    go(world, dt.date(2027, 2, 10))  # meeting 2027-01-11 held; #1..#6 delivered
+    cycle = world.item(f"{SID}/2027-01-25/progress_monitoring/1").cycle_id
+    before = {k: v for k, v in world.live().items() if "/progress_monitoring/" in k}
+    world.set_field(SID, last_iep_date="2027-01-11", iep_due_date="")  # next DUE 2028-01-10
+    go(world, dt.date(2027, 3, 1))
+    rows = {st.milestone: st for st in world.state().values() if st.cycle_id == cycle}
+    assert {f"progress_monitoring/{n}" for n in range(1, 8)} <= set(rows)  # #7 is Apr 19
+    assert not [st for st in world.state().values() if st.cycle_id != cycle]  # not deliverable
+    after = {k: v for k, v in world.live().items() if k in before}
+    assert {k: v["title"] for k, v in after.items()} == {k: v["title"] for k, v in before.items()}
+    assert world.sync(today=dt.date(2027, 3, 1)).plan is not None and world.last_writes == 0
+    go(world, dt.date(2027, 9, 1))  # summer's occurrences joined on Aug 12; up to Oct 31
+    live = {k for k in world.live() if "/progress_monitoring/" in k}
+    assert {f"{SID}/{cycle}/progress_monitoring/{n}" for n in (10, 16, 17, 18, 19, 20)} <= live
+    assert f"{SID}/{cycle}/progress_monitoring/21" not in live  # Nov 1: beyond the horizon

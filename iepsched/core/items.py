@@ -13,10 +13,10 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .model import CONTACT_METHODS, Milestone, StudentPlan
+from .model import CONTACT_METHODS, Meeting, Milestone, StudentPlan
 from .remote import APPLICATION_NAME, KEY_PROPERTY_ID, DesiredItem, ItemKind
 from .rules import occurrence_key
 
@@ -98,7 +98,31 @@ def desired_items(plans: Iterable[StudentPlan], options: DeliveryOptions) -> lis
     for plan in plans:
         if deliverable(plan, options.booking_horizon_days):
             out.extend(_student_items(plan, options))
+        if plan.held_cycle is not None:
+            out.extend(_held_cycle_items(plan, options))
     return out
+
+
+def _held_cycle_items(plan: StudentPlan, options: DeliveryOptions) -> Iterable[DesiredItem]:
+    """The held previous cycle's occurrences inside the horizon, keyed with that cycle and
+    described with its own meeting and due date (so they read, and hash, as they did while it
+    was the current cycle)."""
+    held = plan.held_cycle
+    assert held is not None
+    day = dt.datetime.combine(held.meeting_date, dt.time(0))
+    as_then = replace(
+        plan,
+        due_date=held.due_date,
+        meeting=Meeting(held.meeting_date, day, day, "held", "on_track"),
+    )
+    horizon = plan.today + dt.timedelta(days=options.booking_horizon_days)
+    for m in held.milestones:
+        for one in occurrence_milestones(m, horizon):
+            key = item_key(plan.student_id, held.cycle_id, one.key)
+            if options.tasks == "calendar":
+                yield _calendar_item(as_then, one, options, key, held.cycle_id)
+            else:
+                yield _task_item(as_then, one, options, key, held.cycle_id)
 
 
 def cycle_ids(plan: StudentPlan) -> tuple[str, str]:

@@ -12,7 +12,16 @@ from collections.abc import Mapping, Sequence
 
 from .context import PlanContext
 from .dates import add_months, age_on, next_due_from
-from .model import Meeting, Milestone, MilestoneStatus, Occurrence, PlanWarning, Student
+from .model import (
+    Cycle,
+    HeldCycle,
+    Meeting,
+    Milestone,
+    MilestoneStatus,
+    Occurrence,
+    PlanWarning,
+    Student,
+)
 from .rules import DateRule, MilestoneRule, Rules, occurrence_key
 from .schoolcal import SchoolCalendar, UnknownDate, school_year_label
 
@@ -244,15 +253,7 @@ def _milestones(
             continue
         if rule.track == "reeval" and student.reeval_due_date is None:
             continue
-        if rule.min_age is not None and age < rule.min_age:
-            continue
-        if rule.max_age is not None and age > rule.max_age:
-            continue
-        if rule.min_age_at_next_due is not None and not _old_enough_at_next_due(
-            student, m_date, next_due, age, rule.min_age_at_next_due
-        ):
-            continue
-        if rule.if_student and not _flag(student, rule.if_student):
+        if not _applies(rule, student, age, m_date, next_due):
             continue
         if rule.kind == "report":
             for m in _reports(rule, cal, m_date, today, rules, done, warnings, memo):
@@ -344,6 +345,75 @@ def shared_milestones(
         if not done:
             memo.milestones[share_key] = cached
     return cached
+
+
+def _applies(
+    rule: MilestoneRule,
+    student: Student,
+    age: int,
+    m_date: dt.date | None,
+    next_due: dt.date | None,
+) -> bool:
+    """Whether a milestone's conditions (ages, roster flags) hold for this student."""
+    if rule.min_age is not None and age < rule.min_age:
+        return False
+    if rule.max_age is not None and age > rule.max_age:
+        return False
+    if rule.min_age_at_next_due is not None and not _old_enough_at_next_due(
+        student, m_date, next_due, age, rule.min_age_at_next_due
+    ):
+        return False
+    return not rule.if_student or _flag(student, rule.if_student)
+
+
+def held_cycle(
+    student: Student,
+    cal: SchoolCalendar,
+    rules: Rules,
+    today: dt.date,
+    cycle: Cycle,
+    done: frozenset[str],
+    memo: RunMemo,
+) -> tuple[HeldCycle | None, tuple[PlanWarning, ...]]:
+    """The recurring milestones of the held cycle before the current one (SPEC §5: the held
+    cycle's progress monitoring stays, and its occurrences keep rolling forward until its own
+    NEXT_DUE after the roster moved on). None once that NEXT_DUE has passed: its delivered
+    occurrences then stay until done without it (reconcile keeps an older cycle's items)."""
+    meeting = cycle.held_on
+    if meeting is None:
+        return None, ()
+    next_due = next_due_from(meeting)
+    if next_due < today:
+        return None, ()
+    age = age_on(student.birth_date, meeting)
+    anchors = {"M": meeting, "DUE": cycle.due_date, "NEXT_DUE": next_due, "R": None}
+    dater = _Dater(cal, anchors, memo)
+    warnings: list[PlanWarning] = []
+    found: list[Milestone] = []
+    for rule in rules.milestones:
+        if not (rule.enabled and rule.kind == "recurring" and rule.track == "annual"):
+            continue
+        if not _applies(rule, student, age, meeting, next_due):
+            continue
+        date, status, occs = _recurring(
+            rule, anchors, cal, memo, today, rules.due_soon_days, done, dater, warnings
+        )
+        if date is not None:
+            found.append(
+                Milestone(
+                    rule.key,
+                    date,
+                    rule.delivery,
+                    status,
+                    rule.title,
+                    rule.track,
+                    rule.kind,
+                    rule.every_days or None,
+                    occs,
+                )
+            )
+    held = HeldCycle(cycle.cycle_id, cycle.due_date, meeting, tuple(found))
+    return (held if found else None), tuple(warnings)
 
 
 def _flag(student: Student, name: str) -> bool:

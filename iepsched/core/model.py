@@ -243,6 +243,18 @@ class ContactRequirement:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldCycle:
+    """The annual cycle before the current one, whose meeting was held: its recurring
+    milestones (progress monitoring) run until its NEXT_DUE and are still delivered occurrence by
+    occurrence after the roster has moved on to the next due date (SPEC §5)."""
+
+    cycle_id: str
+    due_date: dt.date
+    meeting_date: dt.date
+    milestones: tuple[Milestone, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class StudentPlan:
     """A student's whole timeline as `plan` shows it and `sync` delivers it."""
 
@@ -257,6 +269,7 @@ class StudentPlan:
     cycle_id: str = ""
     reeval_cycle_id: str = ""
     contacts: ContactRequirement | None = None
+    held_cycle: HeldCycle | None = None
 
     @property
     def student_id(self) -> str:
