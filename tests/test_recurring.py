@@ -17,6 +17,7 @@ from calendars import D, at, context, kansas, student
 from iepsched.core.bookings import state_inputs
 from iepsched.core.items import DeliveryOptions, desired_items
 from iepsched.core.model import BookedMeeting, Cycle, ItemState, Occurrence, Student, StudentPlan
+from iepsched.core.reconcile import Scope, is_move, reconcile
 from iepsched.core.rules import DEFAULT_RULES, Rules, rules_from_toml
 from iepsched.core.schedule import plan_district
 from iepsched.inputs.config import load_config
@@ -414,3 +415,42 @@ def test_the_held_cycles_occurrences_are_planned_until_its_own_next_due() -> Non
     assert [(o.number, o.date) for o in m.occurrences] == occurrences(full)
     assert m.occurrences[0].status == "done" and m.occurrences[1].status == "overdue"
     assert planned(D(2028, 1, 6)).held_cycle is None
+
+
+# -- upgrading from To Do recurrences -----------------------------------------------------------
+
+
+def test_an_old_recurring_task_is_replaced_not_counted_as_a_loss() -> None:
+    """A progress-monitoring task delivered with a To Do recurrence (older iepsched) is deleted
+    as replaced by its occurrences, which the safety limit does not count; an exited student's
+    is a removal like any other."""
+    plan = plan_s1009()
+    wanted = desired_items([plan], options())
+    old = ItemState(
+        "S1009/c1/progress_monitoring", "S1009", "c1", "progress_monitoring",
+        "recurring_task", plan.student.case_manager_email, "live", remote_id="t1", list_id="l1",
+    )  # fmt: skip
+    state = {old.key: old}
+    now = dt.datetime(2026, 11, 30, 2, tzinfo=dt.UTC)
+
+    def actions(**scope: frozenset[str]) -> list[Any]:
+        base = {"active": frozenset({"S1009"}), "exited": frozenset(), "protected": frozenset()}
+        base.update(scope)
+        return reconcile(
+            wanted, state, Scope(**base, current_cycles=frozenset({"S1009/c1"})), now=now
+        )
+
+    def removal(**scope: frozenset[str]) -> Any:
+        (found,) = [a for a in actions(**scope) if a.key == old.key]
+        return found
+
+    replaced = removal()
+    assert (replaced.op, replaced.reason, is_move(replaced)) == (
+        "delete",
+        "replaced by one task per occurrence",
+        True,
+    )
+    exited = removal(active=frozenset(), exited=frozenset({"S1009"}))
+    assert (exited.op, is_move(exited)) == ("delete", False)
+    created = {a.key for a in actions() if a.op == "create"}
+    assert "S1009/c1/progress_monitoring/1" in created
