@@ -45,11 +45,13 @@ def stored_tasks(w: World) -> list[dict[str, Any]]:
     return [obj for _, kind, obj in w.remote_items() if kind == "task"]
 
 
-def go(w: World, day: dt.date) -> None:
+def go(w: World, day: dt.date) -> list[tuple[str, str]]:
+    """Sync the night of `day`; nothing fails or is removed. Returns the (op, key) done."""
     w.today = day
     report = w.sync(today=day)
     assert report.failures == [] and not report.safety_stop
     assert not [a for a in report.actions if a.op in ("delete", "cancel")]
+    return [(a.op, a.key) for a in report.actions]
 
 
 def test_occurrences_roll_forward_as_plain_tasks_and_open_past_ones_stay(world: World) -> None:
@@ -99,7 +101,8 @@ def test_the_held_cycles_monitoring_keeps_rolling_after_the_roster_moves_on(worl
     cycle = world.item(f"{SID}/2027-01-25/progress_monitoring/1").cycle_id
     before = {k: v for k, v in world.live().items() if "/progress_monitoring/" in k}
     world.set_field(SID, last_iep_date="2027-01-11", iep_due_date="")  # next DUE 2028-01-10
-    go(world, dt.date(2027, 3, 1))
+    done = go(world, dt.date(2027, 3, 1))
+    assert [op for op, key in done if key in before] == []  # not even PATCHed
     rows = {st.milestone: st for st in world.state().values() if st.cycle_id == cycle}
     assert {f"progress_monitoring/{n}" for n in range(1, 8)} <= set(rows)  # #7 is Apr 19
     assert not [st for st in world.state().values() if st.cycle_id != cycle]  # not deliverable
