@@ -358,7 +358,7 @@ def test_rules_validate_the_new_conditions() -> None:
         {"milestones": {"bip_monitoring": {"if_student": "has_iep", "max_age": -1}}}, "r"
     )
     assert [(p.where, p.message) for p in problems] == [
-        ("r [milestones.bip_monitoring] if_student", "invalid value 'has_iep'"),
+        ("r [milestones.bip_monitoring] if_student", "invalid value 'has_iep' (one of: has_bip)"),
         ("r [milestones.bip_monitoring] max_age", "invalid value -1"),
     ]
 

@@ -343,7 +343,8 @@ def rules_from_toml(data: Mapping[str, Any], where: str) -> tuple[Rules, list[Pr
             elif _VALID[name](value):
                 fields[name] = value
             else:
-                problems.append(Problem(here, f"invalid value {value!r}"))
+                hint = f" (one of: {', '.join(STUDENT_FLAGS)})" if name == "if_student" else ""
+                problems.append(Problem(here, f"invalid value {value!r}{hint}"))
         if base is None:
             if "title" not in fields:
                 problems.append(Problem(loc, 'a new milestone needs title = "..."'))
