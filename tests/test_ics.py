@@ -23,6 +23,7 @@ from iepsched.core.model import (
     DistrictPlan,
     Meeting,
     Milestone,
+    Occurrence,
     PlanWarning,
     Student,
     StudentPlan,
@@ -111,6 +112,11 @@ def small_plans() -> tuple[StudentPlan, ...]:
                 "Monitor progress on IEP goals",
                 kind="recurring",
                 every_days=14,
+                occurrences=(
+                    Occurrence(1, dt.date(2027, 1, 20), "done"),
+                    Occurrence(2, dt.date(2027, 2, 3), "upcoming"),
+                    Occurrence(4, dt.date(2027, 3, 1), "upcoming"),  # #3 was in spring break
+                ),
             ),
             Milestone(
                 "progress_report:2026-27:Q3",
@@ -215,7 +221,9 @@ def test_golden_parses_with_vobject() -> None:
         "S1/R2027-03-02/reeval_consent@iepsched",
         "S1/2027-01-20/begin_development@iepsched",
         "S1/2027-01-20/parent_contact_1@iepsched",
-        "S1/2027-01-20/progress_monitoring@iepsched",
+        "S1/2027-01-20/progress_monitoring/1@iepsched",
+        "S1/2027-01-20/progress_monitoring/2@iepsched",
+        "S1/2027-01-20/progress_monitoring/4@iepsched",
         "S1/2027-01-20/progress_report:2026-27:Q3@iepsched",
         "S2/2027-04-30-2/meeting@iepsched",
         "S2/2027-04-30-2/send_draft@iepsched",
@@ -262,11 +270,22 @@ def test_meeting_status_follows_booking() -> None:
     )
 
 
-def test_progress_monitoring_recurs_until_next_due() -> None:
-    """progress_monitoring repeats every 14 days until NEXT_DUE, as the To Do task does."""
-    by_uid = {e.uid.value: e for e in events(parse(small_calendar()))}
-    rule = by_uid["S1/2027-01-20/progress_monitoring@iepsched"].rrule.value
-    assert "FREQ=DAILY" in rule and "INTERVAL=14" in rule and "UNTIL=20280105" in rule
+def test_progress_monitoring_is_one_event_per_school_day_occurrence() -> None:
+    """Each occurrence is its own all-day event on its school day with the sync item's key, its
+    own done mark, and no RRULE (a rule would land on weekends and holidays)."""
+    data = small_calendar()
+    assert b"RRULE" not in data
+    by_uid = {e.uid.value: e for e in events(parse(data))}
+    found = {
+        uid: (e.dtstart.value, e.description.value.endswith(" Done."))
+        for uid, e in by_uid.items()
+        if "/progress_monitoring" in uid
+    }
+    assert found == {
+        "S1/2027-01-20/progress_monitoring/1@iepsched": (dt.date(2027, 1, 20), True),
+        "S1/2027-01-20/progress_monitoring/2@iepsched": (dt.date(2027, 2, 3), False),
+        "S1/2027-01-20/progress_monitoring/4@iepsched": (dt.date(2027, 3, 1), False),
+    }
 
 
 def test_private_category_and_sequence_default() -> None:

@@ -111,7 +111,7 @@ def test_all_item_kinds_are_covered() -> None:
     """The sample nights exercise meetings, plain, contact and recurring tasks and reevaluations."""
     found = [i for night in NIGHTS for i in items(night)]
     kinds = {i.kind for i in found}
-    assert kinds == {"event", "task", "recurring_task"}
+    assert kinds == {"event", "task"}  # a recurring milestone is one task per occurrence
     assert any(i.contact for i in found)
     milestones = {i.milestone for i in found}
     assert {"reeval_consent", "reeval_due", "invite_student", "written_notice"} <= milestones
@@ -204,11 +204,20 @@ def test_tasks_link_back_by_key_and_are_due_on_the_milestone() -> None:
         assert i.create_extra["linkedResources"] == [
             {"applicationName": APPLICATION_NAME, "displayName": i.key, "externalId": i.key}
         ]
-        m = by_key[i.student_id].milestone(i.milestone)
-        assert m is not None and m.date is not None and m.date == i.due
-        assert i.fields["dueDateTime"]["dateTime"] == f"{m.date.isoformat()}T00:00:00"
+        day = milestone_date(by_key[i.student_id], i.milestone)
+        assert day is not None and day == i.due
+        assert i.fields["dueDateTime"]["dateTime"] == f"{day.isoformat()}T00:00:00"
         assert i.fields["isReminderOn"] is True
-        assert i.fields["reminderDateTime"]["dateTime"] == f"{m.date.isoformat()}T07:30:00"
+        assert i.fields["reminderDateTime"]["dateTime"] == f"{day.isoformat()}T07:30:00"
+
+
+def milestone_date(plan: StudentPlan, name: str) -> dt.date | None:
+    """The date of a milestone, or of one occurrence of a recurring one (`key/number`)."""
+    key, _, number = name.partition("/")
+    m = plan.milestone(key)
+    if m is None or not number:
+        return m.date if m else None
+    return next((o.date for o in m.occurrences if o.number == int(number)), None)
 
 
 def test_contact_tasks_carry_one_checklist_item_per_method() -> None:
@@ -232,23 +241,20 @@ def test_methods_from_checklist_ignores_unknown_names() -> None:
     assert set(LABEL for LABEL in METHOD_LABELS) == set(CONTACT_METHODS)
 
 
-def test_progress_monitoring_recurs_every_14_days_until_next_due() -> None:
-    """progress_monitoring is one recurring task: every 14 days from M + 14 to NEXT_DUE."""
+def test_progress_monitoring_is_one_dated_task_per_occurrence_inside_the_horizon() -> None:
+    """progress_monitoring is one plain task per occurrence due by TODAY + horizon, never a
+    To Do recurrence (SPEC §5, graph-facts §8)."""
     by_id = {p.student_id: p for p in plans()}
-    recurring = [i for i in items() if i.kind == "recurring_task"]
-    assert recurring
-    for i in recurring:
-        plan = by_id[i.student_id]
-        assert i.milestone == "progress_monitoring"
-        assert plan.next_due_date is not None and i.due is not None
-        assert i.fields["recurrence"] == {
-            "pattern": {"type": "daily", "interval": 14},
-            "range": {
-                "type": "endDate",
-                "startDate": i.due.isoformat(),
-                "endDate": plan.next_due_date.isoformat(),
-            },
-        }
+    found = [i for i in items() if i.milestone.startswith("progress_monitoring/")]
+    assert found
+    horizon = TODAY + dt.timedelta(days=options().booking_horizon_days)
+    for i in found:
+        assert i.kind == "task" and "recurrence" not in i.fields
+        assert i.due is not None and i.due <= horizon
+        m = by_id[i.student_id].milestone("progress_monitoring")
+        assert m is not None
+        wanted = [o for o in m.occurrences if o.date <= horizon]
+        assert i.milestone in {f"progress_monitoring/{o.number}" for o in wanted}
 
 
 def test_calendar_mode_delivers_all_day_free_items() -> None:
@@ -282,7 +288,7 @@ def test_keys_are_deterministic_and_unique() -> None:
     assert len(keys) == len(set(keys))
     for i in first:
         assert i.key == item_key(i.student_id, i.cycle_id, i.milestone)
-        assert i.key.count("/") == 2
+        assert i.key.count("/") == (3 if re.search(r"/\d+$", i.milestone) else 2)
 
 
 def test_cycle_ids_shape_keys() -> None:

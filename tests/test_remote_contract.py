@@ -74,6 +74,30 @@ def pick(
     raise LookupError(kind)
 
 
+def legacy_recurring() -> DesiredItem:
+    """A recurring To Do task as iepsched delivered progress monitoring before SPEC §5 ruled
+    `recurrence` out: an older state can still hold one, so the remotes must still read it."""
+    task = pick("task")
+    assert task.due is not None
+    recurrence = {
+        "pattern": {"type": "daily", "interval": 14},
+        "range": {"type": "endDate", "startDate": task.due.isoformat(), "endDate": "2027-12-31"},
+    }
+    key = f"{task.student_id}/{task.cycle_id}/progress_monitoring"
+    return dataclasses.replace(
+        task,
+        key=key,
+        milestone="progress_monitoring",
+        kind="recurring_task",
+        fields={**task.fields, "recurrence": recurrence},
+        create_extra={
+            "linkedResources": [
+                {"applicationName": "iepsched", "displayName": key, "externalId": key}
+            ]
+        },
+    )
+
+
 def create(item: DesiredItem) -> Action:
     return Action("create", item.key, item.student_id, item.kind, item.mailbox, "new", item=item)
 
@@ -454,7 +478,7 @@ class TestRemoteContract:
     def test_created_tasks_keep_checklist_and_recurrence(self, h: Harness) -> None:
         """Plain, contact and recurring tasks land in the iepsched list, checklist and recurrence
         included."""
-        items = [pick("task"), pick("task", contact=True), pick("recurring_task")]
+        items = [pick("task"), pick("task", contact=True), legacy_recurring()]
         results = [ok(r) for r in apply_all(h.remote, [create(i) for i in items])]
         snapshot = snap(h)
         list_id = snapshot.lists[CM]
@@ -612,7 +636,7 @@ class TestRemoteContract:
 
     def test_completing_a_recurring_task_leaves_the_next_occurrence_open(self, h: Harness) -> None:
         """The snapshot reports the open next occurrence of a recurring task, 14 days later."""
-        task = pick("recurring_task")
+        task = legacy_recurring()
         made = ok(apply_one(h.remote, create(task)))
         h.complete(CM, task.key, (), dt.date(2027, 1, 20))
         found = snap(h).tasks[task.key]
@@ -710,7 +734,7 @@ class TestRemoteContract:
             pick("event"),
             pick("task"),
             pick("task", contact=True),
-            pick("recurring_task"),
+            legacy_recurring(),
             pick("calendar_item", tasks="calendar"),
         ]
         made = apply_all(h.remote, [create(i) for i in items])

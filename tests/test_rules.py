@@ -102,7 +102,9 @@ def test_default_rules_are_the_spec_tables_in_order() -> None:
         ("meeting", "prev(M)", "event", "annual", None),
         ("submit_paperwork", "school(M, 10)", "task", "annual", None),
         ("distribute_iep", "school(M, 10)", "task", "annual", None),
+        ("rights_transfer_notice", "cal(M, -14)", "task", "annual", None),
         ("progress_monitoring", "days(M, 14)", "recurring_task", "annual", None),
+        ("bip_monitoring", "days(M, 14)", "recurring_task", "annual", None),
         ("progress_report", "prev(M)", "task", "annual", None),
         ("reeval_consent", "school(R, -65)", "task", "reeval", None),
         ("reeval_due", "prev(R)", "task", "reeval", None),
@@ -186,7 +188,7 @@ def test_rules_toml_changes_the_ladder_and_due_soon_days() -> None:
                 Problem(
                     f"{WHERE} [milestones.send_draft] colour",
                     "unknown key (known: rule, title, adult_title, delivery, kind, track, "
-                    "min_age, every_days, enabled)",
+                    "min_age, max_age, min_age_at_next_due, if_student, every_days, enabled)",
                     "warning",
                 )
             ],

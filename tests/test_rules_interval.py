@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 from functools import cache
 from pathlib import Path
 
@@ -47,23 +48,41 @@ def test_interval_is_carried_on_the_milestone() -> None:
     assert m is not None and m.every_days == 7
 
 
-def test_todo_recurrence_uses_rules_interval() -> None:
-    """With every_days = 7 the To Do task recurs every 7 days, not a hard-coded 14."""
+def test_weekly_occurrences_are_m_plus_7n_moved_to_a_school_day() -> None:
+    """With every_days = 7, occurrence n is M + 7n days, or the next school day after it."""
+    plan = monitored()
+    cal = load_district(load_config(CONFIG)).ctx.calendar_for(plan.student)
+    m = plan.milestone("progress_monitoring")
+    assert m is not None and plan.meeting is not None and len(m.occurrences) > 20
+    for o in m.occurrences:
+        nominal = plan.meeting.date + dt.timedelta(days=7 * o.number)
+        assert o.date == cal.next_school_day(nominal) and cal.is_school_day(o.date)
+    assert m.date == m.occurrences[0].date
+
+
+def test_weekly_tasks_are_one_per_occurrence_a_week_apart() -> None:
+    """With every_days = 7 the tasks are one a week (a break joins several into one), never a
+    To Do recurrence."""
     district = load_district(load_config(CONFIG))
     items = desired_items(weekly().plans, district.delivery_options())
-    recurring = [i for i in items if i.kind == "recurring_task"]
-    assert recurring
-    for i in recurring:
-        assert i.fields["recurrence"]["pattern"] == {"type": "daily", "interval": 7}
+    tasks = [i for i in items if i.milestone.startswith("progress_monitoring/")]
+    assert tasks and all("recurrence" not in i.fields for i in tasks)
+    by_student: dict[str, list[dt.date]] = {}
+    for i in tasks:
+        assert i.due is not None
+        by_student.setdefault(i.student_id, []).append(i.due)
+    gaps = {(b - a).days for days in by_student.values() for a, b in itertools.pairwise(days)}
+    assert 7 in gaps and min(gaps) >= 1
 
 
-def test_ics_rrule_uses_rules_interval() -> None:
-    """With every_days = 7 the ICS RRULE of progress monitoring has INTERVAL=7."""
-    data = plans_calendar(
-        [monitored()], tz_name="America/Chicago", name="t", sequence_for=None
-    ).decode()
-    rrules = [line for line in data.splitlines() if line.startswith("RRULE:")]
-    assert rrules and all("INTERVAL=7;" in r or r.endswith("INTERVAL=7") for r in rrules)
+def test_ics_has_one_event_per_weekly_occurrence() -> None:
+    """With every_days = 7 the ICS has one all-day event per occurrence and no RRULE."""
+    plan = monitored()
+    m = plan.milestone("progress_monitoring")
+    assert m is not None
+    data = plans_calendar([plan], tz_name="America/Chicago", name="t", sequence_for=None).decode()
+    assert "RRULE" not in data
+    assert data.count("/progress_monitoring/") == len(m.occurrences)
 
 
 def test_report_text_uses_rules_interval() -> None:

@@ -103,3 +103,24 @@ def test_sample_covers_the_interesting_dates(plan: DistrictPlan, roster: RosterR
     assert ages["S1004"] >= 18
     invited = [p for p in plan.plans if p.milestone("invite_student") is not None]
     assert len(invited) >= 10
+
+
+def test_rights_transfer_notices_of_the_sample(plan: DistrictPlan) -> None:
+    """The students under 18 at their meeting who turn 17 by NEXT_DUE get the rights-transfer
+    notice (34 CFR 300.320(c)), on the written notice's date; BIP monitoring follows has_bip."""
+    notified = {
+        p.student_id: m.date
+        for p in plan.plans
+        if (m := p.milestone("rights_transfer_notice")) is not None
+    }
+    assert sorted(notified) == [
+        "S1001", "S1002", "S1003", "S1005", "S1007", "S1008",
+        "S1010", "S1011", "S1028", "S1029", "S1032", "S1047",
+    ]  # fmt: skip
+    for p in plan.plans:
+        if p.student_id in notified:
+            assert notified[p.student_id] == p.milestone("written_notice").date  # type: ignore[union-attr]
+    assert "S1004" not in notified  # 18 at the meeting: rights have transferred
+    for p in plan.plans:  # has_bip comes with the roster column (absent: no BIP)
+        has_bip = bool(getattr(p.student, "has_bip", False))
+        assert (p.milestone("bip_monitoring") is not None) == has_bip

@@ -712,6 +712,8 @@ def test_progress_reports_in_an_unloaded_year_give_a_warning_not_a_milestone() -
         "progress_report:2026-27:Q4",
     ]
     assert p.warning_texts == (
+        "Load the 2027-28 school calendar (USD 500): the progress_monitoring occurrences in that "
+        "year are not planned until it is.",
         "Progress reports after 2027-01-06 in school year 2027-28 are not planned: load that "
         "calendar (USD 500) to add them.",
     )

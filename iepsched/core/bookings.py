@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from .model import BookedMeeting, Contact, Cycle, ItemState, Student
 from .reconcile import COMPLETED, LIVE, PENDING, assign_cycles
@@ -27,6 +27,9 @@ class StateInputs:
     cycle_ids: dict[str, str]
     reeval_cycle_ids: dict[str, str]
     cycle_rows: list[Cycle]
+    # The held cycle before the current annual one, with the milestones completed in it: its
+    # progress monitoring still rolls forward (SPEC §5).
+    held_cycles: dict[str, tuple[Cycle, frozenset[str]]] = field(default_factory=dict)
 
 
 def state_inputs(
@@ -93,6 +96,7 @@ def state_inputs(
             reeval.get(st.student_id),
         ):
             done.setdefault(st.student_id, set()).add(st.milestone)
+    held_cycles = _held_cycles(cycles, annual, held, rows)
     by_student: dict[str, list[Contact]] = {}
     for c in contacts:
         by_student.setdefault(c.student_id, []).append(c)
@@ -103,4 +107,34 @@ def state_inputs(
         cycle_ids=annual,
         reeval_cycle_ids=reeval,
         cycle_rows=changed,
+        held_cycles=held_cycles,
     )
+
+
+def _held_cycles(
+    cycles: Mapping[tuple[str, str], Sequence[Cycle]],
+    annual: Mapping[str, str],
+    held: Mapping[str, dt.date],
+    rows: Sequence[ItemState],
+) -> dict[str, tuple[Cycle, frozenset[str]]]:
+    """Per student, the latest annual cycle before the current one whose meeting was held (this
+    run may be the one that closes it: `held`), with its completed milestones."""
+    found: dict[str, Cycle] = {}
+    for (sid, track), known in cycles.items():
+        current = annual.get(sid)
+        if track != "annual" or not known or current is None:
+            continue
+        for i in range(len(known) - 1, -1, -1):
+            c = known[i]
+            if c.cycle_id == current:
+                continue
+            held_on = c.held_on or (held.get(sid) if i == len(known) - 1 else None)
+            if held_on is not None:
+                found[sid] = replace(c, held_on=held_on)
+            break
+    done: dict[str, set[str]] = {}
+    for st in rows:
+        prior = found.get(st.student_id)
+        if prior is not None and st.state == COMPLETED and st.cycle_id == prior.cycle_id:
+            done.setdefault(st.student_id, set()).add(st.milestone)
+    return {sid: (c, frozenset(done.get(sid, ()))) for sid, c in found.items()}

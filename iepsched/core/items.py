@@ -13,11 +13,12 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .model import CONTACT_METHODS, Milestone, StudentPlan
+from .model import CONTACT_METHODS, Meeting, Milestone, StudentPlan
 from .remote import APPLICATION_NAME, KEY_PROPERTY_ID, DesiredItem, ItemKind
+from .rules import occurrence_key
 
 _TX_NAMESPACE = uuid.UUID("3b0f4f0e-7f4e-4a53-9a43-2f1e5d8c6a10")
 METHOD_LABELS: dict[str, str] = {
@@ -97,7 +98,31 @@ def desired_items(plans: Iterable[StudentPlan], options: DeliveryOptions) -> lis
     for plan in plans:
         if deliverable(plan, options.booking_horizon_days):
             out.extend(_student_items(plan, options))
+        if plan.held_cycle is not None:
+            out.extend(_held_cycle_items(plan, options))
     return out
+
+
+def _held_cycle_items(plan: StudentPlan, options: DeliveryOptions) -> Iterable[DesiredItem]:
+    """The held previous cycle's occurrences inside the horizon, keyed with that cycle and
+    described with its own meeting and due date (so they read, and hash, as they did while it
+    was the current cycle)."""
+    held = plan.held_cycle
+    assert held is not None
+    day = dt.datetime.combine(held.meeting_date, dt.time(0))
+    as_then = replace(
+        plan,
+        due_date=held.due_date,
+        meeting=Meeting(held.meeting_date, day, day, "held", "on_track"),
+    )
+    horizon = plan.today + dt.timedelta(days=options.booking_horizon_days)
+    for m in held.milestones:
+        for one in occurrence_milestones(m, horizon):
+            key = item_key(plan.student_id, held.cycle_id, one.key)
+            if options.tasks == "calendar":
+                yield _calendar_item(as_then, one, options, key, held.cycle_id)
+            else:
+                yield _task_item(as_then, one, options, key, held.cycle_id)
 
 
 def cycle_ids(plan: StudentPlan) -> tuple[str, str]:
@@ -117,15 +142,39 @@ def _student_items(plan: StudentPlan, options: DeliveryOptions) -> Iterable[Desi
     assert meeting is not None
     cycle, reeval_cycle = cycle_ids(plan)
     yield _meeting_item(plan, options, item_key(plan.student_id, cycle, "meeting"), cycle)
+    horizon = plan.today + dt.timedelta(days=options.booking_horizon_days)
     for m in plan.milestones:
         if m.delivery == "event" or m.date is None:
             continue  # the meeting event carries staff_invite and meeting
         cycle_id = reeval_cycle if m.track == "reeval" else cycle
-        key = item_key(plan.student_id, cycle_id, m.key)
-        if options.tasks == "calendar":
-            yield _calendar_item(plan, m, options, key, cycle_id)
-        else:
-            yield _task_item(plan, m, options, key, cycle_id)
+        for one in occurrence_milestones(m, horizon):
+            key = item_key(plan.student_id, cycle_id, one.key)
+            if options.tasks == "calendar":
+                yield _calendar_item(plan, one, options, key, cycle_id)
+            else:
+                yield _task_item(plan, one, options, key, cycle_id)
+
+
+def occurrence_milestones(m: Milestone, until: dt.date | None = None) -> list[Milestone]:
+    """What is delivered for a milestone: itself, or for a recurring one each occurrence dated
+    on or before `until` (SPEC §5: the occurrences inside the booking horizon, rolling forward
+    night by night) as a one-off task of its own — never a To Do `recurrence`, which Graph
+    round-trips badly (graph-facts §8). An occurrence's key is `occurrence_key`, so its item
+    key, completion and status are its own; open past occurrences stay wanted until done.
+    """
+    if not m.occurrences:
+        return [m]
+    return [
+        m._replace(
+            key=occurrence_key(m.key, o.number),
+            date=o.date,
+            status=o.status,
+            delivery="task",
+            occurrences=(),
+        )
+        for o in m.occurrences
+        if until is None or o.date <= until
+    ]
 
 
 def _finish(
@@ -262,16 +311,6 @@ def _task_item(
         "categories": [options.category],
     }
     kind: ItemKind = "task"
-    if m.delivery == "recurring_task" and m.every_days and plan.next_due_date is not None:
-        kind = "recurring_task"
-        fields["recurrence"] = {
-            "pattern": {"type": "daily", "interval": m.every_days},
-            "range": {
-                "type": "endDate",
-                "startDate": m.date.isoformat(),
-                "endDate": plan.next_due_date.isoformat(),
-            },
-        }
     create_extra: dict[str, Any] = {
         "linkedResources": [
             {"applicationName": APPLICATION_NAME, "displayName": key, "externalId": key}

@@ -11,9 +11,18 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from .context import PlanContext
-from .dates import add_months, next_due_from
-from .model import Meeting, Milestone, MilestoneStatus, PlanWarning, Student
-from .rules import DateRule, MilestoneRule, Rules
+from .dates import add_months, age_on, next_due_from
+from .model import (
+    Cycle,
+    HeldCycle,
+    Meeting,
+    Milestone,
+    MilestoneStatus,
+    Occurrence,
+    PlanWarning,
+    Student,
+)
+from .rules import DateRule, MilestoneRule, Rules, occurrence_key
 from .schoolcal import SchoolCalendar, UnknownDate, school_year_label
 
 _DAY = dt.timedelta(days=1)
@@ -60,12 +69,14 @@ class _Dater:
 
 _MISSING = object()
 MilestoneSet = tuple[tuple[tuple[int, Milestone], ...], tuple[PlanWarning, ...]]
+# A recurring milestone's (number, school day) occurrences and the school years left out.
+Series = tuple[tuple[tuple[int, dt.date], ...], tuple[str, ...]]
 
 
 class RunMemo:
     """Results shared by every student of one planning run (see `_Dater`, `shared_milestones`)."""
 
-    __slots__ = ("dates", "milestones", "reports")
+    __slots__ = ("conditions", "dates", "milestones", "occurrences", "reports", "series")
 
     def __init__(self) -> None:
         self.dates: dict[tuple[int, int, int], object] = {}
@@ -73,6 +84,12 @@ class RunMemo:
             tuple[int, int, int], tuple[list[tuple[str, dt.date, str]], PlanWarning | None]
         ] = {}
         self.milestones: dict[tuple[object, ...], MilestoneSet] = {}
+        self.series: dict[tuple[int, int, int, int], Series | str] = {}
+        # Occurrences with their statuses when none is done, by id() of their series (kept
+        # alive in `series`); today and due_soon_days are the run's.
+        self.occurrences: dict[int, tuple[Occurrence, ...]] = {}
+        # The rules' conditions beyond age at M (see `_condition_key`), found once per run.
+        self.conditions: tuple[tuple[int, ...], tuple[int, ...], tuple[str, ...]] | None = None
 
 
 def evaluate(rule: DateRule, anchor: dt.date, cal: SchoolCalendar) -> dt.date:
@@ -87,6 +104,125 @@ def evaluate(rule: DateRule, anchor: dt.date, cal: SchoolCalendar) -> dt.date:
     if op == "days":
         return cal.next_school_day(anchor + dt.timedelta(days=n))
     return cal.prev_school_day(anchor)
+
+
+def occurrences(
+    rule: MilestoneRule, anchor: dt.date, next_due: dt.date, cal: SchoolCalendar
+) -> Series:
+    """A recurring milestone's occurrences (SPEC §3.2): the first by its rule (e.g. M + 14 days),
+    then every `every_days` until NEXT_DUE, each moved to the next school day if it is not one.
+
+    Occurrences that land on the same school day (a break, summer) are one occurrence, the
+    earliest-numbered. Occurrences in a school year whose calendar is not loaded are left out and
+    that year is returned to warn about — never a guess. Raises UnknownDate only when the first
+    occurrence's own rule needs an unknown date.
+    """
+    every = rule.every_days
+    if rule.rule.op == "days":
+        # The series runs on calendar days from the anchor, so one occurrence moved past a
+        # weekend or closure does not push the ones after it.
+        base = anchor + dt.timedelta(days=rule.rule.n)
+    else:
+        base = evaluate(rule.rule, anchor, cal)
+    found: list[tuple[int, dt.date]] = []
+    unknown: dict[str, None] = {}
+    number, nominal, last = 1, base, None
+    while nominal <= next_due:
+        try:
+            day = cal.next_school_day(nominal)
+        except UnknownDate as exc:
+            unknown.setdefault(exc.school_year, None)
+        else:
+            if day <= next_due and day != last:
+                found.append((number, day))
+                last = day
+        if every <= 0:
+            break  # a rules error (reported by config check): one occurrence, not a loop
+        number += 1
+        nominal = base + dt.timedelta(days=(number - 1) * every)
+    return tuple(found), tuple(unknown)
+
+
+def _series(
+    rule: MilestoneRule,
+    anchor: dt.date | None,
+    next_due: dt.date | None,
+    cal: SchoolCalendar,
+    memo: RunMemo,
+) -> Series | str | None:
+    """`occurrences`, memoised for the run; a school year's label when the first occurrence
+    cannot be dated; None without an anchor or NEXT_DUE."""
+    if anchor is None or next_due is None:
+        return None
+    memo_key = (id(cal), id(rule), anchor.toordinal(), next_due.toordinal())
+    found = memo.series.get(memo_key)
+    if found is None:
+        try:
+            found = occurrences(rule, anchor, next_due, cal)
+        except UnknownDate as exc:
+            found = exc.school_year
+        memo.series[memo_key] = found
+    return found
+
+
+def _recurring(
+    rule: MilestoneRule,
+    anchors: Mapping[str, dt.date | None],
+    cal: SchoolCalendar,
+    memo: RunMemo,
+    today: dt.date,
+    due_soon_days: int,
+    done: frozenset[str],
+    dater: _Dater,
+    warnings: list[PlanWarning],
+) -> tuple[dt.date | None, MilestoneStatus, tuple[Occurrence, ...]]:
+    """A recurring milestone's first date, its status and its occurrences, each with its own
+    status (SPEC §3.3: an occurrence is an ordinary dated task). The milestone is judged by its
+    next open occurrence; an open past occurrence is overdue on its own task."""
+    key = rule.key
+    series = _series(rule, anchors.get(rule.rule.anchor), anchors.get("NEXT_DUE"), cal, memo)
+    if isinstance(series, str):
+        dater.unknown.setdefault(series, []).append(key)
+        return None, "unscheduled", ()
+    if series is None:
+        return None, ("done" if key in done else "unscheduled"), ()
+    dated, unknown_years = series
+    all_done = key in done
+    prefix = occurrence_key(key, 0)[:-1]
+    # Students with no completed occurrence share one tuple per series (`memo.occurrences`).
+    shared = not all_done and not any(d.startswith(prefix) for d in done)
+    occs = memo.occurrences.get(id(series)) if shared else None
+    if occs is None:
+        occs = tuple(
+            Occurrence(
+                n,
+                day,
+                _status(day, today, due_soon_days, all_done or occurrence_key(key, n) in done),
+            )
+            for n, day in dated
+        )
+        if shared:
+            memo.occurrences[id(series)] = occs
+    if not occs:
+        for year in unknown_years:
+            dater.unknown.setdefault(year, []).append(key)
+        return None, ("done" if all_done else "unscheduled"), ()
+    for year in unknown_years:
+        warnings.append(
+            PlanWarning(
+                "milestones_undated",
+                f"Load the {year} school calendar ({cal.name}): the {key} occurrences in that "
+                "year are not planned until it is.",
+            )
+        )
+    status: MilestoneStatus = "done"
+    if not all_done:
+        ahead = [o for o in occs if o.status != "done" and o.date >= today]
+        if ahead:
+            status = ahead[0].status
+        elif any(o.status == "overdue" for o in occs):
+            status = "overdue"
+    return occs[0].date, status, occs
 
 
 def _milestones(
@@ -117,32 +253,34 @@ def _milestones(
             continue
         if rule.track == "reeval" and student.reeval_due_date is None:
             continue
-        if rule.min_age is not None and age < rule.min_age:
+        if not _applies(rule, student, age, m_date, next_due):
             continue
         if rule.kind == "report":
             for m in _reports(rule, cal, m_date, today, rules, done, warnings, memo):
                 keyed.append((_sort_key(m.date, order), m))
             continue
         key = rule.key
-        date = m_date if key == "meeting" else dater.date(rule.rule, key)
         title = rule.title
         if rule.adult_title is not None and age >= rules.rights_transfer_age:
             title = rule.adult_title
         status: MilestoneStatus
-        if key in done or (delivered and (key == "meeting" or key == "staff_invite")):
-            status = "done"
-        elif date is None:
-            status = "unscheduled"
+        occs: tuple[Occurrence, ...] = ()
+        if rule.kind == "recurring":
+            date, status, occs = _recurring(
+                rule, anchors, cal, memo, today, rules.due_soon_days, done, dater, warnings
+            )
         else:
-            ordinal = date.toordinal()
-            if ordinal < today_ord:
-                status = (
-                    _recurring_status(date, rule.every_days, today, rules.due_soon_days)
-                    if rule.kind == "recurring"
-                    else "overdue"
-                )
+            date = m_date if key == "meeting" else dater.date(rule.rule, key)
+            if key in done or (delivered and (key == "meeting" or key == "staff_invite")):
+                status = "done"
+            elif date is None:
+                status = "unscheduled"
             else:
-                status = "due_soon" if ordinal <= soon_ord else "upcoming"
+                ordinal = date.toordinal()
+                if ordinal < today_ord:
+                    status = "overdue"
+                else:
+                    status = "due_soon" if ordinal <= soon_ord else "upcoming"
         keyed.append(
             (
                 _sort_key(date, rank.get(key, order)),
@@ -155,6 +293,7 @@ def _milestones(
                     rule.track,
                     rule.kind,
                     rule.every_days or None,
+                    occs,
                 ),
             )
         )
@@ -186,6 +325,7 @@ def shared_milestones(
 ) -> MilestoneSet:
     """One track's milestones, from the run's cache when another student had the same inputs."""
     track = str(share_key[0])
+    share_key = (*share_key, *_condition_key(student, ctx.rules, m_date, next_due, age, memo))
     cached = None if done else memo.milestones.get(share_key)
     if cached is None:
         cached = _milestones(
@@ -205,6 +345,128 @@ def shared_milestones(
         if not done:
             memo.milestones[share_key] = cached
     return cached
+
+
+def _applies(
+    rule: MilestoneRule,
+    student: Student,
+    age: int,
+    m_date: dt.date | None,
+    next_due: dt.date | None,
+) -> bool:
+    """Whether a milestone's conditions (ages, roster flags) hold for this student."""
+    if rule.min_age is not None and age < rule.min_age:
+        return False
+    if rule.max_age is not None and age > rule.max_age:
+        return False
+    if rule.min_age_at_next_due is not None and not _old_enough_at_next_due(
+        student, m_date, next_due, age, rule.min_age_at_next_due
+    ):
+        return False
+    return not rule.if_student or _flag(student, rule.if_student)
+
+
+def held_cycle(
+    student: Student,
+    cal: SchoolCalendar,
+    rules: Rules,
+    today: dt.date,
+    cycle: Cycle,
+    done: frozenset[str],
+    memo: RunMemo,
+) -> tuple[HeldCycle | None, tuple[PlanWarning, ...]]:
+    """The recurring milestones of the held cycle before the current one (SPEC §5: the held
+    cycle's progress monitoring stays, and its occurrences keep rolling forward until its own
+    NEXT_DUE after the roster moved on). None once that NEXT_DUE has passed: its delivered
+    occurrences then stay until done without it (reconcile keeps an older cycle's items)."""
+    meeting = cycle.held_on
+    if meeting is None:
+        return None, ()
+    next_due = next_due_from(meeting)
+    if next_due < today:
+        return None, ()
+    age = age_on(student.birth_date, meeting)
+    anchors = {"M": meeting, "DUE": cycle.due_date, "NEXT_DUE": next_due, "R": None}
+    dater = _Dater(cal, anchors, memo)
+    warnings: list[PlanWarning] = []
+    found: list[Milestone] = []
+    for rule in rules.milestones:
+        if not (rule.enabled and rule.kind == "recurring" and rule.track == "annual"):
+            continue
+        if not _applies(rule, student, age, meeting, next_due):
+            continue
+        date, status, occs = _recurring(
+            rule, anchors, cal, memo, today, rules.due_soon_days, done, dater, warnings
+        )
+        if date is not None:
+            found.append(
+                Milestone(
+                    rule.key,
+                    date,
+                    rule.delivery,
+                    status,
+                    rule.title,
+                    rule.track,
+                    rule.kind,
+                    rule.every_days or None,
+                    occs,
+                )
+            )
+    held = HeldCycle(cycle.cycle_id, cycle.due_date, meeting, tuple(found))
+    return (held if found else None), tuple(warnings)
+
+
+def _flag(student: Student, name: str) -> bool:
+    """A roster yes/no flag of the student (`if_student`); absent means no."""
+    # TODO(lead): Student.has_bip arrives from the roster branch; until then getattr gives False.
+    return bool(getattr(student, name, False))
+
+
+def _condition_key(
+    student: Student,
+    rules: Rules,
+    m_date: dt.date | None,
+    next_due: dt.date | None,
+    age: int,
+    memo: RunMemo,
+) -> tuple[object, ...]:
+    """What the rules' conditions beyond `min_age` see of this student, for the sharing key:
+    which `max_age` limits age at M passes, which `min_age_at_next_due` thresholds age at
+    NEXT_DUE reaches, which `if_student` flags are set. Empty when no rule has such a condition.
+    """
+    spec = memo.conditions
+    if spec is None:
+        enabled = [m for m in rules.milestones if m.enabled]
+        spec = (
+            tuple(sorted({m.max_age for m in enabled if m.max_age is not None})),
+            tuple(
+                sorted(
+                    {m.min_age_at_next_due for m in enabled if m.min_age_at_next_due is not None}
+                )
+            ),
+            tuple(sorted({m.if_student for m in enabled if m.if_student})),
+        )
+        memo.conditions = spec
+    max_ages, next_ages, flags = spec
+    if not (max_ages or next_ages or flags):
+        return ()
+    return (
+        tuple(age > a for a in max_ages),
+        tuple(_old_enough_at_next_due(student, m_date, next_due, age, a) for a in next_ages),
+        tuple(_flag(student, f) for f in flags),
+    )
+
+
+def _old_enough_at_next_due(
+    student: Student, m_date: dt.date | None, next_due: dt.date | None, age: int, years: int
+) -> bool:
+    """Whether the student is `years` old by NEXT_DUE (M + 1 year - 1 day; DUE's when there is
+    no M). `age` is the age at M (or DUE), so the age then is `age` or one more: the birthday is
+    only looked at in that one year."""
+    if age >= years or age + 1 < years:
+        return age >= years
+    day = next_due or next_due_from(m_date or student.due_date)
+    return age_on(student.birth_date, day) >= years
 
 
 def meeting_delivered(meeting: Meeting | None) -> bool:
@@ -242,15 +504,6 @@ def _status(
     if (date - today).days <= due_soon_days:
         return "due_soon"
     return "upcoming"
-
-
-def _recurring_status(
-    first: dt.date, every_days: int, today: dt.date, due_soon_days: int
-) -> MilestoneStatus:
-    """A recurring task is judged by its next occurrence, not by its first (already past)."""
-    elapsed = (today - first).days
-    next_occurrence = first + dt.timedelta(days=-(-elapsed // every_days) * every_days)
-    return "due_soon" if (next_occurrence - today).days <= due_soon_days else "upcoming"
 
 
 def _reports(

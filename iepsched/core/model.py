@@ -187,6 +187,18 @@ class Meeting:
     rung: Rung
 
 
+class Occurrence(NamedTuple):
+    """One dated occurrence of a recurring milestone (SPEC §3.2, §5), delivered as its own task.
+
+    `number` is its place in the series (1 = M + every_days): part of its item key, so a moved
+    meeting updates the occurrence's date instead of replacing its task.
+    """
+
+    number: int
+    date: dt.date
+    status: MilestoneStatus
+
+
 class Milestone(NamedTuple):
     """One dated step of a student's timeline (SPEC §3.2, §3.5).
 
@@ -204,6 +216,8 @@ class Milestone(NamedTuple):
     # A recurring milestone's interval in calendar days, from the rules (SPEC §3.2); None for
     # one-off milestones. Outputs read it here and never restate the number.
     every_days: int | None = None
+    # A recurring milestone's occurrences, each on a school day (its `date` is the first).
+    occurrences: tuple[Occurrence, ...] = ()
 
 
 # What a plan warning is about. Code decides by the code; people read the sentence.
@@ -257,6 +271,18 @@ class ContactRequirement:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldCycle:
+    """The annual cycle before the current one, whose meeting was held: its recurring
+    milestones (progress monitoring) run until its NEXT_DUE and are still delivered occurrence by
+    occurrence after the roster has moved on to the next due date (SPEC §5)."""
+
+    cycle_id: str
+    due_date: dt.date
+    meeting_date: dt.date
+    milestones: tuple[Milestone, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class StudentPlan:
     """A student's whole timeline as `plan` shows it and `sync` delivers it."""
 
@@ -271,6 +297,7 @@ class StudentPlan:
     cycle_id: str = ""
     reeval_cycle_id: str = ""
     contacts: ContactRequirement | None = None
+    held_cycle: HeldCycle | None = None
 
     @property
     def student_id(self) -> str:

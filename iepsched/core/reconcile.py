@@ -29,6 +29,9 @@ COMPLETED: Final = "completed"
 REMOVED_BY_PERSON: Final = "removed_by_person"
 CANCELLED: Final = "cancelled"
 DELETED: Final = "deleted"
+# Why a To Do task with a `recurrence` (how iepsched once delivered progress monitoring) is
+# removed: its occurrences are now tasks of their own (SPEC §5). A replacement, not a loss.
+REPLACED_BY_OCCURRENCES: Final = "replaced by one task per occurrence"
 
 
 # -- cycles ---------------------------------------------------------------------------------
@@ -364,6 +367,8 @@ def _for_unwanted(st: ItemState, scope: Scope, now: dt.datetime) -> Action | Non
         reason = "moved to the new case manager"
     elif sid in scope.exited:
         reason = "student exited"
+    elif kind == "recurring_task":
+        reason = REPLACED_BY_OCCURRENCES
     else:
         reason = "no longer in the plan"
     if kind == "event":
@@ -395,5 +400,6 @@ def _for_unwanted(st: ItemState, scope: Scope, now: dt.datetime) -> Action | Non
 
 
 def is_move(action: Action) -> bool:
-    """The removal of an item re-created in another mailbox (not a loss: not a cancellation)."""
-    return action.moving_from is not None
+    """The removal of an item re-created elsewhere (not a loss, not counted as a cancellation):
+    in another mailbox, or a recurring To Do task re-created as one task per occurrence."""
+    return action.moving_from is not None or action.reason == REPLACED_BY_OCCURRENCES

@@ -9,8 +9,9 @@ A milestone rule is a small expression over an anchor date:
     days(M, 14)     M + 14 calendar days, then the *next* school day if needed
 
 Anchors: M (the meeting date), DUE, NEXT_DUE, R (the reevaluation due date).
-A rules TOML can change any milestone's rule, title or delivery, turn it off (`enabled = false`),
-add district-specific milestones, and change the meeting ladder's day counts.
+A rules TOML can change any milestone's rule, title, delivery or conditions (`min_age`,
+`max_age`, `min_age_at_next_due`, `if_student`), turn it off (`enabled = false`), add
+district-specific milestones, and change the meeting ladder's day counts.
 """
 
 from __future__ import annotations
@@ -94,6 +95,10 @@ class MilestoneRule:
     kind: Kind = "task"
     track: Literal["annual", "reeval"] = "annual"
     min_age: int | None = None  # only for students at least this old at M
+    max_age: int | None = None  # only for students at most this old at M
+    min_age_at_next_due: int | None = None  # only for students at least this old at NEXT_DUE
+    # Only for students with this roster flag set (one of STUDENT_FLAGS, e.g. "has_bip").
+    if_student: str | None = None
     every_days: int = 0  # recurring: interval in calendar days
     enabled: bool = True
     # The title once rights have transferred (age at M >= Rules.rights_transfer_age), when the
@@ -112,6 +117,15 @@ class LadderRules:
 
 
 DEFAULT_CONTACT_DEADLINE = "parent_contact_2"
+# The roster's yes/no columns a milestone may be conditioned on (`if_student`).
+STUDENT_FLAGS: tuple[str, ...] = ("has_bip",)
+
+
+def occurrence_key(milestone: str, number: int) -> str:
+    """The milestone name of one occurrence of a recurring milestone, e.g.
+    ``progress_monitoring/3``: its task's item key ends with it and its completion is read back
+    under it, so each occurrence is done (or overdue) on its own."""
+    return f"{milestone}/{number}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +200,14 @@ DEFAULT_MILESTONES: tuple[MilestoneRule, ...] = (
         "school(M, 10)",
         'Distribute the IEP; collect "Received and Understand IEP" signatures',
     ),
+    # 34 CFR 300.320(c): the IEP in effect when the student turns 17 says rights transfer at 18.
+    _m(
+        "rights_transfer_notice",
+        "cal(M, -14)",
+        "Tell the student and parents that rights transfer at 18",
+        max_age=17,
+        min_age_at_next_due=17,
+    ),
     _m(
         "progress_monitoring",
         "days(M, 14)",
@@ -193,6 +215,15 @@ DEFAULT_MILESTONES: tuple[MilestoneRule, ...] = (
         delivery="recurring_task",
         kind="recurring",
         every_days=14,
+    ),
+    _m(
+        "bip_monitoring",
+        "days(M, 14)",
+        "Monitor the behavior intervention plan",
+        delivery="recurring_task",
+        kind="recurring",
+        every_days=14,
+        if_student="has_bip",
     ),
     # One milestone per grading period report date in [M, NEXT_DUE); the rule is unused.
     _m("progress_report", "prev(M)", "Send the progress report home", kind="report"),
@@ -217,6 +248,9 @@ _MILESTONE_KEYS = (
     "kind",
     "track",
     "min_age",
+    "max_age",
+    "min_age_at_next_due",
+    "if_student",
     "every_days",
     "enabled",
 )
@@ -239,6 +273,9 @@ _VALID: dict[str, Callable[[object], bool]] = {
     "kind": lambda v: v in _KINDS,
     "track": lambda v: v in ("annual", "reeval"),
     "min_age": _count,
+    "max_age": _count,
+    "min_age_at_next_due": _count,
+    "if_student": lambda v: v in STUDENT_FLAGS,
     "every_days": _days,
     "enabled": lambda v: isinstance(v, bool),
 }
@@ -306,7 +343,8 @@ def rules_from_toml(data: Mapping[str, Any], where: str) -> tuple[Rules, list[Pr
             elif _VALID[name](value):
                 fields[name] = value
             else:
-                problems.append(Problem(here, f"invalid value {value!r}"))
+                hint = f" (one of: {', '.join(STUDENT_FLAGS)})" if name == "if_student" else ""
+                problems.append(Problem(here, f"invalid value {value!r}{hint}"))
         if base is None:
             if "title" not in fields:
                 problems.append(Problem(loc, 'a new milestone needs title = "..."'))
@@ -319,6 +357,14 @@ def rules_from_toml(data: Mapping[str, Any], where: str) -> tuple[Rules, list[Pr
             if "title" in fields and "adult_title" not in fields and base.adult_title:
                 # A new title keeps its adult form: the same words, also to the student.
                 fields["adult_title"] = _with_student(fields["title"])
+            every = fields.get("every_days")
+            if (
+                every is not None
+                and "rule" not in fields
+                and base.rule == DateRule("days", base.rule.anchor, base.every_days)
+            ):
+                # SPEC §3.2: the first occurrence is M + E days, so a new interval moves it.
+                fields["rule"] = DateRule("days", base.rule.anchor, every)
             milestones[key] = replace(base, **fields)
     for key in order:
         m = milestones[key]

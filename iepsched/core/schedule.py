@@ -21,6 +21,7 @@ from .milestones import (
     by_sort_key,
     date_of,
     evaluate,
+    held_cycle,
     meeting_delivered,
     shared_milestones,
 )
@@ -28,6 +29,7 @@ from .model import (
     BookedMeeting,
     Contact,
     ContactRequirement,
+    Cycle,
     DistrictPlan,
     Interval,
     PlanWarning,
@@ -59,6 +61,7 @@ def plan_district(
     contacts: Mapping[str, Sequence[Contact]] | None = None,
     cycle_ids: Mapping[str, str] | None = None,
     reeval_cycle_ids: Mapping[str, str] | None = None,
+    held_cycles: Mapping[str, tuple[Cycle, frozenset[str]]] | None = None,
 ) -> DistrictPlan:
     """Plan every active student; the answer is the same one `sync` would book.
 
@@ -66,12 +69,14 @@ def plan_district(
     busy:     Graph free/busy by email (only consulted for new placements).
     done:     milestone keys completed per student (To Do read-back, logged contacts).
     contacts: logged parent contacts per student.
+    held_cycles: the held annual cycle before the current one, and what was completed in it.
     """
     booked = booked or {}
     done = done or {}
     contacts = contacts or {}
     cycle_ids = cycle_ids or {}
     reeval_cycle_ids = reeval_cycle_ids or {}
+    held_cycles = held_cycles or {}
     occupancy = Occupancy()
     free_busy = busy_index(busy, ctx.tz)
     active = [s for s in students if s.status == "active"]
@@ -94,6 +99,7 @@ def plan_district(
             cycle_id=cycle_ids.get(s.student_id, ""),
             reeval_cycle_id=reeval_cycle_ids.get(s.student_id, ""),
             memo=memo,
+            held=held_cycles.get(s.student_id),
         )
         for s in active
     ]
@@ -113,6 +119,7 @@ def _plan_student(
     cycle_id: str,
     reeval_cycle_id: str,
     memo: RunMemo,
+    held: tuple[Cycle, frozenset[str]] | None = None,
 ) -> StudentPlan:
     cal = ctx.calendar_for(student)
     rules = ctx.rules
@@ -171,6 +178,10 @@ def _plan_student(
 
     student_status = status_of_student(student, meeting, milestones, today)
     status_warnings(student_status, student, meeting, milestones, today, warnings, rules)
+    previous = None
+    if held is not None:
+        previous, held_warnings = held_cycle(student, cal, rules, today, *held, memo)
+        warnings.extend(w for w in held_warnings if w not in warnings)
     return StudentPlan(
         student=student,
         today=today,
@@ -183,4 +194,5 @@ def _plan_student(
         cycle_id=cycle_id,
         reeval_cycle_id=reeval_cycle_id,
         contacts=contact_req,
+        held_cycle=previous,
     )

@@ -1,7 +1,9 @@
 """iCalendar files of the plan, for coordinators to review and for Outlook/Google/Apple to import.
 
 Meetings are timed events in the district's time zone (with its VTIMEZONE); every other dated
-milestone is an all-day, free ("transparent") event on its due date. UIDs are the item keys sync
+milestone is an all-day, free ("transparent") event on its due date, and a recurring one is one
+such event per occurrence, each on its school day (no RRULE: a rule would land on weekends and
+holidays, SPEC §3.2). UIDs are the item keys sync
 uses (`student/cycle/milestone@iepsched`), so re-importing a newer export updates events instead
 of duplicating them, and SEQUENCE rises only when an event's content changes. Like Outlook items,
 events carry the student id and initials only (the configured `[privacy]` templates), are
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ..core.items import cycle_ids, item_key, milestone_summary, subject
+from ..core.items import cycle_ids, item_key, milestone_summary, occurrence_milestones, subject
 from ..core.model import DistrictPlan, Milestone, StudentPlan
 from ..core.settings import PrivacySettings
 from .report import write_atomic
@@ -133,7 +135,8 @@ def _plan_events(
         if m.delivery == "event" or m.date is None:
             continue  # meeting and staff_invite are the meeting event itself
         cycle = reeval if m.track == "reeval" else annual
-        yield _deadline_event(plan, m, cycle, privacy, category)
+        for one in occurrence_milestones(m):
+            yield _deadline_event(plan, one, cycle, privacy, category)
 
 
 def _base_event(uid: str, summary: str, category: str, description: str) -> EventSpec:
@@ -212,9 +215,6 @@ def _deadline_event(
         ("dtend", m.date + dt.timedelta(days=1)),
         ("transp", "TRANSPARENT"),
     ]
-    if m.delivery == "recurring_task" and m.every_days and plan.next_due_date is not None:
-        rule = {"freq": "daily", "interval": m.every_days, "until": plan.next_due_date}
-        event.append(("rrule", rule))
     return event
 
 

@@ -152,4 +152,5 @@ def plan_inputs(
         contacts=inputs.contacts,
         cycle_ids=inputs.cycle_ids,
         reeval_cycle_ids=inputs.reeval_cycle_ids,
+        held_cycles=inputs.held_cycles,
     )
