@@ -310,16 +310,9 @@ def test_rights_transfer_conditions_come_from_the_rules() -> None:
     assert plan_born(D(2009, 6, 1), off).milestone("rights_transfer_notice") is None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _BipStudent(Student):
-    """A student whose roster row says they have a BIP (until Student carries has_bip)."""
-
-    has_bip: bool = True
-
-
 def bip_student(sid: str = "S1001", **kw: Any) -> Student:
-    base = student(sid, **kw)
-    return _BipStudent(**{f.name: getattr(base, f.name) for f in dataclasses.fields(Student)})
+    """A student whose roster row says they have a behavior intervention plan."""
+    return dataclasses.replace(student(sid, **kw), has_bip=True)
 
 
 def test_bip_monitoring_only_with_a_bip_and_dated_like_progress_monitoring() -> None:

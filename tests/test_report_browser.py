@@ -153,7 +153,9 @@ def test_compact_timeline_opens_from_a_link(
     article = re.search(r'<article[^>]* id="s-S1001".*?</article>', dom)
     assert article is not None
     assert '<details class="tl" data-r="' in article[0] and " open=" in article[0]
-    assert len(re.findall(r'<tr class="ms-', article[0])) == 21  # S1001's milestones
+    assert (
+        len(re.findall(r'<tr class="ms-', article[0])) == 22
+    )  # S1001's milestones (rights_transfer_notice among them)
     assert dom[: dom.index("<script")].count('<table class="timeline">') == 1  # only S1001's
     assert "46 of 46 students shown" in dom
     url = compact_file.as_uri() + "?status=at_risk&building=Bluestem+High"

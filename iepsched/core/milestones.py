@@ -417,9 +417,9 @@ def held_cycle(
 
 
 def _flag(student: Student, name: str) -> bool:
-    """A roster yes/no flag of the student (`if_student`); absent means no."""
-    # TODO(lead): Student.has_bip arrives from the roster branch; until then getattr gives False.
-    return bool(getattr(student, name, False))
+    """A roster yes/no flag of the student (`if_student`, one of rules.STUDENT_FLAGS)."""
+    flags = {"has_bip": student.has_bip}
+    return flags[name]
 
 
 def _condition_key(
