@@ -326,7 +326,6 @@ def test_meeting_list_formats(sample_config: Path) -> None:
     table = cli(sample_config, "meeting", "list", "--today", TODAY).stdout.splitlines()
     assert table[0].split()[:4] == ["requested", "on", "student", "id"]
     assert table[1].split()[:5] == ["2026-11-25", "S1001", "amendment", "2026-12-09", "yes"]
-    ]
     assert table[-1] == "2 meeting requests"
     assert all(len(line) <= 100 for line in table)
     text = cli(sample_config, "meeting", "list", "--format", "csv", "--today", TODAY).stdout
