@@ -174,6 +174,11 @@ def test_lists_read_the_journal_when_the_state_is_gone(sample_config: Path) -> N
         Path(f"{state}{suffix}").unlink(missing_ok=True)
     assert (listed(sample_config, "delay"), listed(sample_config, "meeting")) == before
     assert not state.exists()
+    journal = state.with_name("iepsched.legal-log.jsonl")
+    journal.write_text(journal.read_text(encoding="utf-8") + "{torn", encoding="utf-8")
+    torn = cli(sample_config, "delay", "list", "--format", "json")
+    assert json.loads(torn.stdout) == before[0]
+    assert "warning:" in torn.stderr and "line 3" in torn.stderr
     delay(sample_config, "S1003")  # opens (creates) the state: the journal refills it
     db = sqlite3.connect(state)
     assert db.execute("SELECT count(*) FROM delays").fetchone()[0] == 2

@@ -57,7 +57,7 @@ def meeting_group() -> None:
 @click.option(
     "--by",
     metavar="YYYY-MM-DD",
-    help="Hold it by this date (default: the request date + 30 days; + 14 without a meeting).",
+    help="Hold it by this date (default: 30 days after the request; 14 without a meeting).",
 )
 @click.option(
     "--notice-waived",
