@@ -146,15 +146,15 @@ COMMAND_MODULES: dict[str, str] = {
     "calendar": "calendar_cmd",
     "config": "config_cmd",
     "contact": "contact_cmd",
-    "delay": "delay_cmd",
     "demo": "demo_cmd",
     "export": "export_cmd",
-    "meeting": "meeting_cmd",
     "plan": "plan_cmd",
     "report": "report_cmd",
     "runs": "runs_cmd",
     "sandbox": "sandbox_cmd",
     "sync": "sync_cmd",
+    "delay": "delay_cmd",
+    "meeting": "meeting_cmd",
 }
 
 
