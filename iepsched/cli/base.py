@@ -155,6 +155,8 @@ COMMAND_MODULES: dict[str, str] = {
     "runs": "runs_cmd",
     "sandbox": "sandbox_cmd",
     "sync": "sync_cmd",
+    "delay": "delay_cmd",
+    "meeting": "meeting_cmd",
 }
 
 

@@ -11,6 +11,7 @@ import click
 from ..core.errors import UserError
 from ..core.model import CONTACT_METHODS, CONTACT_OUTCOMES
 from .base import app, handle_errors, main, resolve_today, today_option
+from .logs import clean_text
 
 if TYPE_CHECKING:
     from ..core.model import Contact, StudentPlan
@@ -72,24 +73,6 @@ def check_when(when: dt.datetime, today: dt.date) -> None:
             "check the date",
             param_hint="--at",
         )
-
-
-def clean_text(value: str, *, option: str, keep_lines: bool = False) -> str:
-    """Text for the log: control characters (CR/LF, NUL, escapes) are refused, spaces folded.
-
-    They would break the contact table, the CSV a district hands over in a dispute, and
-    terminals; a note may keep its line breaks (`keep_lines`).
-    """
-    allowed = "\n" if keep_lines else ""
-    bad = sorted({c for c in value if (ord(c) < 32 or 127 <= ord(c) < 160) and c not in allowed})
-    if bad:
-        shown = ", ".join(f"U+{ord(c):04X}" for c in bad)
-        raise click.BadParameter(
-            f"contains control characters ({shown}); type it as plain text", param_hint=option
-        )
-    if keep_lines:
-        return "\n".join(" ".join(line.split()) for line in value.strip().splitlines())
-    return " ".join(value.split())
 
 
 @contact_group.command("log")

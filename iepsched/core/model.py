@@ -405,3 +405,42 @@ class Cycle:
     cycle_id: str
     due_date: dt.date
     held_on: dt.date | None = None
+
+
+# Legal logs beyond contacts (SPEC §3.3, §3.6): append-only, journaled like the contact log.
+MEETING_REQUEST_TYPES: tuple[str, ...] = ("amendment",)
+REQUESTERS: tuple[str, ...] = ("parent", "teacher", "case_manager", "lea", "student", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class Delay:
+    """Why a student's meeting is (or was) held after its due date (SPEC §3.3). Append-only.
+
+    `entry_id` is the legal-log journal's content id: stable through a lost or restored state
+    file, unlike a row number, so it is what a confirmation and a listing show.
+    """
+
+    student_id: str
+    logged_on: dt.date
+    reason: str
+    meeting_date: dt.date | None = None
+    entry_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingRequest:
+    """A request for a meeting outside the annual cycle, e.g. an amendment (SPEC §3.6).
+
+    Append-only. `by` is the date asked for (`--by`); without it the due date follows from the
+    request date (see `core.requests.request_due`).
+    """
+
+    student_id: str
+    type: str
+    requested_on: dt.date
+    reason: str
+    by: dt.date | None = None
+    notice_waived: bool = False
+    without_meeting: bool = False
+    requested_by: str | None = None
+    entry_id: str = ""

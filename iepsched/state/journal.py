@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from ..core.errors import Problem
-from ..core.model import Contact
+from ..core.model import Contact, Delay, MeetingRequest
 
 LogName = Literal["contact", "delay", "meeting_request"]
 LOG_NAMES: tuple[LogName, ...] = get_args(LogName)
@@ -87,6 +87,85 @@ def contact_of(entry: Entry) -> Contact:
         note=f.get("note", ""),
         source=f.get("source", "cli"),
     )
+
+
+def delay_entry(delay: Delay, *, logged_at: str) -> Entry:
+    """A delay as a journal entry; `logged_at` keeps two identical entries two (as contacts)."""
+    fields = {
+        "student_id": delay.student_id,
+        "logged_on": delay.logged_on.isoformat(),
+        "reason": delay.reason,
+        "logged_at": logged_at,
+    }
+    if delay.meeting_date is not None:
+        fields["meeting_date"] = delay.meeting_date.isoformat()
+    return Entry("delay", fields)
+
+
+def delay_of(entry: Entry) -> Delay:
+    """The Delay an entry records, carrying its entry id (KeyError/ValueError if malformed)."""
+    f = entry.fields
+    meeting = f.get("meeting_date")
+    return Delay(
+        student_id=_required(f, "student_id"),
+        logged_on=dt.date.fromisoformat(f["logged_on"]),
+        reason=_required(f, "reason"),
+        meeting_date=dt.date.fromisoformat(meeting) if meeting else None,
+        entry_id=entry.entry_id,
+    )
+
+
+def request_entry(request: MeetingRequest, *, logged_at: str) -> Entry:
+    """A meeting request as a journal entry (every field: it is the legal record)."""
+    fields = {
+        "student_id": request.student_id,
+        "type": request.type,
+        "requested_on": request.requested_on.isoformat(),
+        "reason": request.reason,
+        "notice_waived": _flag(request.notice_waived),
+        "without_meeting": _flag(request.without_meeting),
+        "logged_at": logged_at,
+    }
+    if request.by is not None:
+        fields["by"] = request.by.isoformat()
+    if request.requested_by:
+        fields["requested_by"] = request.requested_by
+    return Entry("meeting_request", fields)
+
+
+def request_of(entry: Entry) -> MeetingRequest:
+    """The MeetingRequest an entry records, with its entry id (KeyError/ValueError if
+    malformed)."""
+    f = entry.fields
+    by = f.get("by")
+    return MeetingRequest(
+        student_id=_required(f, "student_id"),
+        type=_required(f, "type"),
+        requested_on=dt.date.fromisoformat(f["requested_on"]),
+        reason=_required(f, "reason"),
+        by=dt.date.fromisoformat(by) if by else None,
+        notice_waived=_is_set(f.get("notice_waived", "false")),
+        without_meeting=_is_set(f.get("without_meeting", "false")),
+        requested_by=f.get("requested_by") or None,
+        entry_id=entry.entry_id,
+    )
+
+
+def _required(fields: Mapping[str, str], name: str) -> str:
+    value = fields[name]
+    if not value:
+        raise ValueError(f"{name} is empty")
+    return value
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _is_set(value: str) -> bool:
+    if value not in ("true", "false"):
+        raise ValueError(f"{value!r} is neither true nor false")
+    return value == "true"
 
 
 class Journal:

@@ -161,6 +161,42 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE INDEX items_student ON items(student_id);
     """,
     _contact_entry_ids,
+    # 4: the delay log (SPEC §3.3) and the meeting-request log (SPEC §3.6), append-only and
+    # journaled like the contact log; each row carries its journal entry id from the start.
+    """
+    CREATE TABLE delays (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        student_id   TEXT NOT NULL,
+        logged_on    TEXT NOT NULL,      -- the day it was logged (--today)
+        reason       TEXT NOT NULL,
+        meeting_date TEXT,               -- the late meeting's date, when known
+        logged_at    TEXT NOT NULL,
+        entry_id     TEXT NOT NULL UNIQUE
+    );
+    CREATE INDEX delays_student ON delays(student_id);
+    CREATE TRIGGER delays_append_only_update BEFORE UPDATE ON delays
+        BEGIN SELECT RAISE(ABORT, 'the delay log is append-only'); END;
+    CREATE TRIGGER delays_append_only_delete BEFORE DELETE ON delays
+        BEGIN SELECT RAISE(ABORT, 'the delay log is append-only'); END;
+    CREATE TABLE meeting_requests (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        student_id      TEXT NOT NULL,
+        type            TEXT NOT NULL,   -- amendment
+        requested_on    TEXT NOT NULL,   -- the day it was logged (--today)
+        reason          TEXT NOT NULL,
+        by_date         TEXT,            -- --by
+        notice_waived   INTEGER NOT NULL DEFAULT 0,
+        without_meeting INTEGER NOT NULL DEFAULT 0,
+        requested_by    TEXT,            -- parent | teacher | case_manager | lea | student | other
+        logged_at       TEXT NOT NULL,
+        entry_id        TEXT NOT NULL UNIQUE
+    );
+    CREATE INDEX meeting_requests_student ON meeting_requests(student_id);
+    CREATE TRIGGER meeting_requests_append_only_update BEFORE UPDATE ON meeting_requests
+        BEGIN SELECT RAISE(ABORT, 'the meeting-request log is append-only'); END;
+    CREATE TRIGGER meeting_requests_append_only_delete BEFORE DELETE ON meeting_requests
+        BEGIN SELECT RAISE(ABORT, 'the meeting-request log is append-only'); END;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

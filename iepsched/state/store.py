@@ -1,6 +1,7 @@
-"""Sync state in SQLite (stdlib): items, cycles, the contact log, runs and ICS sequences.
+"""Sync state in SQLite (stdlib): items, cycles, the legal logs (parent contacts, delays,
+meeting requests), runs and ICS sequences.
 
-The contact log is also journaled beside the state (`legallogs`, `journal`), and opening the
+The legal logs are also journaled beside the state (`legallogs`, `journal`), and opening the
 state takes back any entry it lost.
 
 The state keeps keys, remote ids, change keys and payload hashes — never item content — plus the
@@ -17,21 +18,38 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ..core.errors import LockedError, Problem, UserError
-from ..core.model import ITEM_KINDS, ITEM_STATUSES, OPS, TRACKS, Contact, Cycle, ItemState, Op
+from ..core.model import (
+    ITEM_KINDS,
+    ITEM_STATUSES,
+    OPS,
+    TRACKS,
+    Contact,
+    Cycle,
+    Delay,
+    ItemState,
+    MeetingRequest,
+    Op,
+)
 from . import schema
 from .backup import backups, take_backup
-from .journal import Journal, contact_entry, journal_path
+from .journal import Journal, contact_entry, delay_entry, journal_path, request_entry
 from .legallogs import (
+    CONTACTS,
+    DELAYS,
+    REQUESTS,
     JournalCheck,
     append_durably,
     contact_of_row,
+    delay_of_row,
     insert_contact,
     reconcile_journal,
+    request_of_row,
+    unique_entry,
 )
 
 T = TypeVar("T", bound=str)
@@ -273,14 +291,13 @@ class StateStore:
             ).fetchone()
         ):
             return False
-        now = stamp = self.now()
-        entry = contact_entry(contact, source_ref=source_ref, logged_at=stamp.isoformat())
-        while self.db.execute(
-            "SELECT 1 FROM contacts WHERE entry_id = ?", (entry.entry_id,)
-        ).fetchone():
-            # The same contact logged twice within one clock tick: two entries all the same.
-            stamp += dt.timedelta(microseconds=1)
-            entry = contact_entry(contact, source_ref=source_ref, logged_at=stamp.isoformat())
+        now = self.now()
+        entry = unique_entry(
+            self.db,
+            CONTACTS,
+            lambda at: contact_entry(contact, source_ref=source_ref, logged_at=at),
+            now,
+        )
         append_durably(self.journal, entry, now=now)
         with self.transaction() as db:
             return insert_contact(db, entry, contact)
@@ -293,6 +310,47 @@ class StateStore:
             query += " WHERE student_id = ?"
             args = (student_id,)
         return [contact_of_row(row) for row in self.db.execute(query + " ORDER BY at, id", args)]
+
+    # -- delays and meeting requests (append-only, journaled like contacts) --------------------
+
+    def log_delay(self, delay: Delay) -> Delay:
+        """Append a delay (journal first, then the state); the stored Delay, with its entry id."""
+        now = self.now()
+        entry = unique_entry(self.db, DELAYS, lambda at: delay_entry(delay, logged_at=at), now)
+        append_durably(self.journal, entry, now=now)
+        with self.transaction() as db:
+            DELAYS.insert(db, entry)
+        return replace(delay, entry_id=entry.entry_id)
+
+    def delays(self, student_id: str | None = None) -> list[Delay]:
+        """The delay log, oldest first; one student's when given."""
+        return [delay_of_row(row) for row in self._log_rows("delays", "logged_on", student_id)]
+
+    def log_meeting_request(self, request: MeetingRequest) -> MeetingRequest:
+        """Append a meeting request (journal first, then the state); the stored request, with
+        its entry id. Whether it may be logged (a second open request) is the caller's rule."""
+        now = self.now()
+        entry = unique_entry(
+            self.db, REQUESTS, lambda at: request_entry(request, logged_at=at), now
+        )
+        append_durably(self.journal, entry, now=now)
+        with self.transaction() as db:
+            REQUESTS.insert(db, entry)
+        return replace(request, entry_id=entry.entry_id)
+
+    def meeting_requests(self, student_id: str | None = None) -> list[MeetingRequest]:
+        """The meeting-request log, oldest first; one student's when given."""
+        rows = self._log_rows("meeting_requests", "requested_on", student_id)
+        return [request_of_row(row) for row in rows]
+
+    def _log_rows(self, table: str, day: str, student_id: str | None) -> list[dict[str, Any]]:
+        query = f"SELECT * FROM {table}"
+        args: tuple[Any, ...] = ()
+        if student_id is not None:
+            query += " WHERE student_id = ?"
+            args = (student_id,)
+        rows = self.db.execute(f"{query} ORDER BY {day}, logged_at, id", args)
+        return [dict(row) for row in rows]
 
     # -- backups ----------------------------------------------------------------------------
 
@@ -319,7 +377,7 @@ class StateStore:
 
     def restore(self, backup: Path) -> None:
         """Replace the state's content with a backup's, then bring it to this schema and take
-        back from the journal every contact logged since the backup was taken."""
+        back from the journal every legal-log entry logged since the backup was taken."""
         source = sqlite3.connect(backup)
         try:
             source.backup(self.db)
