@@ -24,9 +24,6 @@ from typing import Any, TypeVar
 
 from ..core.errors import LockedError, Problem, UserError
 from ..core.model import (
-    ITEM_KINDS,
-    ITEM_STATUSES,
-    OPS,
     TRACKS,
     Contact,
     Cycle,
@@ -37,6 +34,16 @@ from ..core.model import (
 )
 from . import schema
 from .backup import backups, take_backup
+from .itemrows import (
+    NOTE_INTENT,
+    REPLACE_ITEM,
+    as_date,
+    as_datetime,
+    iso,
+    item_of_row,
+    item_values,
+    one_of,
+)
 from .journal import Journal, contact_entry, delay_entry, journal_path, request_entry
 from .legallogs import (
     CONTACTS,
@@ -69,18 +76,6 @@ class RunRecord:
     counts: Mapping[str, int]
     failures: int
     duration_s: float | None
-
-
-def _iso(value: dt.date | dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _dt(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None
-
-
-def _date(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value else None
 
 
 class StateStore:
@@ -185,7 +180,10 @@ class StateStore:
     def items(self) -> dict[str, ItemState]:
         """Every row, by `row_id`: an item's own row under its key, plus the copies of moved
         items still being removed from former mailboxes."""
-        found = (self._item(row) for row in self.db.execute("SELECT * FROM items"))
+        found = (
+            item_of_row(row, f"{self.path} items row {row['key']!r}")
+            for row in self.db.execute("SELECT * FROM items")
+        )
         return {st.row_id: st for st in found}
 
     def item(self, key: str) -> ItemState | None:
@@ -193,31 +191,7 @@ class StateStore:
         row = self.db.execute(
             "SELECT * FROM items WHERE key = ? AND moving_from = ''", (key,)
         ).fetchone()
-        return self._item(row) if row else None
-
-    def _item(self, row: sqlite3.Row) -> ItemState:
-        where = f"{self.path} items row {row['key']!r}"
-        intent = row["intent"]
-        return ItemState(
-            key=row["key"],
-            student_id=row["student_id"],
-            cycle_id=row["cycle_id"],
-            milestone=row["milestone"],
-            kind=_one_of(row["kind"], ITEM_KINDS, "kind", where),
-            mailbox=row["mailbox"],
-            state=_one_of(row["state"], ITEM_STATUSES, "state", where),
-            remote_id=row["remote_id"],
-            list_id=row["list_id"],
-            change_key=row["change_key"],
-            hash=row["hash"],
-            field_hashes=json.loads(row["field_hashes"]) if row["field_hashes"] else {},
-            intent=None if intent is None else _one_of(intent, OPS, "intent", where),
-            start=_dt(row["start"]),
-            end=_dt(row["end"]),
-            completed_on=_date(row["completed_on"]),
-            moved=bool(row["moved"]),
-            moving_from=row["moving_from"] or None,
-        )
+        return item_of_row(row, f"{self.path} items row {row['key']!r}") if row else None
 
     def record_intents(self, intents: Iterable[tuple[ItemState, Op]]) -> None:
         """Before writing: note what is about to happen to each item (one transaction).
@@ -230,14 +204,14 @@ class StateStore:
         stamp = self.now().isoformat()
         with self.transaction() as db:
             for item, intent in intents:
-                sql = _REPLACE_ITEM if intent == "create" else _NOTE_INTENT
-                db.execute(sql, _values(item, intent, stamp))
+                sql = REPLACE_ITEM if intent == "create" else NOTE_INTENT
+                db.execute(sql, item_values(item, intent, stamp))
 
     def save(self, items: Iterable[ItemState]) -> None:
         """After writing (or adopting a remote change): the confirmed state, intent cleared."""
         stamp = self.now().isoformat()
         with self.transaction() as db:
-            db.executemany(_REPLACE_ITEM, [_values(i, i.intent, stamp) for i in items])
+            db.executemany(REPLACE_ITEM, [item_values(i, i.intent, stamp) for i in items])
 
     # -- cycles -----------------------------------------------------------------------------
 
@@ -247,10 +221,10 @@ class StateStore:
         for row in self.db.execute("SELECT * FROM cycles ORDER BY opened_at, cycle_id"):
             cycle = Cycle(
                 row["student_id"],
-                _one_of(row["track"], TRACKS, "track", f"{self.path} cycles row"),
+                one_of(row["track"], TRACKS, "track", f"{self.path} cycles row"),
                 row["cycle_id"],
                 dt.date.fromisoformat(row["due_date"]),
-                _date(row["held_on"]),
+                as_date(row["held_on"]),
             )
             found.setdefault((cycle.student_id, cycle.track), []).append(cycle)
         return found
@@ -271,7 +245,7 @@ class StateStore:
                         c.track,
                         c.cycle_id,
                         c.due_date.isoformat(),
-                        _iso(c.held_on),
+                        iso(c.held_on),
                         stamp,
                     ),
                 )
@@ -425,7 +399,7 @@ class StateStore:
             RunRecord(
                 id=row["id"],
                 started_at=dt.datetime.fromisoformat(row["started_at"]),
-                finished_at=_dt(row["finished_at"]),
+                finished_at=as_datetime(row["finished_at"]),
                 today=dt.date.fromisoformat(row["today"]),
                 dry_run=bool(row["dry_run"]),
                 exit_code=row["exit_code"],
@@ -494,57 +468,3 @@ class StateStore:
     def set_meta(self, name: str, value: str) -> None:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
-
-
-def _one_of(value: object, allowed: tuple[T, ...], what: str, where: str) -> T:
-    """`value` as one of `allowed`: a value the code does not know is a clear error, not a
-    string that silently matches nothing."""
-    for choice in allowed:
-        if value == choice:
-            return choice
-    raise UserError(
-        Problem(
-            where,
-            f"has {what} {value!r}, which is not one of {', '.join(map(str, allowed))}; "
-            "the state file was changed by something other than iepsched",
-        )
-    )
-
-
-_ITEM_COLUMNS = (
-    "key, moving_from, student_id, cycle_id, milestone, kind, mailbox, remote_id, list_id, "
-    "change_key, hash, field_hashes, state, intent, start, end, completed_on, moved, updated_at"
-)
-_INSERT_ITEM = f"INSERT INTO items ({_ITEM_COLUMNS}) VALUES ({', '.join('?' * 19)})"
-_REPLACE_ITEM = _INSERT_ITEM.replace("INSERT", "INSERT OR REPLACE", 1)
-_NOTE_INTENT = (
-    _INSERT_ITEM + " ON CONFLICT(key, moving_from) DO UPDATE SET intent = excluded.intent, "
-    "updated_at = excluded.updated_at"
-)
-
-
-def _values(item: ItemState, intent: Op | None, stamp: str) -> tuple[Any, ...]:
-    """The row of `_ITEM_COLUMNS` for an item."""
-    return (*_row(item), intent, *_times(item), stamp)
-
-
-def _row(item: ItemState) -> tuple[Any, ...]:
-    return (
-        item.key,
-        item.moving_from or "",
-        item.student_id,
-        item.cycle_id,
-        item.milestone,
-        item.kind,
-        item.mailbox,
-        item.remote_id,
-        item.list_id,
-        item.change_key,
-        item.hash,
-        json.dumps(dict(item.field_hashes), sort_keys=True) if item.field_hashes else None,
-        item.state,
-    )
-
-
-def _times(item: ItemState) -> tuple[Any, ...]:
-    return (_iso(item.start), _iso(item.end), _iso(item.completed_on), int(item.moved))
