@@ -15,12 +15,12 @@ from collections.abc import Mapping, Sequence
 
 from .context import PlanContext, Span
 from .dates import add_months, age_on, due_date_from, next_due_from
+from .dating import evaluate
 from .ladder import Occupancy, busy_index, hold_booked, keep_booked, place
 from .milestones import (
     RunMemo,
     by_sort_key,
     date_of,
-    evaluate,
     held_cycle,
     meeting_delivered,
     shared_milestones,
