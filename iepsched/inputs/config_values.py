@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tzlocal.windows_tz import tz_win
+
 from ..core.errors import Problem, UserError
 
 __all__ = [
@@ -174,6 +176,14 @@ def timezone_name(value: Any) -> str:
         raise ValueError(
             f'{name!r} is not an IANA time zone; use a name like "America/Chicago"'
         ) from None
+    if name not in tz_win:
+        # Graph takes Windows zone names (SPEC §5); iepsched maps the IANA zone through CLDR's
+        # windowsZones table, and a zone it has no entry for would be refused by Graph with 400.
+        raise ValueError(
+            f"{name!r} has no Windows time-zone name (CLDR windowsZones), so Microsoft Graph "
+            'would refuse it; use the IANA zone of a city in your area, e.g. "America/New_York", '
+            '"America/Chicago", "America/Denver" or "America/Indiana/Indianapolis"'
+        )
     return name
 
 

@@ -19,6 +19,7 @@ from ..core.errors import GraphError, GraphNotFound
 from ..core.remote import APPLICATION_NAME, KEY_PROPERTY_ID, Action, RemoteEvent, RemoteTask, Result
 from .graphwire import GraphResponse
 from .graphwrite import TASK_KINDS, failed
+from .zones import iana_zone
 
 __all__ = [
     "BUSY_STATUSES",
@@ -37,30 +38,15 @@ log = logging.getLogger(__name__)
 
 BUSY_STATUSES = frozenset({"busy", "oof", "tentative"})
 
-# Windows zone names Graph may echo (when a mailbox or caller uses them), for US districts.
-_WINDOWS_ZONES = {
-    "eastern standard time": "America/New_York",
-    "us eastern standard time": "America/Indiana/Indianapolis",
-    "central standard time": "America/Chicago",
-    "mountain standard time": "America/Denver",
-    "us mountain standard time": "America/Phoenix",
-    "pacific standard time": "America/Los_Angeles",
-    "alaskan standard time": "America/Anchorage",
-    "aleutian standard time": "America/Adak",
-    "hawaiian standard time": "Pacific/Honolulu",
-    "atlantic standard time": "America/Halifax",
-    "utc": "UTC",
-    "coordinated universal time": "UTC",
-    "tzone://microsoft/utc": "UTC",
-}
-
 
 def resolve_zone(name: str) -> dt.tzinfo | None:
-    """The tzinfo for an IANA or (common US) Windows zone name Graph uses; None if unknown."""
+    """The tzinfo for an IANA or Windows zone name Graph uses (CLDR mapping); None if unknown."""
     text = name.strip()
     if not text:
         return None
-    mapped = _WINDOWS_ZONES.get(text.lower(), text)
+    if text.lower() in ("utc", "coordinated universal time", "tzone://microsoft/utc"):
+        return dt.UTC
+    mapped = iana_zone(text)
     if mapped == "UTC":
         return dt.UTC
     try:

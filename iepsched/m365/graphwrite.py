@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from ..core.errors import GraphError, GraphNotFound, GraphTransportError
 from ..core.remote import KEY_PROPERTY_ID, Action, Result, busy_window_chunks, chunks
 from .graphwire import BatchRequest
+from .zones import graph_zone, windows_zone
 
 __all__ = [
     "CANCEL_COMMENT",
@@ -75,7 +77,7 @@ def request_for(
     if action.op == "create":
         if item is None:
             return failed(action, GraphError("create without a desired item"))
-        body = {**item.fields, **item.create_extra}
+        body = graph_times({**item.fields, **item.create_extra})
         if is_event:
             # Safe to repeat: Graph refuses a second create with the same transactionId.
             return BatchRequest(rid, "POST", f"/users/{mb}/events", body, idempotent=True)
@@ -92,7 +94,9 @@ def request_for(
     if action.op == "update":
         if item is None:
             return failed(action, GraphError("update without a desired item"))
-        patch = {name: item.fields[name] for name in action.changed if name in item.fields}
+        patch = graph_times(
+            {name: item.fields[name] for name in action.changed if name in item.fields}
+        )
         if not patch:
             return Result(action, ok=True, remote_id=remote_id, list_id=list_id)
         return BatchRequest(rid, "PATCH", target, patch)
@@ -102,6 +106,19 @@ def request_for(
             rid, "POST", f"{target}/cancel", {"comment": CANCEL_COMMENT}, idempotent=True
         )
     return BatchRequest(rid, "DELETE", target)
+
+
+def graph_times(body: Mapping[str, Any]) -> dict[str, Any]:
+    """`body` with every top-level ``dateTimeTimeZone`` labelled with its Windows zone name.
+
+    The plan labels times with the config's IANA zone (what the hashes and `MemoryRemote` see);
+    Graph refuses most IANA names (graph-facts §8), so the name is mapped on the wire only.
+    """
+    out = dict(body)
+    for name, value in body.items():
+        if isinstance(value, Mapping) and "dateTime" in value and "timeZone" in value:
+            out[name] = {**value, "timeZone": graph_zone(str(value["timeZone"]))}
+    return out
 
 
 def failed(action: Action, error: GraphError) -> Result:
@@ -129,7 +146,7 @@ def tasks_url(mailbox: str, list_id: str, *, page_size: int) -> str:
 def local_time(value: dt.datetime, zone: dt.tzinfo, timezone: str) -> dict[str, str]:
     """A Graph ``dateTimeTimeZone`` for `value` as wall time in the district's zone."""
     local = value.astimezone(zone) if value.tzinfo else value
-    return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": timezone}
+    return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": windows_zone(timezone)}
 
 
 def schedule_requests(
