@@ -31,7 +31,7 @@ from test_remote_contract import (
 )
 
 from iepsched.core.errors import GraphAuthError
-from iepsched.core.items import transaction_id
+from iepsched.core.items import DEFAULT_INSTALLATION, INSTALLATION_PROPERTY_ID, transaction_id
 from iepsched.core.remote import KEY_PROPERTY_ID, Action, DesiredItem, Snapshot
 from iepsched.m365.graphread import parse_datetime
 from iepsched.m365.graphremote import GraphRemote
@@ -164,7 +164,8 @@ def test_a_lost_list_create_answer_is_looked_up_not_repeated(h: SandboxHarness) 
 
 
 def test_snapshot_reads_are_paged_and_counted(h: SandboxHarness) -> None:
-    """A snapshot costs ceil(N/page) event pages + 1 list read + ceil(T/page) task pages."""
+    """A snapshot costs ceil(N/page) event pages + 1 probe for another installation's events
+    + 1 list read + ceil(T/page) task pages."""
     items = [i for i in district_items() if i.mailbox == CM]
     list(h.remote.apply([create(i) for i in items]))
     # A second student's worth of items in the same mailbox makes the pages more than one.
@@ -178,12 +179,15 @@ def test_snapshot_reads_are_paged_and_counted(h: SandboxHarness) -> None:
     assert len(snapshot.events) == n_events and len(snapshot.tasks) == n_tasks
     gets = [urlsplit(u) for m, u, _ in h.session.sent if m == "GET"]
     assert len(h.session.sent) == len(gets)
-    expected = max(1, math.ceil(n_events / 5)) + 1 + max(1, math.ceil(n_tasks / 5))
+    expected = max(1, math.ceil(n_events / 5)) + 2 + max(1, math.ceil(n_tasks / 5))
     assert len(gets) == expected
     first = gets[0]
     assert "+" not in first.query and "%20" in first.query  # spaces percent-encoded
     query = {k: v[0] for k, v in parse_qs(first.query).items()}
-    assert query["$filter"] == key_filter()
+    assert query["$filter"] == (  # the documented id-and-value form
+        f"singleValueExtendedProperties/Any(ep: ep/id eq '{INSTALLATION_PROPERTY_ID}' "
+        f"and ep/value eq '{DEFAULT_INSTALLATION}')"
+    )
     assert query["$expand"] == f"singleValueExtendedProperties($filter=id eq '{KEY_PROPERTY_ID}')"
     assert query["$select"] == "id,changeKey,start,end,isCancelled,attendees,isAllDay"
     assert query["$top"] == "5"
@@ -199,7 +203,10 @@ def _renamed(item: DesiredItem, prefix: str) -> DesiredItem:
     extra = dict(item.create_extra)
     if "transactionId" in extra:
         extra["transactionId"] = transaction_id(key)
-        extra["singleValueExtendedProperties"] = [{"id": KEY_PROPERTY_ID, "value": key}]
+        extra["singleValueExtendedProperties"] = [
+            {"id": KEY_PROPERTY_ID, "value": key},
+            {"id": INSTALLATION_PROPERTY_ID, "value": DEFAULT_INSTALLATION},
+        ]
     if "linkedResources" in extra:
         extra["linkedResources"] = [{**extra["linkedResources"][0], "externalId": key}]
     return dataclasses.replace(item, key=key, create_extra=extra)

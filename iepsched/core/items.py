@@ -19,6 +19,11 @@ from typing import Any
 from .model import CONTACT_METHODS, Milestone, StudentPlan
 from .remote import APPLICATION_NAME, KEY_PROPERTY_ID, DesiredItem, ItemKind
 
+# The second single-value extended property on iepsched's events: the owning installation. Same
+# property set (GUID) as the key; events are listed with the documented id-and-value filter on it.
+INSTALLATION_PROPERTY_ID = "String {6f0a3c55-5f2e-4f43-9d8b-1e2a7c1b9e21} Name iepschedInstallation"
+DEFAULT_INSTALLATION = "iepsched"
+
 _TX_NAMESPACE = uuid.UUID("3b0f4f0e-7f4e-4a53-9a43-2f1e5d8c6a10")
 METHOD_LABELS: dict[str, str] = {
     "phone": "Phone",
@@ -43,6 +48,9 @@ class DeliveryOptions:
     reminder_time: dt.time = dt.time(7, 30)
     booking_horizon_days: int = 60
     rooms: Mapping[str, str] | None = None
+    # Which installation owns the items (`[district] installation`): stored in every event and
+    # task so a second installation on the same mailboxes refuses instead of duplicating.
+    installation: str = DEFAULT_INSTALLATION
 
 
 def item_key(student_id: str, cycle_id: str, milestone: str) -> str:
@@ -155,10 +163,13 @@ def _finish(
     )
 
 
-def _event_extra(key: str) -> dict[str, Any]:
+def _event_extra(key: str, installation: str) -> dict[str, Any]:
     return {
         "transactionId": transaction_id(key),
-        "singleValueExtendedProperties": [{"id": KEY_PROPERTY_ID, "value": key}],
+        "singleValueExtendedProperties": [
+            {"id": KEY_PROPERTY_ID, "value": key},
+            {"id": INSTALLATION_PROPERTY_ID, "value": installation},
+        ],
     }
 
 
@@ -218,7 +229,7 @@ def _meeting_item(
         milestone="meeting",
         kind="event",
         fields=fields,
-        create_extra=_event_extra(key),
+        create_extra=_event_extra(key, options.installation),
         start=meeting.start,
         end=meeting.end,
         held=meeting.state == "held",
@@ -274,7 +285,12 @@ def _task_item(
         }
     create_extra: dict[str, Any] = {
         "linkedResources": [
-            {"applicationName": APPLICATION_NAME, "displayName": key, "externalId": key}
+            # displayName names the owning installation (externalId stays the key, SPEC §5).
+            {
+                "applicationName": APPLICATION_NAME,
+                "displayName": options.installation,
+                "externalId": key,
+            }
         ]
     }
     if m.kind == "contact":
@@ -319,7 +335,7 @@ def _calendar_item(
         milestone=m.key,
         kind="calendar_item",
         fields=fields,
-        create_extra=_event_extra(key),
+        create_extra=_event_extra(key, options.installation),
         due=m.date,
         contact=m.kind == "contact",
     )

@@ -187,6 +187,17 @@ def timezone_name(value: Any) -> str:
     return name
 
 
+def installation_id(value: Any) -> str:
+    """`[district] installation` (default: from the district name): which installation owns the
+    items it writes — stored in each event and task, so two installations (two configs, two state
+    files) on the same mailboxes tell their items apart and the second refuses. Lower-case
+    letters, digits and dashes; a lost state file keeps the id, since it comes from the config."""
+    text = re.sub(r"[^a-z0-9]+", "-", nonempty_text(value).lower()).strip("-")
+    if not text:
+        raise ValueError(f'{value!r} has no letters or digits; use e.g. "prairie-valley"')
+    return text[:64]
+
+
 def date_value(value: Any) -> dt.date:
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
         raise ValueError(f"must be a TOML date without quotes, e.g. 2026-08-13, not {value!r}")

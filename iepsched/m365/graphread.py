@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..core.errors import GraphError, GraphNotFound
+from ..core.items import INSTALLATION_PROPERTY_ID
 from ..core.remote import APPLICATION_NAME, KEY_PROPERTY_ID, Action, RemoteEvent, RemoteTask, Result
 from .graphwire import GraphResponse
 from .graphwrite import TASK_KINDS, failed
@@ -25,6 +26,7 @@ __all__ = [
     "BUSY_STATUSES",
     "busy_from_schedule",
     "event_from_graph",
+    "event_owner",
     "parse_date",
     "parse_datetime",
     "pick_event",
@@ -32,6 +34,7 @@ __all__ = [
     "resolve_zone",
     "result_from_answer",
     "task_from_graph",
+    "task_owner",
 ]
 
 log = logging.getLogger(__name__)
@@ -105,7 +108,27 @@ def etag_value(etag: Any) -> str:
 
 
 def key_of_event(obj: Mapping[str, Any]) -> str | None:
-    wanted = KEY_PROPERTY_ID.lower()
+    return _property(obj, KEY_PROPERTY_ID)
+
+
+def event_owner(obj: Mapping[str, Any]) -> str | None:
+    """The installation an event names (its installation property), when expanded."""
+    return _property(obj, INSTALLATION_PROPERTY_ID)
+
+
+def task_owner(obj: Mapping[str, Any]) -> str | None:
+    """The installation an iepsched task names (its linked resource's displayName); None for a
+    task of no installation or of the form before installations (displayName = the key)."""
+    for link in obj.get("linkedResources") or []:
+        if isinstance(link, Mapping) and link.get("applicationName") == APPLICATION_NAME:
+            name = link.get("displayName")
+            if isinstance(name, str) and name and name != link.get("externalId"):
+                return name
+    return None
+
+
+def _property(obj: Mapping[str, Any], prop_id: str) -> str | None:
+    wanted = prop_id.lower()
     for prop in obj.get("singleValueExtendedProperties") or []:
         if not isinstance(prop, Mapping):
             continue

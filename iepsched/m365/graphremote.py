@@ -34,7 +34,7 @@ from ..core.errors import (
     GraphConflict,
     GraphError,
 )
-from ..core.items import transaction_id
+from ..core.items import DEFAULT_INSTALLATION, transaction_id
 from ..core.model import Interval
 from ..core.remote import (
     Action,
@@ -47,6 +47,7 @@ from .graph import GraphClient
 from .graphread import (
     busy_from_schedule,
     event_from_graph,
+    event_owner,
     parse_date,
     parse_datetime,
     pick_event,
@@ -54,6 +55,7 @@ from .graphread import (
     resolve_zone,
     result_from_answer,
     task_from_graph,
+    task_owner,
 )
 from .graphwire import MAX_BATCH_ITEMS, BatchRequest
 from .graphwrite import (
@@ -61,8 +63,10 @@ from .graphwrite import (
     EVENT_KINDS,
     MAX_GENERATIONS,
     TASK_KINDS,
+    event_by_key_url,
     events_url,
     failed,
+    foreign_events_url,
     key_filter,
     odata_string,
     query_string,
@@ -71,6 +75,7 @@ from .graphwrite import (
     seg,
     tasks_url,
 )
+from .ownership import ForeignInstallation
 from .todolists import TodoLists
 
 __all__ = [
@@ -124,6 +129,7 @@ class GraphRemote:
         todo_list_name: str = "IEP deadlines",
         page_size: int = 100,
         skip_unreadable_mailboxes: bool = False,
+        installation: str = DEFAULT_INSTALLATION,
     ) -> None:
         zone = resolve_zone(timezone)
         if zone is None:
@@ -134,6 +140,7 @@ class GraphRemote:
         self.timezone = timezone
         self._zone = zone
         self.page_size = page_size
+        self.installation = installation
         self.skip_unreadable_mailboxes = skip_unreadable_mailboxes
         self.unread: dict[str, GraphError] = {}  # mailboxes the last snapshot skipped, and why
         self._lists = TodoLists(client, todo_list_name)
@@ -198,23 +205,29 @@ class GraphRemote:
         )
 
     def _read_mailbox(self, mailbox: str) -> _Read:
+        ours = self.installation
         events: dict[str, RemoteEvent] = {}
-        for obj in self.client.paginate(self._events_url(mailbox), mailbox=mailbox):
+        url = events_url(mailbox, ours, page_size=self.page_size)
+        for obj in self.client.paginate(url, mailbox=mailbox):
             event = event_from_graph(obj, mailbox)
             if event is not None:
                 events[event.key] = pick_event(events.get(event.key), event)
+        probe = self.client.get(foreign_events_url(mailbox, ours), mailbox=mailbox)
+        for obj in (probe.get("value") if isinstance(probe, Mapping) else None) or []:
+            if isinstance(obj, Mapping):
+                raise ForeignInstallation(mailbox, event_owner(obj) or "unknown", ours)
         list_ids = self._lists.find(mailbox)
         tasks: dict[str, RemoteTask] = {}
         for list_id in list_ids:  # normally one; a second same-named list is read, not ignored
             for obj in self.client.paginate(self._tasks_url(mailbox, list_id), mailbox=mailbox):
+                owner = task_owner(obj)
+                if owner is not None and owner != ours:
+                    raise ForeignInstallation(mailbox, owner, ours)
                 task = task_from_graph(obj, mailbox, list_id)
                 if task is not None:
                     tasks[task.key] = pick_task(tasks.get(task.key), task)
         log.debug("mailbox read: %d events, %d tasks", len(events), len(tasks))
         return _Read(mailbox, events, tasks, list_ids[0] if list_ids else None)
-
-    def _events_url(self, mailbox: str, key: str | None = None) -> str:
-        return events_url(mailbox, key, page_size=self.page_size)
 
     def _tasks_url(self, mailbox: str, list_id: str) -> str:
         return tasks_url(mailbox, list_id, page_size=self.page_size)
@@ -414,7 +427,7 @@ class GraphRemote:
     ) -> dict[int, RemoteEvent | GraphError | None]:
         """Find events by key (one batched GET each); None where no event carries the key."""
         requests = [
-            BatchRequest(str(i), "GET", self._events_url(mailbox, key), mailbox=mailbox)
+            BatchRequest(str(i), "GET", event_by_key_url(mailbox, key), mailbox=mailbox)
             for i, key in keys.items()
         ]
         answers = self.client.batch(requests)

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..core.errors import GraphError, GraphNotFound, GraphTransportError
+from ..core.items import INSTALLATION_PROPERTY_ID
 from ..core.remote import KEY_PROPERTY_ID, Action, Result, busy_window_chunks, chunks
 from .graphwire import BatchRequest
 from .zones import graph_zone, windows_zone
@@ -22,10 +23,14 @@ __all__ = [
     "EVENT_SELECT",
     "MAX_GENERATIONS",
     "TASK_KINDS",
+    "event_by_key_url",
     "events_url",
+    "expand_property",
     "failed",
+    "foreign_events_url",
     "key_filter",
     "odata_string",
+    "property_filter",
     "query_string",
     "request_for",
     "schedule_requests",
@@ -47,12 +52,21 @@ def odata_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def key_filter(key: str | None = None) -> str:
-    """The ``$filter`` finding iepsched events (all of them, or the one with `key`)."""
-    clause = f"ep/id eq {odata_string(KEY_PROPERTY_ID)}"
-    if key is not None:
-        clause += f" and ep/value eq {odata_string(key)}"
+def property_filter(prop_id: str, value: str, op: str = "eq") -> str:
+    """The documented extended-property ``$filter``: the property id AND a test of its value
+    (singlevaluelegacyextendedproperty-get; a filter on the id alone is not documented)."""
+    clause = f"ep/id eq {odata_string(prop_id)} and ep/value {op} {odata_string(value)}"
     return f"singleValueExtendedProperties/Any(ep: {clause})"
+
+
+def key_filter(key: str) -> str:
+    """The ``$filter`` finding the event that carries `key` (crash recovery, lost answers)."""
+    return property_filter(KEY_PROPERTY_ID, key)
+
+
+def expand_property(prop_id: str) -> str:
+    """``$expand`` of one extended property (the documented ``$filter=id eq`` form)."""
+    return f"singleValueExtendedProperties($filter=id eq {odata_string(prop_id)})"
 
 
 def query_string(params: Mapping[str, str]) -> str:
@@ -126,14 +140,35 @@ def failed(action: Action, error: GraphError) -> Result:
     return Result(action, ok=False, error=error, uncertain=isinstance(error, GraphTransportError))
 
 
-def events_url(mailbox: str, key: str | None = None, *, page_size: int) -> str:
-    """iepsched's events in a mailbox (or the one with `key`), key property expanded."""
-    params = {"$filter": key_filter(key)}
-    params["$expand"] = (
-        f"singleValueExtendedProperties($filter=id eq {odata_string(KEY_PROPERTY_ID)})"
-    )
-    params["$select"] = EVENT_SELECT
-    params["$top"] = str(page_size)
+def events_url(mailbox: str, installation: str, *, page_size: int) -> str:
+    """The events `installation` wrote in a mailbox, key property expanded."""
+    params = {
+        "$filter": property_filter(INSTALLATION_PROPERTY_ID, installation),
+        "$expand": expand_property(KEY_PROPERTY_ID),
+        "$select": EVENT_SELECT,
+        "$top": str(page_size),
+    }
+    return f"/users/{seg(mailbox)}/events?{query_string(params)}"
+
+
+def event_by_key_url(mailbox: str, key: str) -> str:
+    """The event carrying `key` (any installation), key property expanded."""
+    params = {
+        "$filter": key_filter(key),
+        "$expand": expand_property(KEY_PROPERTY_ID),
+        "$select": EVENT_SELECT,
+    }
+    return f"/users/{seg(mailbox)}/events?{query_string(params)}"
+
+
+def foreign_events_url(mailbox: str, installation: str) -> str:
+    """At most one iepsched event of another installation (documented ``ep/value ne`` form)."""
+    params = {
+        "$filter": property_filter(INSTALLATION_PROPERTY_ID, installation, "ne"),
+        "$expand": expand_property(INSTALLATION_PROPERTY_ID),
+        "$select": "id",
+        "$top": "1",
+    }
     return f"/users/{seg(mailbox)}/events?{query_string(params)}"
 
 

@@ -38,7 +38,7 @@ from ..core.errors import (
     GraphNotFound,
     GraphTransportError,
 )
-from ..core.items import transaction_id
+from ..core.items import DEFAULT_INSTALLATION, transaction_id
 from ..core.model import Interval
 from ..core.remote import Action, RemoteEvent, RemoteTask, Result, Snapshot
 from .graphwrite import CANCEL_COMMENT, EVENT_KINDS, MAX_GENERATIONS, TASK_KINDS
@@ -46,6 +46,7 @@ from .memoryread import (
     BUSY,
     etag_inner,
     event_of,
+    owner_of,
     prefer_event,
     prefer_task,
     read_day,
@@ -53,6 +54,7 @@ from .memoryread import (
     task_of,
     zone_named,
 )
+from .ownership import ForeignInstallation
 
 __all__ = ["MemoryRemote"]
 
@@ -80,11 +82,13 @@ class MemoryRemote:
         validate: bool = True,
         skip_unreadable_mailboxes: bool = False,
         now: dt.datetime | None = None,
+        installation: str = DEFAULT_INSTALLATION,
     ) -> None:
         if zone_named(timezone) is None:
             raise ValueError(f"unknown time zone {timezone!r}")
         self.timezone = timezone
         self.todo_list_name = todo_list_name
+        self.installation = installation
         self.validate = validate
         self.skip_unreadable_mailboxes = skip_unreadable_mailboxes
         self.now = now or dt.datetime(2026, 9, 1, 12, 0, tzinfo=dt.UTC)  # fixed: no clock
@@ -244,12 +248,20 @@ class MemoryRemote:
                 self.read_count["snapshot"] += 1
                 box = self._box(mb)
                 for obj in box.events.values():
-                    event = event_of(obj, mb)
+                    # Events are found by their installation property: one without it is
+                    # invisible (as to Graph's filter), one of another installation stops the run.
+                    owner = owner_of(obj)
+                    if owner is not None and owner != self.installation:
+                        raise ForeignInstallation(mb, owner, self.installation)
+                    event = event_of(obj, mb) if owner else None
                     if event is not None:
                         events[event.key] = prefer_event(events.get(event.key), event)
                 list_ids = self._list_ids(box)
                 for list_id in list_ids:
                     for obj in box.tasks[list_id].values():
+                        owner = owner_of(obj)
+                        if owner is not None and owner != self.installation:
+                            raise ForeignInstallation(mb, owner, self.installation)
                         task = task_of(obj, mb, list_id)
                         if task is not None:
                             tasks[task.key] = prefer_task(tasks.get(task.key), task)
