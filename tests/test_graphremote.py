@@ -308,7 +308,12 @@ def test_apply_yields_one_result_per_action_across_mailboxes(h: SandboxHarness) 
     for a in actions:
         per_box[a.mailbox] = per_box.get(a.mailbox, 0) + 1
     rest = sum(n % 20 for n in per_box.values())
-    writes = [b for b in envelopes if any(r["method"] != "GET" for r in b["requests"])]
+    # (Checklist items follow their tasks in envelopes of their own.)
+    writes = [
+        b
+        for b in envelopes
+        if any(r["method"] != "GET" and "/checklistItems" not in r["url"] for r in b["requests"])
+    ]
     assert len(writes) == sum(n // 20 for n in per_box.values()) + -(-rest // 20)
 
 
@@ -370,3 +375,42 @@ def test_tasks_fail_alone_when_the_todo_list_cannot_be_made(h: SandboxHarness) -
     assert not failed.ok and not failed.uncertain
     assert isinstance(failed.error, GraphAuthError)
     assert writes_of(h.session, "POST", "/tasks") == 0
+
+
+def test_checklist_items_follow_the_task_create_as_documented_posts(h: SandboxHarness) -> None:
+    """The task create carries no inline checklistItems; each item is its own POST to
+    /tasks/{id}/checklistItems after the create answered, in the order of the desired items."""
+    contact = pick("task", contact=True)
+    made = ok(apply_one(h.remote, create(contact)))
+    items = h.session.graph_items()
+    (create_body,) = [b for m, u, b in items if m == "POST" and urlsplit(u).path.endswith("/tasks")]
+    assert "checklistItems" not in create_body
+    posts = [(u, b) for m, u, b in items if m == "POST" and "/checklistItems" in u]
+    wanted = [i["displayName"] for i in contact.create_extra["checklistItems"]]
+    assert [b for _, b in posts] == [{"displayName": n} for n in wanted]
+    assert all(quote(str(made.remote_id), safe="") in u for u, _ in posts)
+    (stored,) = [t for t in h.tasks(CM) if key_of_task(t) == contact.key]
+    assert [i["displayName"] for i in stored["checklistItems"]] == wanted
+
+
+def test_a_lost_checklist_answer_is_read_back_not_posted_twice(h: SandboxHarness) -> None:
+    """A checklist POST whose answer is lost (it landed) is followed by a read of the checklist,
+    and only the items still missing are posted: no duplicates."""
+    contact = pick("task", contact=True)
+    armed = [True]
+
+    def drop(method: str, url: str, body: Any) -> bool:
+        batch = method == "POST" and urlsplit(url).path.endswith("/$batch")
+        if armed[0] and batch and any("/checklistItems" in r["url"] for r in body["requests"]):
+            armed[0] = False
+            return True
+        return False
+
+    h.session.drop_after = drop
+    ok(apply_one(h.remote, create(contact)))
+    assert not armed[0]
+    (stored,) = [t for t in h.tasks(CM) if key_of_task(t) == contact.key]
+    wanted = [i["displayName"] for i in contact.create_extra["checklistItems"]]
+    assert [i["displayName"] for i in stored["checklistItems"]] == wanted
+    reads = [u for m, u, _ in h.session.graph_items() if m == "GET" and "/checklistItems" in u]
+    assert len(reads) == 1

@@ -243,6 +243,8 @@ def graph_type(method: str, url: str) -> str | None:
         return "cancel"
     if path.endswith("/getschedule") or method == "GET" or method == "DELETE":
         return None
+    if path.endswith("/checklistitems"):
+        return "checklistItem"
     if "/todo/lists" in path:
         return "todoTask" if "/tasks" in path else "todoTaskList"
     return "event"

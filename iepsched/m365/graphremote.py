@@ -43,6 +43,7 @@ from ..core.remote import (
     Result,
     Snapshot,
 )
+from .checklists import ChecklistJob, add_checklists, checklist_names
 from .graph import GraphClient
 from .graphread import (
     busy_from_schedule,
@@ -387,7 +388,25 @@ class GraphRemote:
                     done[i] = result_from_answer(action, answer, rid, lists.get(i))
             for mailbox, conflicted in conflicts.items():
                 done.update(self._settle_conflicts(mailbox, conflicted))
+            self._add_checklists(done)
         return [done[i] for i in range(len(actions))]
+
+    def _add_checklists(self, done: Mapping[int, Result]) -> None:
+        """The checklist items of the tasks just created, in a following batch; a task whose
+        checklist stays incomplete is still created (logged: its items can be added by hand)."""
+        jobs = {
+            str(i): ChecklistJob(r.action.mailbox, r.list_id, r.remote_id, names)
+            for i, r in done.items()
+            if r.ok
+            and r.action.op == "create"
+            and r.action.kind in TASK_KINDS
+            and r.action.item is not None
+            and r.remote_id
+            and r.list_id
+            and (names := checklist_names(r.action.item.create_extra))
+        }
+        for j, error in add_checklists(self.client, jobs).items():
+            log.warning("task %s: checklist incomplete: %s", done[int(j)].action.key, error)
 
     def _resolve_missing_ids(
         self, mailbox: str, chunk: list[Action], list_id: str | GraphError | None

@@ -95,6 +95,8 @@ def request_for(
         if is_event:
             # Safe to repeat: Graph refuses a second create with the same transactionId.
             return BatchRequest(rid, "POST", f"/users/{mb}/events", body, idempotent=True)
+        # Checklist items follow in their own documented POSTs (`checklists`), not inline.
+        body.pop("checklistItems", None)
         return BatchRequest(rid, "POST", f"/users/{mb}/todo/lists/{seg(list_id or '')}/tasks", body)
     if remote_id is None:
         if action.op == "update":
