@@ -414,3 +414,46 @@ def test_a_lost_checklist_answer_is_read_back_not_posted_twice(h: SandboxHarness
     assert [i["displayName"] for i in stored["checklistItems"]] == wanted
     reads = [u for m, u, _ in h.session.graph_items() if m == "GET" and "/checklistItems" in u]
     assert len(reads) == 1
+
+
+def test_faults_never_leave_two_iep_lists(sandbox_tokens: TokenProvider) -> None:
+    """At a 30% fault rate (fixed seed) three nights of task creates in twelve mailboxes leave
+    exactly one iepsched list in each (issue 8 item 5: lost list creates were re-POSTed)."""
+    boxes = [f"cm{i}@usd500.org" for i in range(12)]
+    tasks = [i for i in district_items() if i.kind == "task"][:3]
+    with GraphSandbox(latency_ms=0, max_retry_after=0.01, seed=4) as sb:
+        h = SandboxHarness(sb, sandbox_token_provider(sb))
+        for _ in range(3):
+            sb.set_faults(0.0)
+            h.remote.snapshot(boxes)
+            sb.set_faults(0.3)
+            list(
+                h.remote.apply(
+                    [create(dataclasses.replace(t, mailbox=mb)) for mb in boxes for t in tasks]
+                )
+            )
+        sb.set_faults(0.0)
+        counts = {mb: [tl["displayName"] for tl in h.lists(mb)].count(LIST_NAME) for mb in boxes}
+        h.client.close()
+        h.person.close()
+    assert counts == dict.fromkeys(boxes, 1)
+
+
+def test_two_same_named_lists_the_one_holding_our_tasks_is_used_and_reported(
+    h: SandboxHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With two "IEP deadlines" lists (an earlier fault), iepsched keeps using the one holding
+    its tasks, reports the duplicate and deletes neither."""
+    url = f"/users/{CM}/todo/lists"
+    older = h.person.post(url, json={"displayName": LIST_NAME})["id"]
+    holding = h.person.post(url, json={"displayName": LIST_NAME})["id"]
+    made = ok(apply_one(h.remote, dataclasses.replace(create(pick("task")), list_id=holding)))
+    assert made.list_id == holding
+    fresh = GraphRemote(h.client, timezone=TZ, todo_list_name=LIST_NAME)
+    with caplog.at_level("WARNING"):
+        snapshot = fresh.snapshot([CM])
+    assert snapshot.lists[CM] == holding
+    assert "2 To Do lists named" in caplog.text
+    second = ok(apply_one(fresh, create(pick("task", contact=True))))
+    assert second.list_id == holding
+    assert {tl["id"] for tl in h.lists(CM) if tl["displayName"] == LIST_NAME} == {older, holding}

@@ -25,6 +25,7 @@ import functools
 import logging
 import queue
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -149,6 +150,11 @@ class GraphRemote:
     # -- reads -----------------------------------------------------------------------------------
 
     @property
+    def duplicate_lists(self) -> Mapping[str, tuple[str, ...]]:
+        """Mailboxes seen holding more than one list named `todo_list_name` (their ids)."""
+        return dict(self._lists.duplicates)
+
+    @property
     def todo_list_name(self) -> str:
         """The name of the To Do list iepsched keeps its tasks in."""
         return self._lists.name
@@ -219,6 +225,7 @@ class GraphRemote:
                 raise ForeignInstallation(mailbox, event_owner(obj) or "unknown", ours)
         list_ids = self._lists.find(mailbox)
         tasks: dict[str, RemoteTask] = {}
+        held: Counter[str] = Counter()
         for list_id in list_ids:  # normally one; a second same-named list is read, not ignored
             for obj in self.client.paginate(self._tasks_url(mailbox, list_id), mailbox=mailbox):
                 owner = task_owner(obj)
@@ -226,9 +233,11 @@ class GraphRemote:
                     raise ForeignInstallation(mailbox, owner, ours)
                 task = task_from_graph(obj, mailbox, list_id)
                 if task is not None:
+                    held[list_id] += 1
                     tasks[task.key] = pick_task(tasks.get(task.key), task)
         log.debug("mailbox read: %d events, %d tasks", len(events), len(tasks))
-        return _Read(mailbox, events, tasks, list_ids[0] if list_ids else None)
+        chosen = self._lists.choose(mailbox, list_ids, held) if list_ids else None
+        return _Read(mailbox, events, tasks, chosen)
 
     def _tasks_url(self, mailbox: str, list_id: str) -> str:
         return tasks_url(mailbox, list_id, page_size=self.page_size)
