@@ -132,6 +132,9 @@ def test_rebook_uses_the_next_generation_and_looks_up_first(h: SandboxHarness) -
     assert methods == ["POST", "GET", "POST"]
     assert writes_of(h.session, "POST", "/events") == 2
     assert len(h.events(CM)) == 1
+    # The create under the next generation labels its times with Windows names too.
+    retried = h.session.graph_items()[-1][2]
+    assert retried["start"]["timeZone"] == retried["end"]["timeZone"] == "Central Standard Time"
 
 
 def test_uncertain_task_create_is_never_reposted(h: SandboxHarness) -> None:

@@ -35,7 +35,7 @@ from ..core.errors import (
     GraphConflict,
     GraphError,
 )
-from ..core.items import DEFAULT_INSTALLATION, transaction_id
+from ..core.items import DEFAULT_INSTALLATION
 from ..core.model import Interval
 from ..core.remote import (
     Action,
@@ -59,22 +59,20 @@ from .graphread import (
     task_from_graph,
     task_owner,
 )
+from .graphsettle import resolve_missing_ids, settle_conflicts
 from .graphwire import MAX_BATCH_ITEMS, BatchRequest
 from .graphwrite import (
     CANCEL_COMMENT,
     EVENT_KINDS,
     MAX_GENERATIONS,
     TASK_KINDS,
-    event_by_key_url,
     events_url,
-    failed,
     foreign_events_url,
     key_filter,
     odata_string,
     query_string,
     request_for,
     schedule_requests,
-    seg,
     tasks_url,
 )
 from .ownership import ForeignInstallation
@@ -356,7 +354,9 @@ class GraphRemote:
         for mailbox, indexes in by_box.items():
             list_id = list_ids.get(mailbox)
             mine = [actions[i] for i in indexes]
-            resolved = self._resolve_missing_ids(mailbox, mine, list_id)
+            resolved = resolve_missing_ids(
+                self.client, mailbox, mine, list_id, page_size=self.page_size
+            )
             for local, i in enumerate(indexes):
                 if local in resolved:
                     known_ids[i] = resolved[local]
@@ -396,7 +396,7 @@ class GraphRemote:
                 else:
                     done[i] = result_from_answer(action, answer, rid, lists.get(i))
             for mailbox, conflicted in conflicts.items():
-                done.update(self._settle_conflicts(mailbox, conflicted))
+                done.update(settle_conflicts(self.client, mailbox, conflicted))
             self._add_checklists(done)
         return [done[i] for i in range(len(actions))]
 
@@ -416,118 +416,3 @@ class GraphRemote:
         }
         for j, error in add_checklists(self.client, jobs).items():
             log.warning("task %s: checklist incomplete: %s", done[int(j)].action.key, error)
-
-    def _resolve_missing_ids(
-        self, mailbox: str, chunk: list[Action], list_id: str | GraphError | None
-    ) -> dict[int, str | GraphError | None]:
-        """Remote ids, looked up by key, for non-create actions that came without one (an item
-        whose create was never confirmed): None where nothing carries the key, or the error that
-        prevented the lookup."""
-        missing = [i for i, a in enumerate(chunk) if a.op != "create" and a.remote_id is None]
-        found: dict[int, str | GraphError | None] = {}
-        event_ix = {i: chunk[i].key for i in missing if chunk[i].kind in EVENT_KINDS}
-        if event_ix:
-            for i, hit in self._lookup_events(mailbox, event_ix).items():
-                found[i] = hit.remote_id if isinstance(hit, RemoteEvent) else hit
-        task_ix = [i for i in missing if chunk[i].kind in TASK_KINDS]
-        if task_ix:
-            lists = {lid for i in task_ix if (lid := chunk[i].list_id)}
-            if isinstance(list_id, str):
-                lists.add(list_id)
-            by_key: dict[str, RemoteTask] = {}
-            try:
-                for lid in sorted(lists):
-                    url = self._tasks_url(mailbox, lid)
-                    for obj in self.client.paginate(url, mailbox=mailbox):
-                        task = task_from_graph(obj, mailbox, lid)
-                        if task is not None:
-                            by_key[task.key] = pick_task(by_key.get(task.key), task)
-            except GraphError as exc:
-                found.update(dict.fromkeys(task_ix, exc))
-            else:
-                for i in task_ix:
-                    task_hit = by_key.get(chunk[i].key)
-                    found[i] = task_hit.remote_id if task_hit else None
-        return found
-
-    def _lookup_events(
-        self, mailbox: str, keys: Mapping[int, str]
-    ) -> dict[int, RemoteEvent | GraphError | None]:
-        """Find events by key (one batched GET each); None where no event carries the key."""
-        requests = [
-            BatchRequest(str(i), "GET", event_by_key_url(mailbox, key), mailbox=mailbox)
-            for i, key in keys.items()
-        ]
-        answers = self.client.batch(requests)
-        out: dict[int, RemoteEvent | GraphError | None] = {}
-        for i, key in keys.items():
-            answer = answers[str(i)]
-            if isinstance(answer, GraphError):
-                out[i] = answer
-                continue
-            body = answer.body if isinstance(answer.body, Mapping) else {}
-            best: RemoteEvent | None = None
-            for obj in body.get("value") or []:
-                event = event_from_graph(obj, mailbox) if isinstance(obj, Mapping) else None
-                # Graph compares property values case-insensitively; keys are exact.
-                if event is not None and event.key == key:
-                    best = pick_event(best, event)
-            out[i] = best
-        return out
-
-    def _settle_conflicts(
-        self, mailbox: str, conflicted: Mapping[int, Action]
-    ) -> dict[int, Result]:
-        """Event creates refused as duplicates: adopt the existing event, or create it again under
-        the next transaction-id generation when no event carries the key any more."""
-        done: dict[int, Result] = {}
-        generation = dict.fromkeys(conflicted, 0)
-        pending = dict(conflicted)
-        while pending:
-            log.debug("%d event creates already used their transactionId; looking up", len(pending))
-            found = self._lookup_events(mailbox, {i: a.key for i, a in pending.items()})
-            retry: dict[int, Action] = {}
-            for i, action in pending.items():
-                hit = found[i]
-                if isinstance(hit, GraphError):
-                    done[i] = failed(action, hit)
-                elif hit is not None and not hit.is_cancelled:
-                    done[i] = Result(
-                        action, ok=True, remote_id=hit.remote_id, change_key=hit.change_key
-                    )
-                elif generation[i] >= MAX_GENERATIONS:
-                    done[i] = failed(
-                        action,
-                        GraphConflict(
-                            f"event create refused as a duplicate {MAX_GENERATIONS + 1} times, "
-                            "yet no event carries its key",
-                            code="ErrorDuplicateTransactionId",
-                        ),
-                    )
-                else:
-                    generation[i] += 1
-                    retry[i] = action
-            if not retry:
-                break
-            requests = []
-            for i, action in retry.items():
-                assert action.item is not None
-                body = {
-                    **action.item.fields,
-                    **action.item.create_extra,
-                    "transactionId": transaction_id(action.key, generation[i]),
-                }
-                requests.append(
-                    BatchRequest(
-                        str(i), "POST", f"/users/{seg(mailbox)}/events", body, idempotent=True
-                    )
-                )
-            answers = self.client.batch(requests)
-            pending = {}
-            for i, action in retry.items():
-                answer = answers[str(i)]
-                if isinstance(answer, GraphConflict):
-                    pending[i] = action
-                else:
-                    done[i] = result_from_answer(action, answer, None, None)
-        return done
