@@ -460,3 +460,26 @@ def test_two_same_named_lists_the_one_holding_our_tasks_is_used_and_reported(
     second = ok(apply_one(fresh, create(pick("task", contact=True))))
     assert second.list_id == holding
     assert {tl["id"] for tl in h.lists(CM) if tl["displayName"] == LIST_NAME} == {older, holding}
+
+
+def test_known_events_missing_from_the_listing_are_read_by_id_in_batches(
+    h: SandboxHarness,
+) -> None:
+    """Stored event ids the listing did not return are read with GET /users/{m}/events/{id}
+    inside $batch envelopes of at most 20; ids the listing returned cost nothing."""
+    meeting = pick("event")
+    made = ok(apply_one(h.remote, create(meeting)))
+    assert made.remote_id is not None
+    missing = [f"AAMkmissing{n:03d}=" for n in range(25)]
+    known = {made.remote_id: CM, **dict.fromkeys(missing, CM)}
+    h.session.sent.clear()
+    snapshot = h.remote.snapshot([CM], known)
+    assert meeting.key in snapshot.events
+    by_id = [
+        u
+        for m, u, _ in h.session.graph_items()
+        if m == "GET" and urlsplit(u).path.startswith(f"/users/{CM}/events/")
+    ]
+    assert sorted(unquote(urlsplit(u).path).rsplit("/", 1)[1] for u in by_id) == missing
+    envelopes = [b for _, u, b in h.session.sent if u.endswith("/$batch")]
+    assert envelopes and all(len(b["requests"]) <= 20 for b in envelopes)

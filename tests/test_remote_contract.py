@@ -752,6 +752,23 @@ class TestRemoteContract:
         assert not failed.ok and isinstance(failed.error, GraphNotFound)
         ok(apply_one(h.remote, act("cancel", meeting, made)))
 
+    def test_a_delivered_event_is_read_by_its_stored_id_and_404_is_gone(self, h: Harness) -> None:
+        """An event the state knows (id -> mailbox) but the installation listing does not return
+        (one written before installations were recorded) is read by its id; once a person
+        deleted it, that read is a 404 and the event is reported gone."""
+        meeting = pick("event")
+        extra = dict(meeting.create_extra)
+        extra["singleValueExtendedProperties"] = [{"id": KEY_PROPERTY_ID, "value": meeting.key}]
+        untagged = dataclasses.replace(meeting, create_extra=extra)
+        made = ok(apply_one(h.remote, create(untagged)))
+        assert made.remote_id is not None
+        assert meeting.key not in snap(h).events  # not this installation's by its properties
+        known = {made.remote_id: CM}
+        found = h.remote.snapshot([CM], known).events[meeting.key]
+        assert found.remote_id == made.remote_id and found.start == meeting.start
+        h.delete(CM, meeting.key)
+        assert meeting.key not in h.remote.snapshot([CM], known).events
+
     def test_another_installations_items_stop_the_snapshot(self, h: Harness) -> None:
         """A mailbox holding another installation's event or task makes the snapshot refuse,
         naming the mailbox and both installations; the owner still reads its items."""

@@ -59,7 +59,7 @@ from .graphread import (
     task_from_graph,
     task_owner,
 )
-from .graphsettle import resolve_missing_ids, settle_conflicts
+from .graphsettle import events_by_id, resolve_missing_ids, settle_conflicts
 from .graphwire import MAX_BATCH_ITEMS, BatchRequest
 from .graphwrite import (
     CANCEL_COMMENT,
@@ -157,20 +157,31 @@ class GraphRemote:
         """The name of the To Do list iepsched keeps its tasks in."""
         return self._lists.name
 
-    def snapshot(self, mailboxes: Iterable[str]) -> Snapshot:
+    def snapshot(
+        self, mailboxes: Iterable[str], known: Mapping[str, str] | None = None
+    ) -> Snapshot:
         """Read every iepsched event and task in these mailboxes, mailboxes in parallel.
 
-        Per mailbox: ceil(events / page_size) event pages (at least one), the To Do lists (one
-        page unless the mailbox has very many lists), and ceil(tasks / page_size) task pages of
-        the iepsched list — completed tasks included — (none when the list does not exist).
+        Per mailbox: ceil(events / page_size) pages of this installation's events (at least one;
+        the documented id-and-value filter on the installation property), one probe for another
+        installation's events, the To Do lists (one page unless the mailbox has very many
+        lists), and ceil(tasks / page_size) task pages of the iepsched list — completed tasks
+        included — (none when the list does not exist). A `known` event (id -> mailbox, from the
+        state) the listing did not return is read by its id, batched: 404 means it is gone.
         """
         boxes = list(dict.fromkeys(mailboxes))
+        by_box: dict[str, list[str]] = {}
+        for event_id, mailbox in (known or {}).items():
+            by_box.setdefault(mailbox.lower(), []).append(event_id)
         self.unread = {}
         reads: dict[str, _Read] = {}
         if boxes:
             workers = max(1, min(len(boxes), self.client.max_workers))
             with ThreadPoolExecutor(workers, thread_name_prefix="graph-snapshot") as pool:
-                futures = {mb: pool.submit(self._read_mailbox, mb) for mb in boxes}
+                futures = {
+                    mb: pool.submit(self._read_mailbox, mb, by_box.get(mb.lower(), []))
+                    for mb in boxes
+                }
                 try:
                     for mb in boxes:
                         try:
@@ -209,14 +220,20 @@ class GraphRemote:
             events=events, tasks=tasks, lists=lists, mailboxes=frozenset(m for m in reads)
         )
 
-    def _read_mailbox(self, mailbox: str) -> _Read:
+    def _read_mailbox(self, mailbox: str, known: Sequence[str]) -> _Read:
         ours = self.installation
         events: dict[str, RemoteEvent] = {}
         url = events_url(mailbox, ours, page_size=self.page_size)
+        listed: set[str] = set()
         for obj in self.client.paginate(url, mailbox=mailbox):
             event = event_from_graph(obj, mailbox)
             if event is not None:
+                listed.add(event.remote_id)
                 events[event.key] = pick_event(events.get(event.key), event)
+        # Delivered events the listing missed (written before installations were recorded):
+        # read by their stored immutable id.
+        for event in events_by_id(self.client, mailbox, [i for i in known if i not in listed]):
+            events[event.key] = pick_event(events.get(event.key), event)
         probe = self.client.get(foreign_events_url(mailbox, ours), mailbox=mailbox)
         for obj in (probe.get("value") if isinstance(probe, Mapping) else None) or []:
             if isinstance(obj, Mapping):

@@ -10,9 +10,9 @@ tasks by reading their list.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from ..core.errors import GraphConflict, GraphError
+from ..core.errors import GraphConflict, GraphError, GraphNotFound
 from ..core.items import transaction_id
 from ..core.remote import Action, RemoteEvent, RemoteTask, Result
 from .graph import GraphClient
@@ -23,13 +23,14 @@ from .graphwrite import (
     MAX_GENERATIONS,
     TASK_KINDS,
     event_by_key_url,
+    event_url,
     failed,
     graph_times,
     seg,
     tasks_url,
 )
 
-__all__ = ["lookup_events", "resolve_missing_ids", "settle_conflicts"]
+__all__ = ["events_by_id", "lookup_events", "resolve_missing_ids", "settle_conflicts"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,28 @@ def resolve_missing_ids(
             for i in task_ix:
                 task_hit = by_key.get(chunk[i].key)
                 found[i] = task_hit.remote_id if task_hit else None
+    return found
+
+
+def events_by_id(client: GraphClient, mailbox: str, ids: Sequence[str]) -> list[RemoteEvent]:
+    """The events with these ids that still exist (batched GETs, ≤ 20 per envelope; 404 means
+    gone). Any other error raises: the mailbox could not be read."""
+    requests = [
+        BatchRequest(str(n), "GET", event_url(mailbox, event_id), mailbox=mailbox)
+        for n, event_id in enumerate(ids)
+    ]
+    answers = client.batch(requests)
+    found: list[RemoteEvent] = []
+    for req in requests:
+        answer = answers[req.id]
+        if isinstance(answer, GraphNotFound):
+            continue
+        if isinstance(answer, GraphError):
+            raise answer
+        body = answer.body if isinstance(answer.body, Mapping) else {}
+        event = event_from_graph(body, mailbox)
+        if event is not None:
+            found.append(event)
     return found
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "MAX_GENERATIONS",
     "TASK_KINDS",
     "event_by_key_url",
+    "event_url",
     "events_url",
     "expand_property",
     "failed",
@@ -151,6 +152,12 @@ def events_url(mailbox: str, installation: str, *, page_size: int) -> str:
         "$top": str(page_size),
     }
     return f"/users/{seg(mailbox)}/events?{query_string(params)}"
+
+
+def event_url(mailbox: str, event_id: str) -> str:
+    """One event by its (immutable) id, key property expanded (event-get)."""
+    params = {"$select": EVENT_SELECT, "$expand": expand_property(KEY_PROPERTY_ID)}
+    return f"/users/{seg(mailbox)}/events/{seg(event_id)}?{query_string(params)}"
 
 
 def event_by_key_url(mailbox: str, key: str) -> str:

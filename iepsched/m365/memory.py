@@ -30,7 +30,7 @@ import datetime as dt
 import itertools
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..core.errors import (
@@ -150,8 +150,12 @@ class MemoryRemote(MemoryTenant):
 
     # -- Remote: reads ---------------------------------------------------------------------------
 
-    def snapshot(self, mailboxes: Iterable[str]) -> Snapshot:
-        """Every iepsched event and task in these mailboxes (the same mapping as GraphRemote)."""
+    def snapshot(
+        self, mailboxes: Iterable[str], known: Mapping[str, str] | None = None
+    ) -> Snapshot:
+        """Every iepsched event and task in these mailboxes (the same mapping as GraphRemote):
+        this installation's events, plus the `known` ones (by id) that carry no installation."""
+        by_id = set(known or ())
         events: dict[str, RemoteEvent] = {}
         tasks: dict[str, RemoteTask] = {}
         lists: dict[str, str] = {}
@@ -173,7 +177,7 @@ class MemoryRemote(MemoryTenant):
                     owner = owner_of(obj)
                     if owner is not None and owner != self.installation:
                         raise ForeignInstallation(mb, owner, self.installation)
-                    event = event_of(obj, mb) if owner else None
+                    event = event_of(obj, mb) if owner or obj["id"] in by_id else None
                     if event is not None:
                         events[event.key] = prefer_event(events.get(event.key), event)
                 list_ids = self._list_ids(box)

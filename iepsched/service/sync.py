@@ -87,7 +87,7 @@ def run_sync(
     report = SyncReport()
     items = store.items()
     mailboxes = _mailboxes(district, items)
-    snapshot = remote.snapshot(sorted(mailboxes))
+    snapshot = remote.snapshot(sorted(mailboxes), _known_events(items))
     items = _observe(store, items, snapshot, options, report)
 
     inputs = state_inputs(
@@ -140,7 +140,7 @@ def run_sync(
             len(uncertain),
         )
         items = store.items()
-        snapshot = remote.snapshot(again_mailboxes)
+        snapshot = remote.snapshot(again_mailboxes, _known_events(items))
         items = _observe(store, items, snapshot, options, report, quiet=True)
         keys = {a.key for a in uncertain}
         wanted = [d for d in desired if d.key in keys]
@@ -171,6 +171,15 @@ def _mailboxes(district: District, items: Mapping[str, ItemState]) -> set[str]:
     found = {s.case_manager_email for s in district.students if s.status == "active"}
     found.update(st.mailbox for st in items.values() if st.state in (LIVE, PENDING))
     return found
+
+
+def _known_events(items: Mapping[str, ItemState]) -> dict[str, str]:
+    """Event id -> mailbox of the events the state holds as delivered (read by id if unlisted)."""
+    return {
+        st.remote_id: st.mailbox
+        for st in items.values()
+        if st.remote_id and st.kind in ("event", "calendar_item") and st.state in (LIVE, PENDING)
+    }
 
 
 def _observe(
