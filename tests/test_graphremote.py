@@ -483,3 +483,47 @@ def test_known_events_missing_from_the_listing_are_read_by_id_in_batches(
     assert sorted(unquote(urlsplit(u).path).rsplit("/", 1)[1] for u in by_id) == missing
     envelopes = [b for _, u, b in h.session.sent if u.endswith("/$batch")]
     assert envelopes and all(len(b["requests"]) <= 20 for b in envelopes)
+
+
+def test_a_lost_task_create_answer_still_gets_its_checklist_once(h: SandboxHarness) -> None:
+    """When a contact task's create answer is lost the result stays uncertain (the sync engine
+    re-reads), but the task that landed is found in its list and gets its checklist items —
+    each once — since a recovered task is never created again."""
+    contact = pick("task", contact=True)
+    h.drop_after_write(contact.key)
+    result = apply_one(h.remote, create(contact))
+    assert not result.ok and result.uncertain
+    (stored,) = [t for t in h.tasks(CM) if key_of_task(t) == contact.key]
+    wanted = [i["displayName"] for i in contact.create_extra["checklistItems"]]
+    assert [i["displayName"] for i in stored["checklistItems"]] == wanted
+
+
+def test_faults_leave_every_contact_checklist_complete_and_single(
+    sandbox_tokens: TokenProvider,
+) -> None:
+    """At a 30% fault rate (fixed seed), creating contact tasks until each is confirmed or
+    found (as the sync engine does) leaves each task once, with each checklist item once."""
+    boxes = [f"cm{i}@usd500.org" for i in range(6)]
+    contact = pick("task", contact=True)
+    wanted = [i["displayName"] for i in contact.create_extra["checklistItems"]]
+    items = [dataclasses.replace(contact, mailbox=mb) for mb in boxes]
+    with GraphSandbox(latency_ms=0, max_retry_after=0.01, seed=7) as sb:
+        h = SandboxHarness(sb, sandbox_token_provider(sb))
+        pending = items
+        for _ in range(8):
+            sb.set_faults(0.0)
+            h.remote.snapshot(boxes)  # as each pass of the sync engine reads first
+            pending = [
+                i for i in pending if not any(key_of_task(t) == i.key for t in h.tasks(i.mailbox))
+            ]
+            if not pending:
+                break
+            sb.set_faults(0.3)
+            list(h.remote.apply([create(i) for i in pending]))
+        sb.set_faults(0.0)
+        stored = {mb: [t for t in h.tasks(mb) if key_of_task(t) == contact.key] for mb in boxes}
+        h.client.close()
+        h.person.close()
+    for mb, tasks in stored.items():
+        assert len(tasks) == 1, mb
+        assert sorted(i["displayName"] for i in tasks[0]["checklistItems"]) == sorted(wanted), mb

@@ -419,17 +419,40 @@ class GraphRemote:
 
     def _add_checklists(self, done: Mapping[int, Result]) -> None:
         """The checklist items of the tasks just created, in a following batch; a task whose
-        checklist stays incomplete is still created (logged: its items can be added by hand)."""
-        jobs = {
-            str(i): ChecklistJob(r.action.mailbox, r.list_id, r.remote_id, names)
-            for i, r in done.items()
-            if r.ok
-            and r.action.op == "create"
-            and r.action.kind in TASK_KINDS
-            and r.action.item is not None
-            and r.remote_id
-            and r.list_id
-            and (names := checklist_names(r.action.item.create_extra))
-        }
+        checklist stays incomplete is still created (logged: its items can be added by hand).
+
+        A create whose answer was lost stays uncertain (the sync engine re-reads and adopts the
+        task, never creating it again), so the task is looked for in its list now and given the
+        checklist items it lacks: otherwise a recovered contact task would have none.
+        """
+        jobs: dict[str, ChecklistJob] = {}
+        lost: dict[tuple[str, str], dict[str, tuple[int, tuple[str, ...]]]] = {}
+        for i, r in done.items():
+            item = r.action.item
+            if r.action.op != "create" or r.action.kind not in TASK_KINDS or item is None:
+                continue
+            names = checklist_names(item.create_extra)
+            if names and r.ok and r.remote_id and r.list_id:
+                jobs[str(i)] = ChecklistJob(r.action.mailbox, r.list_id, r.remote_id, names)
+            elif names and r.uncertain:
+                list_id = r.action.list_id or self._lists.known(r.action.mailbox)
+                if list_id:
+                    lost.setdefault((r.action.mailbox, list_id), {})[r.action.key] = (i, names)
+        for (mailbox, list_id), wanted in lost.items():
+            try:
+                for obj in self.client.paginate(self._tasks_url(mailbox, list_id), mailbox=mailbox):
+                    task = task_from_graph(obj, mailbox, list_id)
+                    if task is None or task.key not in wanted:
+                        continue
+                    i, names = wanted.pop(task.key)
+                    have = {
+                        str(c.get("displayName"))
+                        for c in obj.get("checklistItems") or []
+                        if isinstance(c, Mapping)
+                    }
+                    missing = tuple(n for n in names if n not in have)
+                    jobs[str(i)] = ChecklistJob(mailbox, list_id, task.remote_id, missing)
+            except GraphError as exc:
+                log.warning("could not look for tasks whose create answer was lost: %s", exc)
         for j, error in add_checklists(self.client, jobs).items():
             log.warning("task %s: checklist incomplete: %s", done[int(j)].action.key, error)

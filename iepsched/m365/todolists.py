@@ -42,6 +42,11 @@ class TodoLists:
         with self._lock:
             self._ids[mailbox.lower()] = list_id
 
+    def known(self, mailbox: str) -> str | None:
+        """The list id remembered for `mailbox`, if any (no request)."""
+        with self._lock:
+            return self._ids.get(mailbox.lower())
+
     def find(self, mailbox: str) -> list[str]:
         """Ids of the To Do lists named `name`, in Graph's order."""
         return [
