@@ -1,19 +1,24 @@
 """`Remote` over Microsoft Graph: reads as paged GETs, writes as JSON batches (SPEC §5).
 
 Everything goes through one `GraphClient` (headers, retries, throttling, per-mailbox concurrency
-live there). This module only knows which URLs iepsched reads and writes, and what an answer
-means for the sync engine:
+live there). Only request forms Microsoft documents are sent (SPEC §5): events are listed with
+the id-and-value filter on the installation property, events the state knows but the listing
+misses are read by their immutable id (404: gone), and a mailbox holding another installation's
+events or tasks stops the snapshot (`ownership.ForeignInstallation`). This module knows which
+URLs iepsched reads and writes, and what an answer means for the sync engine:
 
 * an event create carries a ``transactionId`` derived from its key, so it is marked safe to retry;
   ``ErrorDuplicateTransactionId`` means "already created": the event is looked up by its key
   property and adopted, or — when a person deleted it and it is wanted again — created once more
   under the next transaction-id generation;
 * a To Do task create has no such guard: when its answer is lost the result is *uncertain* and the
-  sync engine re-reads before deciding (a blind re-POST would duplicate it);
+  sync engine re-reads before deciding (a blind re-POST would duplicate it); its checklist items
+  follow as separate documented POSTs (`checklists`), also for a task whose answer was lost;
 * removing something that is already gone (404 on cancel/delete) is success.
 
 Reading Graph JSON into remote values is `graphread`; the requests for each write are
-`graphwrite`. `MemoryRemote` reads its items with its own code, so the contract tests compare two
+`graphwrite`; lookups by key and duplicate creates are `graphsettle`; the To Do list is
+`todolists`. `MemoryRemote` reads its items with its own code, so the contract tests compare two
 independent readings. The read/write names are re-exported here for callers of the adapter.
 """
 
