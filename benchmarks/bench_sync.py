@@ -144,6 +144,7 @@ def _sync(
         client,
         timezone=district.config.district.timezone,
         todo_list_name=district.config.delivery.todo_list_name,
+        installation=district.config.district.installation,
     )
     sb.reset_stats()
     t0 = time.perf_counter()

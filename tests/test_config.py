@@ -129,7 +129,7 @@ def test_unknown_keys_are_warnings() -> None:
         f"warning: unknown_keys.toml [meeting]: unknown section, ignored (did you mean "
         f"[meetings]? known: {known}, privacy)",
         "warning: unknown_keys.toml [district] zone: unknown key, ignored (did you mean "
-        "timezone? known: name, timezone)",
+        "timezone? known: name, timezone, installation)",
         "warning: unknown_keys.toml [safety] max_cancelations: unknown key, ignored (did you "
         "mean max_cancellations? known: max_cancellations, missing_students)",
         "warning: unknown_keys.toml [safety] owner: unknown key, ignored (known: "

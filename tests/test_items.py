@@ -189,9 +189,10 @@ def test_meeting_event_attendees_and_room() -> None:
         "dateTime": plan.meeting.start.strftime("%Y-%m-%dT%H:%M:%S"),
         "timeZone": "America/Chicago",
     }
-    assert meeting.create_extra["singleValueExtendedProperties"] == [
-        {"id": KEY_PROPERTY_ID, "value": meeting.key}
-    ]
+    assert meeting.create_extra["singleValueExtendedProperties"][0] == {
+        "id": KEY_PROPERTY_ID,
+        "value": meeting.key,
+    }
 
 
 def test_tasks_link_back_by_key_and_are_due_on_the_milestone() -> None:
@@ -202,7 +203,11 @@ def test_tasks_link_back_by_key_and_are_due_on_the_milestone() -> None:
             continue
         assert "transactionId" not in i.create_extra  # not a todoTask property
         assert i.create_extra["linkedResources"] == [
-            {"applicationName": APPLICATION_NAME, "displayName": i.key, "externalId": i.key}
+            {
+                "applicationName": APPLICATION_NAME,
+                "displayName": options().installation,  # the owning installation
+                "externalId": i.key,
+            }
         ]
         day = milestone_date(by_key[i.student_id], i.milestone)
         assert day is not None and day == i.due

@@ -58,7 +58,9 @@ def _sample_world(root: Path) -> tuple[District, StateStore, MemoryRemote]:
     shutil.copytree(Path(__file__).resolve().parents[1] / "config", root / "config")
     config = load_config(root / "config" / "iepsched.toml")
     config = dataclasses.replace(config, state=StateSettings(path=root / "state.sqlite"))
-    remote = MemoryRemote(timezone=config.district.timezone)
+    remote = MemoryRemote(
+        timezone=config.district.timezone, installation=config.district.installation
+    )
     return load_district(config), StateStore(config.state_path), remote
 
 

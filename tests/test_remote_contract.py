@@ -32,6 +32,7 @@ from iepsched.m365.graph import GraphClient
 from iepsched.m365.graphremote import CANCEL_COMMENT, GraphRemote
 from iepsched.m365.graphwire import TokenProvider
 from iepsched.m365.memory import MemoryRemote
+from iepsched.m365.ownership import ForeignInstallation
 from iepsched.sandbox import GraphSandbox
 
 TZ = "America/Chicago"
@@ -266,6 +267,8 @@ def graph_type(method: str, url: str) -> str | None:
         return "cancel"
     if path.endswith("/getschedule") or method == "GET" or method == "DELETE":
         return None
+    if path.endswith("/checklistitems"):
+        return "checklistItem"
     if "/todo/lists" in path:
         return "todoTask" if "/tasks" in path else "todoTaskList"
     return "event"
@@ -760,6 +763,51 @@ class TestRemoteContract:
         apply_all(h.remote, [create(i) for i in district_items() if i.mailbox == CM])
         assert snap(h, CM, CM2) == snap(h, CM, CM2)
         assert snap(h, CM, CM2).mailboxes == frozenset({CM, CM2})
+
+    def test_a_deleted_event_reads_back_as_gone(self, h: Harness) -> None:
+        """An event a person deleted is absent from the snapshot, an update of it by its id is
+        404 (not found), and cancelling it is done (nothing to cancel)."""
+        meeting = pick("event")
+        made = ok(apply_one(h.remote, create(meeting)))
+        assert meeting.key in snap(h).events
+        h.delete(CM, meeting.key)
+        assert meeting.key not in snap(h).events
+        failed = apply_one(h.remote, act("update", meeting, made, changed=("subject",)))
+        assert not failed.ok and isinstance(failed.error, GraphNotFound)
+        ok(apply_one(h.remote, act("cancel", meeting, made)))
+
+    def test_a_delivered_event_is_read_by_its_stored_id_and_404_is_gone(self, h: Harness) -> None:
+        """An event the state knows (id -> mailbox) but the installation listing does not return
+        (one written before installations were recorded) is read by its id; once a person
+        deleted it, that read is a 404 and the event is reported gone."""
+        meeting = pick("event")
+        extra = dict(meeting.create_extra)
+        extra["singleValueExtendedProperties"] = [{"id": KEY_PROPERTY_ID, "value": meeting.key}]
+        untagged = dataclasses.replace(meeting, create_extra=extra)
+        made = ok(apply_one(h.remote, create(untagged)))
+        assert made.remote_id is not None
+        assert meeting.key not in snap(h).events  # not this installation's by its properties
+        known = {made.remote_id: CM}
+        found = h.remote.snapshot([CM], known).events[meeting.key]
+        assert found.remote_id == made.remote_id and found.start == meeting.start
+        h.delete(CM, meeting.key)
+        assert meeting.key not in h.remote.snapshot([CM], known).events
+
+    def test_another_installations_items_stop_the_snapshot(self, h: Harness) -> None:
+        """A mailbox holding another installation's event or task makes the snapshot refuse,
+        naming the mailbox and both installations; the owner still reads its items."""
+        meeting, task = pick("event"), pick("task", mailbox=CM2)
+        apply_all(h.remote, [create(meeting), create(task)])
+        owner = snap(h, CM, CM2)
+        assert meeting.key in owner.events and task.key in owner.tasks
+        other = h.make_remote(installation="second-office")
+        for mailbox in (CM, CM2):
+            with pytest.raises(ForeignInstallation) as caught:
+                other.snapshot([mailbox])
+            message = str(caught.value)
+            assert mailbox in message and "'iepsched'" in message and "second-office" in message
+            assert "[district] installation" in message
+        assert [key_of_event(e) for e in h.events(CM)] == [meeting.key]
 
 
 # -- MemoryRemote's own test hooks ----------------------------------------------------------------

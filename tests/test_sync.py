@@ -83,6 +83,7 @@ class World:
             self.remote: Any = MemoryRemote(
                 timezone=TZ_NAME,
                 todo_list_name=self.todo_list_name,
+                installation=cfg.district.installation,
                 validate=validate,
                 now=night(TODAY),
             )
@@ -107,7 +108,10 @@ class World:
                 **(client_options or {}),
             )
             self.remote = GraphRemote(
-                self.client, timezone=TZ_NAME, todo_list_name=self.todo_list_name
+                self.client,
+                timezone=TZ_NAME,
+                todo_list_name=self.todo_list_name,
+                installation=cfg.district.installation,
             )
         self.last_writes = 0
         self.last_attempts = 0

@@ -49,4 +49,5 @@ def graph_remote(config: Config, client: GraphClient) -> GraphRemote:
         client,
         timezone=config.district.timezone,
         todo_list_name=config.delivery.todo_list_name,
+        installation=config.district.installation,
     )

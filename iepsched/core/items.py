@@ -20,6 +20,11 @@ from .model import CONTACT_METHODS, Meeting, Milestone, StudentPlan
 from .remote import APPLICATION_NAME, KEY_PROPERTY_ID, DesiredItem, ItemKind
 from .rules import occurrence_key
 
+# The second single-value extended property on iepsched's events: the owning installation. Same
+# property set (GUID) as the key; events are listed with the documented id-and-value filter on it.
+INSTALLATION_PROPERTY_ID = "String {6f0a3c55-5f2e-4f43-9d8b-1e2a7c1b9e21} Name iepschedInstallation"
+DEFAULT_INSTALLATION = "iepsched"
+
 _TX_NAMESPACE = uuid.UUID("3b0f4f0e-7f4e-4a53-9a43-2f1e5d8c6a10")
 METHOD_LABELS: dict[str, str] = {
     "phone": "Phone",
@@ -44,6 +49,9 @@ class DeliveryOptions:
     reminder_time: dt.time = dt.time(7, 30)
     booking_horizon_days: int = 60
     rooms: Mapping[str, str] | None = None
+    # Which installation owns the items (`[district] installation`): stored in every event and
+    # task so a second installation on the same mailboxes refuses instead of duplicating.
+    installation: str = DEFAULT_INSTALLATION
 
 
 def item_key(student_id: str, cycle_id: str, milestone: str) -> str:
@@ -204,10 +212,13 @@ def _finish(
     )
 
 
-def _event_extra(key: str) -> dict[str, Any]:
+def _event_extra(key: str, installation: str) -> dict[str, Any]:
     return {
         "transactionId": transaction_id(key),
-        "singleValueExtendedProperties": [{"id": KEY_PROPERTY_ID, "value": key}],
+        "singleValueExtendedProperties": [
+            {"id": KEY_PROPERTY_ID, "value": key},
+            {"id": INSTALLATION_PROPERTY_ID, "value": installation},
+        ],
     }
 
 
@@ -267,7 +278,7 @@ def _meeting_item(
         milestone="meeting",
         kind="event",
         fields=fields,
-        create_extra=_event_extra(key),
+        create_extra=_event_extra(key, options.installation),
         start=meeting.start,
         end=meeting.end,
         held=meeting.state == "held",
@@ -313,7 +324,12 @@ def _task_item(
     kind: ItemKind = "task"
     create_extra: dict[str, Any] = {
         "linkedResources": [
-            {"applicationName": APPLICATION_NAME, "displayName": key, "externalId": key}
+            # displayName names the owning installation (externalId stays the key, SPEC §5).
+            {
+                "applicationName": APPLICATION_NAME,
+                "displayName": options.installation,
+                "externalId": key,
+            }
         ]
     }
     if m.kind == "contact":
@@ -358,7 +374,7 @@ def _calendar_item(
         milestone=m.key,
         kind="calendar_item",
         fields=fields,
-        create_extra=_event_extra(key),
+        create_extra=_event_extra(key, options.installation),
         due=m.date,
         contact=m.kind == "contact",
     )

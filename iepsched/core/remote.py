@@ -141,8 +141,14 @@ class Result:
 class Remote(Protocol):
     """Microsoft 365 as the sync engine sees it."""
 
-    def snapshot(self, mailboxes: Iterable[str]) -> Snapshot:
-        """Read every iepsched event and task in these mailboxes."""
+    def snapshot(
+        self, mailboxes: Iterable[str], known: Mapping[str, str] | None = None
+    ) -> Snapshot:
+        """Read every iepsched event and task in these mailboxes.
+
+        `known` maps the ids of events the state holds as delivered to their mailbox: an event
+        the listing does not return is read by that id (gone when Graph answers 404).
+        """
         ...
 
     def free_busy(

@@ -21,6 +21,8 @@ class DistrictSettings:
 
     name: str
     timezone: str  # IANA name, validated with zoneinfo
+    # Which installation owns the items it writes (stored in each; see inputs.config_values).
+    installation: str = "iepsched"
 
     @property
     def tz(self) -> dt.tzinfo:

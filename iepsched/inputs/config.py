@@ -43,6 +43,7 @@ from .config_values import (
     date_value,
     display_path,
     email_address,
+    installation_id,
     missing_students_value,
     nonempty_text,
     quote_key,
@@ -74,7 +75,7 @@ __all__ = [
 
 # What each section may contain; anything else is warned about (with a "did you mean").
 _KNOWN: dict[str, tuple[str, ...]] = {
-    "district": ("name", "timezone"),
+    "district": ("name", "timezone", "installation"),
     "roster": ("path", "columns"),
     "calendar": ("path", "buildings", "ics"),
     "meetings": ("slots", "duration_minutes", "max_per_day"),
@@ -284,7 +285,11 @@ class _ConfigReader(Reader):
         )
         if not name or not timezone:
             return None
-        return DistrictSettings(name=name, timezone=timezone)
+        # Derived from the config, not the state file: a lost state still knows its own items.
+        installation = self.get(
+            table, "district", "installation", installation_id, installation_id(name)
+        )
+        return DistrictSettings(name=name, timezone=timezone, installation=installation)
 
     def roster(self, data: Mapping[str, Any]) -> RosterSettings | None:
         table = self.table(data, "roster", required=True)

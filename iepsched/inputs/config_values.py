@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tzlocal.windows_tz import tz_win
+
 from ..core.errors import Problem, UserError
 
 __all__ = [
@@ -174,7 +176,26 @@ def timezone_name(value: Any) -> str:
         raise ValueError(
             f'{name!r} is not an IANA time zone; use a name like "America/Chicago"'
         ) from None
+    if name not in tz_win:
+        # Graph takes Windows zone names (SPEC §5); iepsched maps the IANA zone through CLDR's
+        # windowsZones table, and a zone it has no entry for would be refused by Graph with 400.
+        raise ValueError(
+            f"{name!r} has no Windows time-zone name (CLDR windowsZones), so Microsoft Graph "
+            'would refuse it; use the IANA zone of a city in your area, e.g. "America/New_York", '
+            '"America/Chicago", "America/Denver" or "America/Indiana/Indianapolis"'
+        )
     return name
+
+
+def installation_id(value: Any) -> str:
+    """`[district] installation` (default: from the district name): which installation owns the
+    items it writes — stored in each event and task, so two installations (two configs, two state
+    files) on the same mailboxes tell their items apart and the second refuses. Lower-case
+    letters, digits and dashes; a lost state file keeps the id, since it comes from the config."""
+    text = re.sub(r"[^a-z0-9]+", "-", nonempty_text(value).lower()).strip("-")
+    if not text:
+        raise ValueError(f'{value!r} has no letters or digits; use e.g. "prairie-valley"')
+    return text[:64]
 
 
 def date_value(value: Any) -> dt.date:

@@ -55,6 +55,7 @@ from .graphwire import (
     redact_url,
     root_cause,
 )
+from .zones import windows_zone
 
 if TYPE_CHECKING:  # `requests` is imported lazily: `import iepsched.m365.graph` must stay cheap.
     import requests
@@ -129,6 +130,8 @@ class GraphClient:
         self._origin = f"{parts.scheme}://{parts.netloc}"
         self._tokens = tokens
         self.timezone = timezone
+        # Graph takes Windows zone names (graph-facts §8): the IANA zone is mapped once here.
+        self._prefer_zone = windows_zone(timezone)
         self.max_workers = max(1, max_workers)
         self.timeout = timeout
         self.max_attempts = max(1, max_attempts)
@@ -389,7 +392,7 @@ class GraphClient:
 
     def _prefer(self) -> str:
         # Both preferences in one comma-separated Prefer header (RFC 7240 §2), as Graph accepts.
-        return f'outlook.timezone="{self.timezone}", IdType="ImmutableId"'
+        return f'outlook.timezone="{self._prefer_zone}", IdType="ImmutableId"'
 
     def _relative(self, url: str) -> str:
         """`url` relative to the version root when it is an absolute URL under our endpoint."""

@@ -16,14 +16,17 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..core.errors import GraphError, GraphNotFound
+from ..core.items import INSTALLATION_PROPERTY_ID
 from ..core.remote import APPLICATION_NAME, KEY_PROPERTY_ID, Action, RemoteEvent, RemoteTask, Result
 from .graphwire import GraphResponse
 from .graphwrite import TASK_KINDS, failed
+from .zones import iana_zone
 
 __all__ = [
     "BUSY_STATUSES",
     "busy_from_schedule",
     "event_from_graph",
+    "event_owner",
     "parse_date",
     "parse_datetime",
     "pick_event",
@@ -31,36 +34,22 @@ __all__ = [
     "resolve_zone",
     "result_from_answer",
     "task_from_graph",
+    "task_owner",
 ]
 
 log = logging.getLogger(__name__)
 
 BUSY_STATUSES = frozenset({"busy", "oof", "tentative"})
 
-# Windows zone names Graph may echo (when a mailbox or caller uses them), for US districts.
-_WINDOWS_ZONES = {
-    "eastern standard time": "America/New_York",
-    "us eastern standard time": "America/Indiana/Indianapolis",
-    "central standard time": "America/Chicago",
-    "mountain standard time": "America/Denver",
-    "us mountain standard time": "America/Phoenix",
-    "pacific standard time": "America/Los_Angeles",
-    "alaskan standard time": "America/Anchorage",
-    "aleutian standard time": "America/Adak",
-    "hawaiian standard time": "Pacific/Honolulu",
-    "atlantic standard time": "America/Halifax",
-    "utc": "UTC",
-    "coordinated universal time": "UTC",
-    "tzone://microsoft/utc": "UTC",
-}
-
 
 def resolve_zone(name: str) -> dt.tzinfo | None:
-    """The tzinfo for an IANA or (common US) Windows zone name Graph uses; None if unknown."""
+    """The tzinfo for an IANA or Windows zone name Graph uses (CLDR mapping); None if unknown."""
     text = name.strip()
     if not text:
         return None
-    mapped = _WINDOWS_ZONES.get(text.lower(), text)
+    if text.lower() in ("utc", "coordinated universal time", "tzone://microsoft/utc"):
+        return dt.UTC
+    mapped = iana_zone(text)
     if mapped == "UTC":
         return dt.UTC
     try:
@@ -119,7 +108,27 @@ def etag_value(etag: Any) -> str:
 
 
 def key_of_event(obj: Mapping[str, Any]) -> str | None:
-    wanted = KEY_PROPERTY_ID.lower()
+    return _property(obj, KEY_PROPERTY_ID)
+
+
+def event_owner(obj: Mapping[str, Any]) -> str | None:
+    """The installation an event names (its installation property), when expanded."""
+    return _property(obj, INSTALLATION_PROPERTY_ID)
+
+
+def task_owner(obj: Mapping[str, Any]) -> str | None:
+    """The installation an iepsched task names (its linked resource's displayName); None for a
+    task of no installation or of the form before installations (displayName = the key)."""
+    for link in obj.get("linkedResources") or []:
+        if isinstance(link, Mapping) and link.get("applicationName") == APPLICATION_NAME:
+            name = link.get("displayName")
+            if isinstance(name, str) and name and name != link.get("externalId"):
+                return name
+    return None
+
+
+def _property(obj: Mapping[str, Any], prop_id: str) -> str | None:
+    wanted = prop_id.lower()
     for prop in obj.get("singleValueExtendedProperties") or []:
         if not isinstance(prop, Mapping):
             continue

@@ -1,19 +1,24 @@
 """`Remote` over Microsoft Graph: reads as paged GETs, writes as JSON batches (SPEC §5).
 
 Everything goes through one `GraphClient` (headers, retries, throttling, per-mailbox concurrency
-live there). This module only knows which URLs iepsched reads and writes, and what an answer
-means for the sync engine:
+live there). Only request forms Microsoft documents are sent (SPEC §5): events are listed with
+the id-and-value filter on the installation property, events the state knows but the listing
+misses are read by their immutable id (404: gone), and a mailbox holding another installation's
+events or tasks stops the snapshot (`ownership.ForeignInstallation`). This module knows which
+URLs iepsched reads and writes, and what an answer means for the sync engine:
 
 * an event create carries a ``transactionId`` derived from its key, so it is marked safe to retry;
   ``ErrorDuplicateTransactionId`` means "already created": the event is looked up by its key
   property and adopted, or — when a person deleted it and it is wanted again — created once more
   under the next transaction-id generation;
 * a To Do task create has no such guard: when its answer is lost the result is *uncertain* and the
-  sync engine re-reads before deciding (a blind re-POST would duplicate it);
+  sync engine re-reads before deciding (a blind re-POST would duplicate it); its checklist items
+  follow as separate documented POSTs (`checklists`), also for a task whose answer was lost;
 * removing something that is already gone (404 on cancel/delete) is success.
 
 Reading Graph JSON into remote values is `graphread`; the requests for each write are
-`graphwrite`. `MemoryRemote` reads its items with its own code, so the contract tests compare two
+`graphwrite`; lookups by key and duplicate creates are `graphsettle`; the To Do list is
+`todolists`. `MemoryRemote` reads its items with its own code, so the contract tests compare two
 independent readings. The read/write names are re-exported here for callers of the adapter.
 """
 
@@ -25,6 +30,7 @@ import functools
 import logging
 import queue
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,7 +40,7 @@ from ..core.errors import (
     GraphConflict,
     GraphError,
 )
-from ..core.items import transaction_id
+from ..core.items import DEFAULT_INSTALLATION
 from ..core.model import Interval
 from ..core.remote import (
     Action,
@@ -43,10 +49,12 @@ from ..core.remote import (
     Result,
     Snapshot,
 )
+from .checklists import ChecklistJob, add_checklists, checklist_names
 from .graph import GraphClient
 from .graphread import (
     busy_from_schedule,
     event_from_graph,
+    event_owner,
     parse_date,
     parse_datetime,
     pick_event,
@@ -54,7 +62,9 @@ from .graphread import (
     resolve_zone,
     result_from_answer,
     task_from_graph,
+    task_owner,
 )
+from .graphsettle import events_by_id, resolve_missing_ids, settle_conflicts
 from .graphwire import MAX_BATCH_ITEMS, BatchRequest
 from .graphwrite import (
     CANCEL_COMMENT,
@@ -62,15 +72,15 @@ from .graphwrite import (
     MAX_GENERATIONS,
     TASK_KINDS,
     events_url,
-    failed,
+    foreign_events_url,
     key_filter,
     odata_string,
     query_string,
     request_for,
     schedule_requests,
-    seg,
     tasks_url,
 )
+from .ownership import ForeignInstallation
 from .todolists import TodoLists
 
 __all__ = [
@@ -124,6 +134,7 @@ class GraphRemote:
         todo_list_name: str = "IEP deadlines",
         page_size: int = 100,
         skip_unreadable_mailboxes: bool = False,
+        installation: str = DEFAULT_INSTALLATION,
     ) -> None:
         zone = resolve_zone(timezone)
         if zone is None:
@@ -134,6 +145,7 @@ class GraphRemote:
         self.timezone = timezone
         self._zone = zone
         self.page_size = page_size
+        self.installation = installation
         self.skip_unreadable_mailboxes = skip_unreadable_mailboxes
         self.unread: dict[str, GraphError] = {}  # mailboxes the last snapshot skipped, and why
         self._lists = TodoLists(client, todo_list_name)
@@ -141,24 +153,40 @@ class GraphRemote:
     # -- reads -----------------------------------------------------------------------------------
 
     @property
+    def duplicate_lists(self) -> Mapping[str, tuple[str, ...]]:
+        """Mailboxes seen holding more than one list named `todo_list_name` (their ids)."""
+        return dict(self._lists.duplicates)
+
+    @property
     def todo_list_name(self) -> str:
         """The name of the To Do list iepsched keeps its tasks in."""
         return self._lists.name
 
-    def snapshot(self, mailboxes: Iterable[str]) -> Snapshot:
+    def snapshot(
+        self, mailboxes: Iterable[str], known: Mapping[str, str] | None = None
+    ) -> Snapshot:
         """Read every iepsched event and task in these mailboxes, mailboxes in parallel.
 
-        Per mailbox: ceil(events / page_size) event pages (at least one), the To Do lists (one
-        page unless the mailbox has very many lists), and ceil(tasks / page_size) task pages of
-        the iepsched list — completed tasks included — (none when the list does not exist).
+        Per mailbox: ceil(events / page_size) pages of this installation's events (at least one;
+        the documented id-and-value filter on the installation property), one probe for another
+        installation's events, the To Do lists (one page unless the mailbox has very many
+        lists), and ceil(tasks / page_size) task pages of the iepsched list — completed tasks
+        included — (none when the list does not exist). A `known` event (id -> mailbox, from the
+        state) the listing did not return is read by its id, batched: 404 means it is gone.
         """
         boxes = list(dict.fromkeys(mailboxes))
+        by_box: dict[str, list[str]] = {}
+        for event_id, mailbox in (known or {}).items():
+            by_box.setdefault(mailbox.lower(), []).append(event_id)
         self.unread = {}
         reads: dict[str, _Read] = {}
         if boxes:
             workers = max(1, min(len(boxes), self.client.max_workers))
             with ThreadPoolExecutor(workers, thread_name_prefix="graph-snapshot") as pool:
-                futures = {mb: pool.submit(self._read_mailbox, mb) for mb in boxes}
+                futures = {
+                    mb: pool.submit(self._read_mailbox, mb, by_box.get(mb.lower(), []))
+                    for mb in boxes
+                }
                 try:
                     for mb in boxes:
                         try:
@@ -197,24 +225,39 @@ class GraphRemote:
             events=events, tasks=tasks, lists=lists, mailboxes=frozenset(m for m in reads)
         )
 
-    def _read_mailbox(self, mailbox: str) -> _Read:
+    def _read_mailbox(self, mailbox: str, known: Sequence[str]) -> _Read:
+        ours = self.installation
         events: dict[str, RemoteEvent] = {}
-        for obj in self.client.paginate(self._events_url(mailbox), mailbox=mailbox):
+        url = events_url(mailbox, ours, page_size=self.page_size)
+        listed: set[str] = set()
+        for obj in self.client.paginate(url, mailbox=mailbox):
             event = event_from_graph(obj, mailbox)
             if event is not None:
+                listed.add(event.remote_id)
                 events[event.key] = pick_event(events.get(event.key), event)
+        # Delivered events the listing missed (written before installations were recorded):
+        # read by their stored immutable id.
+        for event in events_by_id(self.client, mailbox, [i for i in known if i not in listed]):
+            events[event.key] = pick_event(events.get(event.key), event)
+        probe = self.client.get(foreign_events_url(mailbox, ours), mailbox=mailbox)
+        for obj in (probe.get("value") if isinstance(probe, Mapping) else None) or []:
+            if isinstance(obj, Mapping):
+                raise ForeignInstallation(mailbox, event_owner(obj) or "unknown", ours)
         list_ids = self._lists.find(mailbox)
         tasks: dict[str, RemoteTask] = {}
+        held: Counter[str] = Counter()
         for list_id in list_ids:  # normally one; a second same-named list is read, not ignored
             for obj in self.client.paginate(self._tasks_url(mailbox, list_id), mailbox=mailbox):
+                owner = task_owner(obj)
+                if owner is not None and owner != ours:
+                    raise ForeignInstallation(mailbox, owner, ours)
                 task = task_from_graph(obj, mailbox, list_id)
                 if task is not None:
+                    held[list_id] += 1
                     tasks[task.key] = pick_task(tasks.get(task.key), task)
         log.debug("mailbox read: %d events, %d tasks", len(events), len(tasks))
-        return _Read(mailbox, events, tasks, list_ids[0] if list_ids else None)
-
-    def _events_url(self, mailbox: str, key: str | None = None) -> str:
-        return events_url(mailbox, key, page_size=self.page_size)
+        chosen = self._lists.choose(mailbox, list_ids, held) if list_ids else None
+        return _Read(mailbox, events, tasks, chosen)
 
     def _tasks_url(self, mailbox: str, list_id: str) -> str:
         return tasks_url(mailbox, list_id, page_size=self.page_size)
@@ -333,7 +376,9 @@ class GraphRemote:
         for mailbox, indexes in by_box.items():
             list_id = list_ids.get(mailbox)
             mine = [actions[i] for i in indexes]
-            resolved = self._resolve_missing_ids(mailbox, mine, list_id)
+            resolved = resolve_missing_ids(
+                self.client, mailbox, mine, list_id, page_size=self.page_size
+            )
             for local, i in enumerate(indexes):
                 if local in resolved:
                     known_ids[i] = resolved[local]
@@ -373,120 +418,46 @@ class GraphRemote:
                 else:
                     done[i] = result_from_answer(action, answer, rid, lists.get(i))
             for mailbox, conflicted in conflicts.items():
-                done.update(self._settle_conflicts(mailbox, conflicted))
+                done.update(settle_conflicts(self.client, mailbox, conflicted))
+            self._add_checklists(done)
         return [done[i] for i in range(len(actions))]
 
-    def _resolve_missing_ids(
-        self, mailbox: str, chunk: list[Action], list_id: str | GraphError | None
-    ) -> dict[int, str | GraphError | None]:
-        """Remote ids, looked up by key, for non-create actions that came without one (an item
-        whose create was never confirmed): None where nothing carries the key, or the error that
-        prevented the lookup."""
-        missing = [i for i, a in enumerate(chunk) if a.op != "create" and a.remote_id is None]
-        found: dict[int, str | GraphError | None] = {}
-        event_ix = {i: chunk[i].key for i in missing if chunk[i].kind in EVENT_KINDS}
-        if event_ix:
-            for i, hit in self._lookup_events(mailbox, event_ix).items():
-                found[i] = hit.remote_id if isinstance(hit, RemoteEvent) else hit
-        task_ix = [i for i in missing if chunk[i].kind in TASK_KINDS]
-        if task_ix:
-            lists = {lid for i in task_ix if (lid := chunk[i].list_id)}
-            if isinstance(list_id, str):
-                lists.add(list_id)
-            by_key: dict[str, RemoteTask] = {}
-            try:
-                for lid in sorted(lists):
-                    url = self._tasks_url(mailbox, lid)
-                    for obj in self.client.paginate(url, mailbox=mailbox):
-                        task = task_from_graph(obj, mailbox, lid)
-                        if task is not None:
-                            by_key[task.key] = pick_task(by_key.get(task.key), task)
-            except GraphError as exc:
-                found.update(dict.fromkeys(task_ix, exc))
-            else:
-                for i in task_ix:
-                    task_hit = by_key.get(chunk[i].key)
-                    found[i] = task_hit.remote_id if task_hit else None
-        return found
+    def _add_checklists(self, done: Mapping[int, Result]) -> None:
+        """The checklist items of the tasks just created, in a following batch; a task whose
+        checklist stays incomplete is still created (logged: its items can be added by hand).
 
-    def _lookup_events(
-        self, mailbox: str, keys: Mapping[int, str]
-    ) -> dict[int, RemoteEvent | GraphError | None]:
-        """Find events by key (one batched GET each); None where no event carries the key."""
-        requests = [
-            BatchRequest(str(i), "GET", self._events_url(mailbox, key), mailbox=mailbox)
-            for i, key in keys.items()
-        ]
-        answers = self.client.batch(requests)
-        out: dict[int, RemoteEvent | GraphError | None] = {}
-        for i, key in keys.items():
-            answer = answers[str(i)]
-            if isinstance(answer, GraphError):
-                out[i] = answer
+        A create whose answer was lost stays uncertain (the sync engine re-reads and adopts the
+        task, never creating it again), so the task is looked for in its list now and given the
+        checklist items it lacks: otherwise a recovered contact task would have none.
+        """
+        jobs: dict[str, ChecklistJob] = {}
+        lost: dict[tuple[str, str], dict[str, tuple[int, tuple[str, ...]]]] = {}
+        for i, r in done.items():
+            item = r.action.item
+            if r.action.op != "create" or r.action.kind not in TASK_KINDS or item is None:
                 continue
-            body = answer.body if isinstance(answer.body, Mapping) else {}
-            best: RemoteEvent | None = None
-            for obj in body.get("value") or []:
-                event = event_from_graph(obj, mailbox) if isinstance(obj, Mapping) else None
-                # Graph compares property values case-insensitively; keys are exact.
-                if event is not None and event.key == key:
-                    best = pick_event(best, event)
-            out[i] = best
-        return out
-
-    def _settle_conflicts(
-        self, mailbox: str, conflicted: Mapping[int, Action]
-    ) -> dict[int, Result]:
-        """Event creates refused as duplicates: adopt the existing event, or create it again under
-        the next transaction-id generation when no event carries the key any more."""
-        done: dict[int, Result] = {}
-        generation = dict.fromkeys(conflicted, 0)
-        pending = dict(conflicted)
-        while pending:
-            log.debug("%d event creates already used their transactionId; looking up", len(pending))
-            found = self._lookup_events(mailbox, {i: a.key for i, a in pending.items()})
-            retry: dict[int, Action] = {}
-            for i, action in pending.items():
-                hit = found[i]
-                if isinstance(hit, GraphError):
-                    done[i] = failed(action, hit)
-                elif hit is not None and not hit.is_cancelled:
-                    done[i] = Result(
-                        action, ok=True, remote_id=hit.remote_id, change_key=hit.change_key
-                    )
-                elif generation[i] >= MAX_GENERATIONS:
-                    done[i] = failed(
-                        action,
-                        GraphConflict(
-                            f"event create refused as a duplicate {MAX_GENERATIONS + 1} times, "
-                            "yet no event carries its key",
-                            code="ErrorDuplicateTransactionId",
-                        ),
-                    )
-                else:
-                    generation[i] += 1
-                    retry[i] = action
-            if not retry:
-                break
-            requests = []
-            for i, action in retry.items():
-                assert action.item is not None
-                body = {
-                    **action.item.fields,
-                    **action.item.create_extra,
-                    "transactionId": transaction_id(action.key, generation[i]),
-                }
-                requests.append(
-                    BatchRequest(
-                        str(i), "POST", f"/users/{seg(mailbox)}/events", body, idempotent=True
-                    )
-                )
-            answers = self.client.batch(requests)
-            pending = {}
-            for i, action in retry.items():
-                answer = answers[str(i)]
-                if isinstance(answer, GraphConflict):
-                    pending[i] = action
-                else:
-                    done[i] = result_from_answer(action, answer, None, None)
-        return done
+            names = checklist_names(item.create_extra)
+            if names and r.ok and r.remote_id and r.list_id:
+                jobs[str(i)] = ChecklistJob(r.action.mailbox, r.list_id, r.remote_id, names)
+            elif names and r.uncertain:
+                list_id = r.action.list_id or self._lists.known(r.action.mailbox)
+                if list_id:
+                    lost.setdefault((r.action.mailbox, list_id), {})[r.action.key] = (i, names)
+        for (mailbox, list_id), wanted in lost.items():
+            try:
+                for obj in self.client.paginate(self._tasks_url(mailbox, list_id), mailbox=mailbox):
+                    task = task_from_graph(obj, mailbox, list_id)
+                    if task is None or task.key not in wanted:
+                        continue
+                    i, names = wanted.pop(task.key)
+                    have = {
+                        str(c.get("displayName"))
+                        for c in obj.get("checklistItems") or []
+                        if isinstance(c, Mapping)
+                    }
+                    missing = tuple(n for n in names if n not in have)
+                    jobs[str(i)] = ChecklistJob(mailbox, list_id, task.remote_id, missing)
+            except GraphError as exc:
+                log.warning("could not look for tasks whose create answer was lost: %s", exc)
+        for j, error in add_checklists(self.client, jobs).items():
+            log.warning("task %s: checklist incomplete: %s", done[int(j)].action.key, error)

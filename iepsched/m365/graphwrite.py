@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from ..core.errors import GraphError, GraphNotFound, GraphTransportError
+from ..core.items import INSTALLATION_PROPERTY_ID
 from ..core.remote import KEY_PROPERTY_ID, Action, Result, busy_window_chunks, chunks
 from .graphwire import BatchRequest
+from .zones import graph_zone, windows_zone
 
 __all__ = [
     "CANCEL_COMMENT",
@@ -20,10 +23,15 @@ __all__ = [
     "EVENT_SELECT",
     "MAX_GENERATIONS",
     "TASK_KINDS",
+    "event_by_key_url",
+    "event_url",
     "events_url",
+    "expand_property",
     "failed",
+    "foreign_events_url",
     "key_filter",
     "odata_string",
+    "property_filter",
     "query_string",
     "request_for",
     "schedule_requests",
@@ -45,12 +53,21 @@ def odata_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def key_filter(key: str | None = None) -> str:
-    """The ``$filter`` finding iepsched events (all of them, or the one with `key`)."""
-    clause = f"ep/id eq {odata_string(KEY_PROPERTY_ID)}"
-    if key is not None:
-        clause += f" and ep/value eq {odata_string(key)}"
+def property_filter(prop_id: str, value: str, op: str = "eq") -> str:
+    """The documented extended-property ``$filter``: the property id AND a test of its value
+    (singlevaluelegacyextendedproperty-get; a filter on the id alone is not documented)."""
+    clause = f"ep/id eq {odata_string(prop_id)} and ep/value {op} {odata_string(value)}"
     return f"singleValueExtendedProperties/Any(ep: {clause})"
+
+
+def key_filter(key: str) -> str:
+    """The ``$filter`` finding the event that carries `key` (crash recovery, lost answers)."""
+    return property_filter(KEY_PROPERTY_ID, key)
+
+
+def expand_property(prop_id: str) -> str:
+    """``$expand`` of one extended property (the documented ``$filter=id eq`` form)."""
+    return f"singleValueExtendedProperties($filter=id eq {odata_string(prop_id)})"
 
 
 def query_string(params: Mapping[str, str]) -> str:
@@ -75,10 +92,12 @@ def request_for(
     if action.op == "create":
         if item is None:
             return failed(action, GraphError("create without a desired item"))
-        body = {**item.fields, **item.create_extra}
+        body = graph_times({**item.fields, **item.create_extra})
         if is_event:
             # Safe to repeat: Graph refuses a second create with the same transactionId.
             return BatchRequest(rid, "POST", f"/users/{mb}/events", body, idempotent=True)
+        # Checklist items follow in their own documented POSTs (`checklists`), not inline.
+        body.pop("checklistItems", None)
         return BatchRequest(rid, "POST", f"/users/{mb}/todo/lists/{seg(list_id or '')}/tasks", body)
     if remote_id is None:
         if action.op == "update":
@@ -92,7 +111,9 @@ def request_for(
     if action.op == "update":
         if item is None:
             return failed(action, GraphError("update without a desired item"))
-        patch = {name: item.fields[name] for name in action.changed if name in item.fields}
+        patch = graph_times(
+            {name: item.fields[name] for name in action.changed if name in item.fields}
+        )
         if not patch:
             return Result(action, ok=True, remote_id=remote_id, list_id=list_id)
         return BatchRequest(rid, "PATCH", target, patch)
@@ -104,19 +125,59 @@ def request_for(
     return BatchRequest(rid, "DELETE", target)
 
 
+def graph_times(body: Mapping[str, Any]) -> dict[str, Any]:
+    """`body` with every top-level ``dateTimeTimeZone`` labelled with its Windows zone name.
+
+    The plan labels times with the config's IANA zone (what the hashes and `MemoryRemote` see);
+    Graph refuses most IANA names (graph-facts §8), so the name is mapped on the wire only.
+    """
+    out = dict(body)
+    for name, value in body.items():
+        if isinstance(value, Mapping) and "dateTime" in value and "timeZone" in value:
+            out[name] = {**value, "timeZone": graph_zone(str(value["timeZone"]))}
+    return out
+
+
 def failed(action: Action, error: GraphError) -> Result:
     """A failed result; a lost answer (transport error) leaves the write uncertain."""
     return Result(action, ok=False, error=error, uncertain=isinstance(error, GraphTransportError))
 
 
-def events_url(mailbox: str, key: str | None = None, *, page_size: int) -> str:
-    """iepsched's events in a mailbox (or the one with `key`), key property expanded."""
-    params = {"$filter": key_filter(key)}
-    params["$expand"] = (
-        f"singleValueExtendedProperties($filter=id eq {odata_string(KEY_PROPERTY_ID)})"
-    )
-    params["$select"] = EVENT_SELECT
-    params["$top"] = str(page_size)
+def events_url(mailbox: str, installation: str, *, page_size: int) -> str:
+    """The events `installation` wrote in a mailbox, key property expanded."""
+    params = {
+        "$filter": property_filter(INSTALLATION_PROPERTY_ID, installation),
+        "$expand": expand_property(KEY_PROPERTY_ID),
+        "$select": EVENT_SELECT,
+        "$top": str(page_size),
+    }
+    return f"/users/{seg(mailbox)}/events?{query_string(params)}"
+
+
+def event_url(mailbox: str, event_id: str) -> str:
+    """One event by its (immutable) id, key property expanded (event-get)."""
+    params = {"$select": EVENT_SELECT, "$expand": expand_property(KEY_PROPERTY_ID)}
+    return f"/users/{seg(mailbox)}/events/{seg(event_id)}?{query_string(params)}"
+
+
+def event_by_key_url(mailbox: str, key: str) -> str:
+    """The event carrying `key` (any installation), key property expanded."""
+    params = {
+        "$filter": key_filter(key),
+        "$expand": expand_property(KEY_PROPERTY_ID),
+        "$select": EVENT_SELECT,
+    }
+    return f"/users/{seg(mailbox)}/events?{query_string(params)}"
+
+
+def foreign_events_url(mailbox: str, installation: str) -> str:
+    """At most one iepsched event of another installation (documented ``ep/value ne`` form)."""
+    params = {
+        "$filter": property_filter(INSTALLATION_PROPERTY_ID, installation, "ne"),
+        "$expand": expand_property(INSTALLATION_PROPERTY_ID),
+        "$select": "id",
+        "$top": "1",
+    }
     return f"/users/{seg(mailbox)}/events?{query_string(params)}"
 
 
@@ -129,7 +190,7 @@ def tasks_url(mailbox: str, list_id: str, *, page_size: int) -> str:
 def local_time(value: dt.datetime, zone: dt.tzinfo, timezone: str) -> dict[str, str]:
     """A Graph ``dateTimeTimeZone`` for `value` as wall time in the district's zone."""
     local = value.astimezone(zone) if value.tzinfo else value
-    return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": timezone}
+    return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": windows_zone(timezone)}
 
 
 def schedule_requests(

@@ -17,12 +17,14 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..core.items import INSTALLATION_PROPERTY_ID
 from ..core.remote import APPLICATION_NAME, KEY_PROPERTY_ID, RemoteEvent, RemoteTask
 
 __all__ = [
     "BUSY",
     "etag_inner",
     "event_of",
+    "owner_of",
     "prefer_event",
     "prefer_task",
     "read_day",
@@ -124,6 +126,19 @@ def task_of(obj: Mapping[str, Any], mailbox: str, list_id: str) -> RemoteTask | 
         ),
         change_key=etag_inner(obj),
     )
+
+
+def owner_of(obj: Mapping[str, Any]) -> str | None:
+    """The installation an event (installation property) or task (iepsched linked resource's
+    displayName, unless it is the key as before installations) names; None when none."""
+    for prop in obj.get("singleValueExtendedProperties") or []:
+        if str(prop.get("id", "")).lower() == INSTALLATION_PROPERTY_ID.lower():
+            return str(prop.get("value") or "") or None
+    for link in obj.get("linkedResources") or []:
+        if link.get("applicationName") == APPLICATION_NAME:
+            name = link.get("displayName")
+            return str(name) if name and name != link.get("externalId") else None
+    return None
 
 
 def prefer_event(seen: RemoteEvent | None, other: RemoteEvent) -> RemoteEvent:

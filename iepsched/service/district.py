@@ -73,6 +73,7 @@ class District:
             reminder_time=c.delivery.reminder_time,
             booking_horizon_days=c.delivery.booking_horizon_days,
             rooms=c.rooms,
+            installation=c.district.installation,
         )
 
 

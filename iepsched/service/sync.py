@@ -106,7 +106,7 @@ def run_sync(
     if items and not options.dry_run:
         store.backup(options.now.date())
     to_read = mailboxes(district, items)
-    snapshot = remote.snapshot(sorted(to_read))
+    snapshot = remote.snapshot(sorted(to_read), _known_events(items))
     cycles = store.cycles()
     if not items and found_count(snapshot):
         if not options.recover:
@@ -178,7 +178,7 @@ def run_sync(
             len(uncertain),
         )
         items = store.items()
-        snapshot = remote.snapshot(again_mailboxes)
+        snapshot = remote.snapshot(again_mailboxes, _known_events(items))
         items = _observe(store, items, snapshot, options, report, quiet=True)
         keys = {a.key for a in uncertain}
         wanted = [d for d in desired if d.key in keys]
@@ -210,6 +210,15 @@ def _transient(result: Result) -> bool:
     return isinstance(error, GraphThrottled | GraphTransportError) or (
         error is not None and error.status in (429, 500, 502, 503, 504)
     )
+
+
+def _known_events(items: Mapping[str, ItemState]) -> dict[str, str]:
+    """Event id -> mailbox of the events the state holds as delivered (read by id if unlisted)."""
+    return {
+        st.remote_id: st.mailbox
+        for st in items.values()
+        if st.remote_id and st.kind in ("event", "calendar_item") and st.state in (LIVE, PENDING)
+    }
 
 
 def _observe(

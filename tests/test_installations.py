@@ -1,0 +1,84 @@
+"""Two installations on the same mailboxes (issue 8 item 6): the second refuses, nothing is
+duplicated; an installation that lost its state file still knows its own items."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cli_helpers import cli
+from test_crash import make_config
+from test_sync import dump_items, live_items
+
+from iepsched.sandbox import GraphSandbox
+
+TODAY = "2026-11-30"
+
+
+@pytest.fixture
+def sb() -> Iterator[GraphSandbox]:
+    with GraphSandbox(latency_ms=0, max_retry_after=0.01) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(autouse=True)
+def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IEPSCHED_CLIENT_SECRET", "x")
+    monkeypatch.delenv("IEPSCHED_CONFIG", raising=False)
+
+
+def sync(toml: Path) -> tuple[int, str]:
+    done = cli(toml, "sync", "--today", TODAY, "--format", "json")
+    return done.exit_code, done.output
+
+
+def held(sb: GraphSandbox) -> Counter[str]:
+    """How many live copies of each key the tenant holds."""
+    return Counter(key for key, _ in live_items(dump_items(sb.dump())))
+
+
+def test_a_second_installation_refuses_and_duplicates_nothing(
+    sb: GraphSandbox, tmp_path: Path
+) -> None:
+    """Two configs (two state files) on one tenant: the second stops with exit 2 naming the
+    mailbox and [district] installation, and writes nothing."""
+    first = make_config(tmp_path / "first", sb)
+    second = make_config(tmp_path / "second", sb)
+    text = second.read_text(encoding="utf-8")
+    second.write_text(
+        text.replace("[district]\n", '[district]\ninstallation = "second-office"\n', 1),
+        encoding="utf-8",
+    )
+    code, _ = sync(first)
+    assert code == 0
+    before = held(sb)
+    assert before and max(before.values()) == 1
+    writes = sb.stats()["writes"]
+    code, output = sync(second)
+    assert code == 2, output
+    assert "another installation" in output and "[district] installation" in output
+    assert "'prairie-valley-special-education-cooperative'" in output
+    assert "@" in output  # the mailbox is named
+    assert sb.stats()["writes"] == writes
+    assert held(sb) == before
+
+
+def test_a_lost_state_file_does_not_make_an_installation_refuse_its_items(
+    sb: GraphSandbox, tmp_path: Path
+) -> None:
+    """The installation id comes from the config, so after the state file is lost the same
+    config still recognises its items: no refusal, and no duplicates."""
+    toml = make_config(tmp_path / "only", sb)
+    code, _ = sync(toml)
+    assert code == 0
+    before = held(sb)
+    lost = list((toml.parent / "state").glob("iepsched.sqlite*"))
+    assert lost
+    for path in lost:
+        path.unlink()
+    code, output = sync(toml)
+    assert code != 2, output
+    assert "another installation" not in output
+    assert held(sb) == before
