@@ -169,9 +169,10 @@ def test_demo_state_records_the_story(sample_config: Path, tmp_path: Path) -> No
         assert kinds["event"] > 0 and kinds["task"] > 0
         moved = [key for key, item in items.items() if item.moved]
         assert len(moved) == 1 and moved[0].endswith("/meeting")
-        assert [(c.method, c.source) for c in store.contacts()] == [
-            ("phone", "todo"),
+        # Both are completed on the demo's night: same time, so no order between them.
+        assert sorted((c.method, c.source) for c in store.contacts()) == [
             ("email", "todo"),
+            ("phone", "todo"),
         ]
         runs = store.runs()
         assert [r.exit_code for r in runs] == [0, 0, 0]
