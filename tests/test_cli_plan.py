@@ -94,3 +94,28 @@ def test_plan_is_deterministic() -> None:
     assert run("plan", "--all", "--today", TODAY, "--format", "json") == run(
         "plan", "--all", "--today", TODAY, "--format", "json"
     )
+
+
+@pytest.mark.parametrize(
+    ("student", "line"),
+    [
+        ("S1004", "parent contacts: not met yet (due 2027-03-29)"),
+        ("S1036", "parent contacts: NOT met (was due 2026-11-24)"),
+    ],
+)
+def test_contact_line_says_not_yet_before_the_deadline(student: str, line: str) -> None:
+    """`plan` says NOT met only once the contact deadline has passed, as the report does."""
+    _, out, _ = run("plan", student, "--today", TODAY)
+    assert any(x.startswith(line) for x in out.splitlines())
+
+
+def test_table_keeps_the_distinguishing_part_of_keys_and_titles() -> None:
+    """Long milestone keys keep their quarter and long titles wrap instead of being cut."""
+    _, out, _ = run("plan", "S1004", "--today", TODAY)
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert "…" not in out
+    for quarter in ("2026-27:Q4", "2027-28:Q1", "2027-28:Q2", "2027-28:Q3"):
+        assert any(f"progress_report:{quarter}" in line for line in lines), quarter
+    text = " ".join(line.strip() for line in lines)
+    assert "Send written notice of the meeting to both parents" in text

@@ -36,6 +36,7 @@ from ..fs.atomic import write_atomic
 from .csvreport import COMPLIANCE_COLUMNS, contact_rows, contacts_csv
 from .reportstyle import CSS, JS
 from .skipped import skipped_summary
+from .wording import contact_verdict, next_action
 
 # Modules written before the CSVs and the atomic write moved out still import these from here.
 __all__ = [
@@ -73,30 +74,6 @@ MILESTONE_LABELS: dict[str, str] = {
     "upcoming": "upcoming",
     "unscheduled": "unscheduled",
 }
-
-
-# -- what to do next --------------------------------------------------------------------------
-
-
-def next_action(plan: StudentPlan) -> str:
-    """The one step a coordinator should see first for this student."""
-    meeting = plan.meeting
-    if plan.status == "overdue":
-        when = f": the earliest slot is {_when(meeting)}" if meeting else ""
-        return f"Hold the IEP meeting now{when}."
-    if plan.status == "infeasible":
-        return f"Find a slot on or before {plan.due_date.isoformat()} for the team."
-    if plan.status == "unplanned":
-        if plan.has_warning("unknown_year"):
-            return "Load the missing school year's calendar."
-        return "Check the school calendar for this building."
-    late = next((m for m in plan.milestones if m.status == "overdue"), None)
-    if late is not None and late.date is not None:
-        return f"Do now: {late.title} (was due {late.date.isoformat()})."
-    upcoming = plan.next_milestone()
-    if upcoming is not None and upcoming.date is not None:
-        return f"Next: {upcoming.title} by {upcoming.date.isoformat()}."
-    return "Nothing due."
 
 
 def _when(meeting: Meeting | None) -> str:
@@ -519,27 +496,13 @@ def _contact_text(c: Contact) -> str:
 
 def _contacts_paragraph(plan: StudentPlan, contacts: Sequence[Contact]) -> str:
     req = plan.contacts
-    if req is None or req.deadline is None:
-        verdict = "Parent contacts: no deadline yet (the meeting is not placed)."
-        cls = "pending"
-    elif req.met:
-        met = " and ".join(_contact_text(c) for c in req.qualifying)
-        verdict = f"Parent contacts: requirement met by {met}."
-        cls = "met"
-    elif req.deadline < plan.today:
-        verdict = (
-            "Parent contacts: NOT met — two contacts by two different methods were due by "
-            f"{req.deadline.isoformat()}."
-        )
-        cls = "unmet"
-    else:
-        verdict = (
-            "Parent contacts: not met yet — two contacts by two different methods are due by "
-            f"{req.deadline.isoformat()}."
-        )
-        cls = "pending"
+    cls, verdict = contact_verdict(req, plan.today)
+    if req is not None and cls == "met":
+        verdict += " by " + " and ".join(_contact_text(c) for c in req.qualifying)
+    elif cls in ("pending", "unmet"):
+        verdict += " — two contacts by two different methods"
     logged = "; ".join(_contact_text(c) for c in contacts) if contacts else "none"
     return (
-        f'<p class="contacts {cls}">{_e(verdict)} '
-        f'<span class="logged">Logged: {_e(logged)}.</span></p>'
+        f'<p class="contacts {"pending" if cls == "none" else cls}">Parent contacts: '
+        f'{_e(verdict)}. <span class="logged">Logged: {_e(logged)}.</span></p>'
     )
