@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -119,3 +120,28 @@ def test_table_keeps_the_distinguishing_part_of_keys_and_titles() -> None:
         assert any(f"progress_report:{quarter}" in line for line in lines), quarter
     text = " ".join(line.strip() for line in lines)
     assert "Send written notice of the meeting to both parents" in text
+
+
+def test_future_today_is_called_a_preview_on_stderr() -> None:
+    """A --today after the real date says on stderr that it is a preview that changes nothing."""
+    later = (dt.date.today() + dt.timedelta(days=40)).isoformat()
+    for args in (("plan", "S1004"), ("plan", "--all")):
+        code, out, err = run(*args, "--today", later)
+        assert code == 0, err
+        assert f"preview of {later}" in err
+        assert "meetings not yet held by then are assumed not held" in err
+        assert "this preview changes nothing" in err
+        assert "preview" not in out
+    _, _, err = run("plan", "S1004", "--today", TODAY)  # in the past: no note
+    assert "preview" not in err
+
+
+def test_future_note_only_after_the_real_date() -> None:
+    """future_note is silent for today and earlier days, and names both dates after it."""
+    from iepsched.cli.preview import future_note
+
+    day = dt.date(2026, 12, 4)
+    assert future_note(day, day) is None
+    assert future_note(day - dt.timedelta(days=1), day) is None
+    note = future_note(day + dt.timedelta(days=1), day)
+    assert note is not None and "2026-12-05" in note and "today is 2026-12-04" in note
