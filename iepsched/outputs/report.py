@@ -14,9 +14,7 @@ written once, in a JSON list at the end of the page (a 100,000-student page shri
 
 from __future__ import annotations
 
-import calendar as stdcal
 import datetime as dt
-import html
 import io
 import json
 from collections import Counter
@@ -34,9 +32,10 @@ from ..core.model import (
 )
 from ..fs.atomic import write_atomic
 from .csvreport import COMPLIANCE_COLUMNS, contact_rows, contacts_csv
+from .reportcal import STATUS_LABELS, _anchor, _badge, _e, _flt, _student_link, calendar_section
 from .reportstyle import CSS, JS
 from .skipped import skipped_summary
-from .wording import contact_verdict, next_action
+from .wording import contact_verdict, meeting_when, next_action
 
 # Modules written before the CSVs and the atomic write moved out still import these from here.
 __all__ = [
@@ -60,13 +59,6 @@ class TextSink(Protocol):
     def write(self, text: str, /) -> object: ...
 
 
-STATUS_LABELS: dict[str, str] = {
-    "overdue": "Overdue",
-    "infeasible": "Infeasible",
-    "unplanned": "Unplanned",
-    "at_risk": "At risk",
-    "on_track": "On track",
-}
 MILESTONE_LABELS: dict[str, str] = {
     "done": "done",
     "overdue": "overdue",
@@ -74,43 +66,6 @@ MILESTONE_LABELS: dict[str, str] = {
     "upcoming": "upcoming",
     "unscheduled": "unscheduled",
 }
-
-
-def _when(meeting: Meeting | None) -> str:
-    if meeting is None:
-        return "not placed"
-    return f"{meeting.date.isoformat()} {meeting.start.strftime('%H:%M')}"
-
-
-# -- HTML -------------------------------------------------------------------------------------
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _flt(plan: StudentPlan) -> str:
-    """The attributes the filter script reads."""
-    s = plan.student
-    return (
-        f' data-cm="{_e(s.case_manager_email)}" data-building="{_e(s.building)}"'
-        f' data-status="{_e(plan.status)}"'
-    )
-
-
-def _anchor(plan: StudentPlan) -> str:
-    return f"s-{plan.student_id}"
-
-
-def _student_link(plan: StudentPlan) -> str:
-    return (
-        f'<a href="#{_e(_anchor(plan))}">{_e(plan.student_id)}</a> '
-        f'<span class="ini">{_e(plan.student.initials)}</span>'
-    )
-
-
-def _badge(status: str) -> str:
-    return f'<span class="badge st-{_e(status)}">{_e(STATUS_LABELS.get(status, status))}</span>'
 
 
 def html_report(
@@ -203,7 +158,7 @@ def write_html_report(
     out.write(_filters(plans) + "\n<main>\n")
     out.write(_summary(plans, today) + "\n")
     _write(out, _attention(by_due))
-    _write(out, _calendar(by_due, today))
+    _write(out, calendar_section(by_due, today))
     rows: dict[str, int] | None = None if len(plans) <= inline_timelines else {}
     _write(out, _timelines(by_due, contacts_by_student, each, rows))
     out.write("</main>\n")
@@ -340,64 +295,7 @@ def _attention(by_due: Sequence[StudentPlan]) -> Iterator[str]:
 def _meeting_text(meeting: Meeting | None) -> str:
     if meeting is None:
         return "not placed"
-    return f"{_when(meeting)} ({meeting.state})"
-
-
-def _calendar(by_due: Sequence[StudentPlan], today: dt.date) -> Iterator[str]:
-    meetings = [(p, p.meeting) for p in by_due if p.meeting is not None]
-    yield '<section id="calendar"><h2>Meetings by month</h2>'
-    if not meetings:
-        yield "<p>No meetings are placed.</p></section>"
-        return
-    by_day: dict[dt.date, list[tuple[StudentPlan, Meeting]]] = {}
-    for plan, meeting in sorted(meetings, key=lambda pm: (pm[1].start, pm[0].student_id)):
-        by_day.setdefault(meeting.date, []).append((plan, meeting))
-    first = min(by_day)
-    last = max(by_day)
-    yield (
-        '<p class="legend">Solid border: booked · dashed: proposed (not booked yet) · '
-        "struck through: held. Colours follow the student's status.</p>"
-    )
-    year, month = first.year, first.month
-    weeks_of = stdcal.Calendar(firstweekday=0)
-    while (year, month) <= (last.year, last.month):
-        weeks = weeks_of.monthdatescalendar(year, month)
-        total = sum(len(by_day.get(d, ())) for week in weeks for d in week if d.month == month)
-        name = f"{stdcal.month_name[month]} {year}"
-        noun = "meeting" if total == 1 else "meetings"
-        yield (
-            f'<table class="month"><caption>{_e(name)} — {total} {noun}</caption>'
-            "<thead><tr><th>Mon</th><th>Tue</th><th>Wed</th><th>Thu</th><th>Fri</th>"
-            '<th class="we">Sat</th><th class="we">Sun</th></tr></thead><tbody>'
-        )
-        for week in weeks:
-            yield "<tr>"
-            for day in week:
-                yield _day_cell(day, month, today, by_day.get(day, []))
-            yield "</tr>"
-        yield "</tbody></table>"
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    yield "</section>"
-
-
-def _day_cell(
-    day: dt.date, month: int, today: dt.date, entries: Sequence[tuple[StudentPlan, Meeting]]
-) -> str:
-    if day.month != month:
-        return '<td class="out"></td>'
-    classes = ["today"] if day == today else []
-    if day.weekday() >= 5:
-        classes.append("we")
-    items = "".join(
-        f'<li class="mtg flt st-{_e(p.status)} ms-{_e(m.state)}"{_flt(p)}'
-        f' title="{_e(m.state)} meeting, {_e(STATUS_LABELS[p.status])}">'
-        f"{_e(m.start.strftime('%H:%M'))} {_student_link(p)}"
-        f'<span class="vh"> ({_e(m.state)})</span></li>'
-        for p, m in entries
-    )
-    cls = f' class="{" ".join(classes)}"' if classes else ""
-    body = f'<ul class="day">{items}</ul>' if items else ""
-    return f'<td{cls}><span class="dn">{day.day}</span>{body}</td>'
+    return f"{meeting_when(meeting)} ({meeting.state})"
 
 
 def _timelines(

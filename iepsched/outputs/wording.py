@@ -28,7 +28,7 @@ def next_action(plan: StudentPlan) -> str:
     """The one step a coordinator should see first for this student."""
     meeting = plan.meeting
     if plan.status == "overdue":
-        when = f": the earliest slot is {_when(meeting)}" if meeting else ""
+        when = f": the earliest slot is {meeting_when(meeting)}" if meeting else ""
         return f"Hold the IEP meeting now{when}."
     if plan.status == "infeasible":
         return f"Find a slot on or before {plan.due_date.isoformat()} for the team."
@@ -76,7 +76,8 @@ def most_urgent(plan: StudentPlan) -> Milestone | None:
     return min(open_, key=key)[1] if open_ else None
 
 
-def _when(meeting: Meeting | None) -> str:
+def meeting_when(meeting: Meeting | None) -> str:
+    """A meeting's date and start time, or 'not placed'."""
     if meeting is None:
         return "not placed"
     return f"{meeting.date.isoformat()} {meeting.start.strftime('%H:%M')}"
