@@ -242,7 +242,14 @@ def test_filters_cover_case_managers_buildings_and_statuses() -> None:
         return [o.attrs["value"] for o in filters.find("select", id=ident).find_all("option")][1:]
 
     plans = sample().plans
-    assert options("f-cm") == sorted({p.student.case_manager_email for p in plans})
+    labels = {p.student.case_manager_email: p.student.case_manager_label for p in plans}
+    assert sorted(options("f-cm")) == sorted(labels)
+    shown = [
+        (o.attrs["value"], o.text()) for o in filters.find("select", id="f-cm").find_all("option")
+    ][1:]
+    assert shown == sorted(labels.items(), key=lambda pair: pair[1].casefold())
+    assert ("cm.rivera@pvsec.example.org", "Daniela Rivera") in shown  # by name, not email
+    assert ("cm.tran@pvsec.example.org", "cm.tran@pvsec.example.org") in shown  # no name given
     assert options("f-building") == sorted({p.student.building for p in plans})
     assert options("f-status") == ["overdue", "infeasible", "unplanned", "at_risk", "on_track"]
     for node in doc.find_all(cls="flt"):

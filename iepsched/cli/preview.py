@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ..outputs.wording import future_note
+
 if TYPE_CHECKING:
     from ..core.settings import Config
 
@@ -33,14 +35,3 @@ def caseload_options(func: F) -> F:
 def real_today(config: Config) -> dt.date:
     """Today's date in the district's time zone (the clock is read only in the CLI)."""
     return dt.datetime.now(config.district.tz).date()
-
-
-def future_note(day: dt.date, actual: dt.date) -> str | None:
-    """What a preview of a future --today must say plainly, or None for today or the past."""
-    if day <= actual:
-        return None
-    return (
-        f"preview of {day.isoformat()} (today is {actual.isoformat()}): meetings not yet held "
-        "by then are assumed not held (and steps not yet done, not done); this preview "
-        "changes nothing."
-    )

@@ -35,7 +35,7 @@ from .csvreport import COMPLIANCE_COLUMNS, contact_rows, contacts_csv
 from .reportcal import STATUS_LABELS, _anchor, _badge, _e, _flt, _student_link, calendar_section
 from .reportstyle import CSS, JS
 from .skipped import skipped_summary
-from .wording import contact_verdict, meeting_when, next_action
+from .wording import contact_verdict, future_note, meeting_when, next_action
 
 # Modules written before the CSVs and the atomic write moved out still import these from here.
 __all__ = [
@@ -80,6 +80,8 @@ def html_report(
     preview: bool = False,
     each: PlanWrap | None = None,
     inline_timelines: int = INLINE_TIMELINES,
+    caseload: str = "",
+    actual_today: dt.date | None = None,
 ) -> str:
     """The whole report as one HTML document (UTF-8 text); see `write_html_report`."""
     out = io.StringIO()
@@ -95,6 +97,8 @@ def html_report(
         preview=preview,
         each=each,
         inline_timelines=inline_timelines,
+        caseload=caseload,
+        actual_today=actual_today,
     )
     return out.getvalue()
 
@@ -112,13 +116,16 @@ def write_html_report(
     preview: bool = False,
     each: PlanWrap | None = None,
     inline_timelines: int = INLINE_TIMELINES,
+    caseload: str = "",
+    actual_today: dt.date | None = None,
 ) -> None:
     """Write the report to `out` piece by piece (nothing loaded from anywhere when it is viewed).
 
     `problems` are input problems to show and `skipped` the roster rows not planned (both at the
     top: those students are not in the plan at all); `preview` says no sync has run yet; `each`
     wraps the per-student loop (a progress bar); `inline_timelines` is the largest district whose
-    timelines are written out in full.
+    timelines are written out in full; `caseload` names the case manager or building the plans
+    were chosen for; `actual_today` is the real date, and a `today` after it is a preview.
     """
     plans = district_plan.plans
     by_due = sorted(plans, key=lambda p: (p.due_date, p.student_id))
@@ -139,6 +146,14 @@ def write_html_report(
         f"<strong>{_e(today.isoformat())}</strong> · generated "
         f"{_e(generated_at.strftime('%Y-%m-%d %H:%M %Z').strip())}</p>",
     ]
+    if caseload:
+        head.append(
+            f'<p class="note">Caseload: <strong>{_e(caseload)}</strong> — only these students '
+            "are in this report.</p>"
+        )
+    future = future_note(today, actual_today) if actual_today is not None else None
+    if future:
+        head.append(f'<p class="note future">{_e(future[0].upper() + future[1:])}</p>')
     if preview:
         head.append(
             '<p class="note">Preview: no sync has run yet, so this shows the meetings and '
@@ -182,8 +197,21 @@ def _write(out: TextSink, pieces: Iterable[str]) -> None:
     out.write("\n")
 
 
+def _case_managers(plans: Sequence[StudentPlan]) -> list[tuple[str, str]]:
+    """(email, how the filter names them): the name (Student.case_manager_label), with the email
+    added where two case managers share a name; in the order of those names."""
+    labels = {p.student.case_manager_email: p.student.case_manager_label for p in plans}
+    shared = Counter(labels.values())
+    named = [
+        (cm, f"{lab} ({cm})" if shared[lab] > 1 and lab != cm else lab)
+        for cm, lab in labels.items()
+    ]
+    return sorted(named, key=lambda pair: (pair[1].casefold(), pair[0]))
+
+
 def _filters(plans: Sequence[StudentPlan]) -> str:
-    cms = sorted({p.student.case_manager_email for p in plans})
+    """The filter bar. The script keeps each status option's count, the summary's counts and the
+    URL (?cm=&building=&status=) in step with the chosen case manager and building."""
     buildings = sorted({p.student.building for p in plans})
     counts = Counter(p.status for p in plans)
 
@@ -194,15 +222,18 @@ def _filters(plans: Sequence[StudentPlan]) -> str:
             f"{opts}</select></label>"
         )
 
+    statuses = "".join(
+        f'<option value="{s}" data-label="{_e(STATUS_LABELS[s])}">'
+        f"{_e(STATUS_LABELS[s])} ({counts[s]})</option>"
+        for s in STUDENT_STATUS_ORDER
+        if counts[s]
+    )
     return (
         '<section id="filters" class="filters" hidden aria-label="Filters">'
-        + select("f-cm", "Case manager", ((cm, cm) for cm in cms))
+        + select("f-cm", "Case manager", _case_managers(plans))
         + select("f-building", "Building", ((b, b) for b in buildings))
-        + select(
-            "f-status",
-            "Status",
-            ((s, f"{STATUS_LABELS[s]} ({counts[s]})") for s in STUDENT_STATUS_ORDER if counts[s]),
-        )
+        + '<label>Status <select id="f-status"><option value="">All</option>'
+        + f"{statuses}</select></label>"
         + '<button type="button" id="f-reset">Show all</button>'
         + f'<span id="f-count" aria-live="polite">{len(plans)} students</span>'
         + "</section>"
@@ -212,7 +243,7 @@ def _filters(plans: Sequence[StudentPlan]) -> str:
 def _summary(plans: Sequence[StudentPlan], today: dt.date) -> str:
     counts = Counter(p.status for p in plans)
     cards = "".join(
-        f'<li class="count st-{s}"><span class="n">{counts[s]}</span> '
+        f'<li class="count st-{s}" data-count="{s}"><span class="n">{counts[s]}</span> '
         f'<span class="what">{_e(STATUS_LABELS[s])}</span></li>'
         for s in STUDENT_STATUS_ORDER
     )
@@ -267,7 +298,10 @@ def _attention(by_due: Sequence[StudentPlan]) -> Iterator[str]:
         (p for p in by_due if p.status != "on_track"),
         key=lambda p: (rank[p.status], p.due_date, p.student_id),
     )
-    yield f'<section id="attention"><h2>Needs attention ({len(flagged)})</h2>'
+    yield (
+        '<section id="attention"><h2>Needs attention '
+        f'(<span id="n-attention">{len(flagged)}</span>)</h2>'
+    )
     if not flagged:
         yield "<p>Every student is on track.</p></section>"
         return
@@ -282,7 +316,7 @@ def _attention(by_due: Sequence[StudentPlan]) -> Iterator[str]:
             f'<tr class="flt"{_flt(p)}>'
             f"<td>{_badge(p.status)}<br>{_student_link(p)}</td>"
             f'<td class="who">{_e(p.student.building)}<br>'
-            f'<span class="cm">{_e(p.student.case_manager_email)}</span></td>'
+            f'<span class="cm">{_e(p.student.case_manager_label)}</span></td>'
             f"<td>due&nbsp;{_e(p.due_date.isoformat())}<br>"
             f'<span class="mt">{_e(_meeting_text(p.meeting))}</span></td>'
             f'<td><ul class="warnings">{warnings}</ul></td>'
@@ -323,7 +357,7 @@ def _timeline(
     name = f"{s.first_name} {s.last_name}".strip()
     meta = [
         ("Building", s.building),
-        ("Case manager", s.case_manager_email),
+        ("Case manager", s.case_manager_label),
         ("IEP due", plan.due_date.isoformat()),
         ("Meeting", _meeting_text(plan.meeting)),
     ]

@@ -81,3 +81,14 @@ def meeting_when(meeting: Meeting | None) -> str:
     if meeting is None:
         return "not placed"
     return f"{meeting.date.isoformat()} {meeting.start.strftime('%H:%M')}"
+
+
+def future_note(day: dt.date, actual: dt.date) -> str | None:
+    """What a preview of a future --today must say plainly, or None for today or the past."""
+    if day <= actual:
+        return None
+    return (
+        f"preview of {day.isoformat()} (today is {actual.isoformat()}): meetings not yet held "
+        "by then are assumed not held (and steps not yet done, not done); this preview "
+        "changes nothing."
+    )
