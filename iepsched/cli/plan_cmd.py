@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .base import app, handle_errors, main, parse_day, resolve_today, today_option
-from .preview import caseload_options, future_note, real_today
+from .preview import caseload_options, real_today
 
 if TYPE_CHECKING:
     from ..core.settings import Config
@@ -119,6 +119,8 @@ def _say_if_future(ctx: click.Context, today: str | None) -> None:
     utc = dt.datetime.now(dt.UTC).date()
     if day < utc - dt.timedelta(days=1):
         return
+    from ..outputs.wording import future_note
+
     note = future_note(day, real_today(app(ctx).config()))
     if note:
         click.echo(note, err=True)

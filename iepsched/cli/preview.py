@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ..outputs.wording import future_note
-
 if TYPE_CHECKING:
     from ..core.settings import Config
 

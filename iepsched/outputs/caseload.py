@@ -24,6 +24,7 @@ class Caseload:
 
     case_manager: str | None = None
     building: str | None = None
+    case_manager_name: str = ""  # the roster's name for the case manager, when it gives one
 
     @property
     def everyone(self) -> bool:
@@ -33,7 +34,9 @@ class Caseload:
         """How the caseload is named in a heading or a count line."""
         parts = []
         if self.case_manager is not None:
-            parts.append(f"case manager {self.case_manager}")
+            who = self.case_manager_name or self.case_manager
+            named = f" ({self.case_manager})" if self.case_manager_name else ""
+            parts.append(f"case manager {who}{named}")
         if self.building is not None:
             parts.append(self.building)
         return ", ".join(parts)
@@ -65,7 +68,8 @@ def resolve_caseload(
         chosen.append(found)
     if problems:
         raise UserError(problems)
-    return Caseload(case_manager=chosen[0], building=chosen[1])
+    name = next((s.case_manager_name for s in roster if s.case_manager_email == chosen[0]), "")
+    return Caseload(case_manager=chosen[0], building=chosen[1], case_manager_name=name)
 
 
 def caseload_plans(plans: Sequence[StudentPlan], caseload: Caseload) -> list[StudentPlan]:
