@@ -138,7 +138,7 @@ def test_future_today_is_called_a_preview_on_stderr() -> None:
 
 def test_future_note_only_after_the_real_date() -> None:
     """future_note is silent for today and earlier days, and names both dates after it."""
-    from iepsched.cli.preview import future_note
+    from iepsched.outputs.wording import future_note
 
     day = dt.date(2026, 12, 4)
     assert future_note(day, day) is None

@@ -345,6 +345,7 @@ def test_hostile_values_keep_attributes_intact(hostile: tuple[DistrictPlan, str]
             "data-cm",
             "data-building",
             "data-status",
+            "data-facts",
             "title",
         }
 

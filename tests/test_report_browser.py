@@ -237,3 +237,19 @@ def test_choosing_a_filter_writes_it_into_the_url(
     assert 'data-chosen="?cm=cm.rivera%40pvsec.example.org&amp;status=at_risk"' in dom
     assert 'data-reset="none"' in dom
     assert "46 of 46 students shown" in dom
+
+
+def test_summary_facts_follow_the_caseload(
+    chromium: str, report_file: Path, tmp_path: Path
+) -> None:
+    """The summary's facts (students, meetings by state, overdue steps, contacts past due) are
+    recounted for the case manager and building in the URL."""
+    mine = _caseload()
+    url = f"{report_file.as_uri()}?cm={RIVERA}&building=Prairie+Valley+High"
+    dom = render(chromium, tmp_path / "p", "--dump-dom", url).stdout
+    facts = dict(re.findall(r'<span data-fact="(\w+)">(\d+)</span>', dom))
+    late = sum(m.status == "overdue" for p in mine for m in p.milestones)
+    proposed = sum(p.meeting is not None and p.meeting.state == "proposed" for p in mine)
+    assert facts["students"] == str(len(mine))
+    assert facts["late"] == str(late)
+    assert facts["proposed"] == str(proposed)

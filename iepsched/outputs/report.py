@@ -32,8 +32,13 @@ from ..core.model import (
 )
 from ..fs.atomic import write_atomic
 from .csvreport import COMPLIANCE_COLUMNS, contact_rows, contacts_csv
-from .reportcal import STATUS_LABELS, _anchor, _badge, _e, _flt, _student_link, calendar_section
-from .reportstyle import CSS, JS
+from .reportcal import STATUS_LABELS, calendar_section
+from .reportcal import anchor as _anchor
+from .reportcal import badge as _badge
+from .reportcal import escape as _e
+from .reportcal import filter_attrs as _flt
+from .reportcal import student_link as _student_link
+from .reportstyle import CSS, FACT_KEYS, JS
 from .skipped import skipped_summary
 from .wording import contact_verdict, future_note, meeting_when, next_action
 
@@ -171,7 +176,7 @@ def write_html_report(
     if problems or skipped:
         _write(out, _problems(problems, skipped))
     out.write(_filters(plans) + "\n<main>\n")
-    out.write(_summary(plans, today) + "\n")
+    out.write(_summary(plans) + "\n")
     _write(out, _attention(by_due))
     _write(out, calendar_section(by_due, today))
     rows: dict[str, int] | None = None if len(plans) <= inline_timelines else {}
@@ -240,35 +245,44 @@ def _filters(plans: Sequence[StudentPlan]) -> str:
     )
 
 
-def _summary(plans: Sequence[StudentPlan], today: dt.date) -> str:
+def _facts(plan: StudentPlan) -> tuple[int, ...]:
+    """This student's share of each summary fact (FACT_KEYS), summed by the script for the
+    caseload chosen in the filters."""
+    state = plan.meeting.state if plan.meeting is not None else ""
+    req = plan.contacts
+    nocontact = (
+        req is not None and req.deadline is not None and req.deadline < plan.today and not req.met
+    )
+    late = sum(1 for m in plan.milestones if m.status == "overdue")
+    return (1, state == "proposed", state == "booked", state == "held", late, nocontact)
+
+
+def _summary(plans: Sequence[StudentPlan]) -> str:
     counts = Counter(p.status for p in plans)
     cards = "".join(
         f'<li class="count st-{s}" data-count="{s}"><span class="n">{counts[s]}</span> '
         f'<span class="what">{_e(STATUS_LABELS[s])}</span></li>'
         for s in STUDENT_STATUS_ORDER
     )
-    states = Counter(p.meeting.state for p in plans if p.meeting is not None)
-    late_steps = sum(1 for p in plans for m in p.milestones if m.status == "overdue")
-    missing_contacts = sum(
-        1
-        for p in plans
-        if p.contacts is not None
-        and p.contacts.deadline is not None
-        and p.contacts.deadline < today
-        and not p.contacts.met
-    )
+    totals = dict.fromkeys(FACT_KEYS, 0)
+    for plan in plans:
+        for key, value in zip(FACT_KEYS, _facts(plan), strict=True):
+            totals[key] += int(value)
+
+    def n(key: str) -> str:
+        return f'<span data-fact="{key}">{totals[key]}</span>'
+
     facts = [
-        f"{len(plans)} students planned",
-        f"meetings: {states['proposed']} proposed, {states['booked']} booked, "
-        f"{states['held']} held",
-        f"{late_steps} overdue steps",
-        f"{missing_contacts} students past their parent-contact deadline without two "
-        "contacts by two methods",
+        f"{n('students')} students planned",
+        f"meetings: {n('proposed')} proposed, {n('booked')} booked, {n('held')} held",
+        f"{n('late')} overdue steps",
+        f"{n('nocontact')} students past their parent-contact deadline without two contacts by "
+        "two methods",
     ]
     return (
         '<section id="summary"><h2>Summary</h2>'
         f'<ul class="counts">{cards}</ul>'
-        f'<p class="facts">{" · ".join(_e(f) for f in facts)}</p></section>'
+        f'<p class="facts">{" · ".join(facts)}</p></section>'
     )
 
 
@@ -366,7 +380,8 @@ def _timeline(
     dl = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in meta)
     warnings = "".join(f"<li>{_e(w)}</li>" for w in plan.warnings)
     parts = [
-        f'<article class="student flt" id="{_e(_anchor(plan))}"{_flt(plan)}>',
+        f'<article class="student flt" id="{_e(_anchor(plan))}"{_flt(plan)}'
+        f' data-facts="{" ".join(str(int(v)) for v in _facts(plan))}">',
         f"<h3>{_e(plan.student_id)} — {_e(name)} {_badge(plan.status)}</h3>",
         f'<dl class="meta">{dl}</dl>',
     ]

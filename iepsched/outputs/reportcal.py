@@ -18,35 +18,41 @@ STATUS_LABELS: dict[str, str] = {
 }
 
 
-def _e(value: object) -> str:
+def escape(value: object) -> str:
+    """Any value as HTML text or an attribute value (quotes escaped too)."""
     return html.escape(str(value), quote=True)
 
 
-def _flt(plan: StudentPlan) -> str:
+def filter_attrs(plan: StudentPlan) -> str:
     """The attributes the filter script reads."""
     s = plan.student
     return (
-        f' data-cm="{_e(s.case_manager_email)}" data-building="{_e(s.building)}"'
-        f' data-status="{_e(plan.status)}"'
+        f' data-cm="{escape(s.case_manager_email)}" data-building="{escape(s.building)}"'
+        f' data-status="{escape(plan.status)}"'
     )
 
 
-def _anchor(plan: StudentPlan) -> str:
+def anchor(plan: StudentPlan) -> str:
+    """The id of a student's timeline, which every link to the student targets."""
     return f"s-{plan.student_id}"
 
 
-def _student_link(plan: StudentPlan) -> str:
+def student_link(plan: StudentPlan) -> str:
+    """A student's id linked to the timeline, and the initials (never the name)."""
     return (
-        f'<a href="#{_e(_anchor(plan))}">{_e(plan.student_id)}</a> '
-        f'<span class="ini">{_e(plan.student.initials)}</span>'
+        f'<a href="#{escape(anchor(plan))}">{escape(plan.student_id)}</a> '
+        f'<span class="ini">{escape(plan.student.initials)}</span>'
     )
 
 
-def _badge(status: str) -> str:
-    return f'<span class="badge st-{_e(status)}">{_e(STATUS_LABELS.get(status, status))}</span>'
+def badge(status: str) -> str:
+    """A student status as a coloured label."""
+    label = escape(STATUS_LABELS.get(status, status))
+    return f'<span class="badge st-{escape(status)}">{label}</span>'
 
 
 def calendar_section(by_due: Sequence[StudentPlan], today: dt.date) -> Iterator[str]:
+    """One month table per month from the first placed meeting to the last."""
     meetings = [(p, p.meeting) for p in by_due if p.meeting is not None]
     yield '<section id="calendar"><h2>Meetings by month</h2>'
     if not meetings:
@@ -69,7 +75,7 @@ def calendar_section(by_due: Sequence[StudentPlan], today: dt.date) -> Iterator[
         name = f"{stdcal.month_name[month]} {year}"
         noun = "meeting" if total == 1 else "meetings"
         yield (
-            f'<table class="month"><caption>{_e(name)} — {total} {noun}</caption>'
+            f'<table class="month"><caption>{escape(name)} — {total} {noun}</caption>'
             "<thead><tr><th>Mon</th><th>Tue</th><th>Wed</th><th>Thu</th><th>Fri</th>"
             '<th class="we">Sat</th><th class="we">Sun</th></tr></thead><tbody>'
         )
@@ -92,10 +98,10 @@ def _day_cell(
     if day.weekday() >= 5:
         classes.append("we")
     items = "".join(
-        f'<li class="mtg flt st-{_e(p.status)} ms-{_e(m.state)}"{_flt(p)}'
-        f' title="{_e(m.state)} meeting, {_e(STATUS_LABELS[p.status])}">'
-        f"{_e(m.start.strftime('%H:%M'))} {_student_link(p)}"
-        f'<span class="vh"> ({_e(m.state)})</span></li>'
+        f'<li class="mtg flt st-{escape(p.status)} ms-{escape(m.state)}"{filter_attrs(p)}'
+        f' title="{escape(m.state)} meeting, {escape(STATUS_LABELS[p.status])}">'
+        f"{escape(m.start.strftime('%H:%M'))} {student_link(p)}"
+        f'<span class="vh"> ({escape(m.state)})</span></li>'
         for p, m in entries
     )
     cls = f' class="{" ".join(classes)}"' if classes else ""

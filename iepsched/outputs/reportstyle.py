@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# The per-student facts the report writes on each timeline (data-facts), in this order.
+FACT_KEYS = ("students", "proposed", "booked", "held", "late", "nocontact")
+
 CSS = """
 :root{--fg:#1d2330;--muted:#5b6475;--line:#d5dae3;--bg:#fff;--soft:#f5f7fa}
 *{box-sizing:border-box}
@@ -131,10 +134,12 @@ JS = r"""
   var flagged = document.getElementById('n-attention');
   var items = document.querySelectorAll('.flt');
   var cards = document.querySelectorAll('li.count[data-count]');
+  var facts = document.querySelectorAll('#summary [data-fact]');
+  var factKeys = 'FACT_KEYS'.split(' ');
   var selects = {cm: cm, building: building, status: status};
   function matches(el, sel, attr) { return !sel.value || el.getAttribute(attr) === sel.value; }
   function apply() {
-    var shown = 0, total = 0, attention = 0, counts = {}, i;
+    var shown = 0, total = 0, attention = 0, counts = {}, sums = {}, i, k;
     for (i = 0; i < items.length; i++) {
       var el = items[i];
       var mine = matches(el, cm, 'data-cm') && matches(el, building, 'data-building');
@@ -144,7 +149,13 @@ JS = r"""
         total++;
         if (ok) { shown++; }
         var st = el.getAttribute('data-status');
-        if (mine) { counts[st] = (counts[st] || 0) + 1; }
+        if (mine) {
+          counts[st] = (counts[st] || 0) + 1;
+          var values = el.getAttribute('data-facts').split(' ');
+          for (k = 0; k < factKeys.length; k++) {
+            sums[factKeys[k]] = (sums[factKeys[k]] || 0) + parseInt(values[k], 10);
+          }
+        }
       } else if (el.tagName === 'TR' && ok) { attention++; }
     }
     count.textContent = shown + ' of ' + total + ' students shown';
@@ -153,6 +164,9 @@ JS = r"""
     // The counts follow the chosen caseload (case manager, building), whatever the status.
     for (i = 0; i < cards.length; i++) {
       cards[i].querySelector('.n').textContent = counts[cards[i].getAttribute('data-count')] || 0;
+    }
+    for (i = 0; i < facts.length; i++) {
+      facts[i].textContent = sums[facts[i].getAttribute('data-fact')] || 0;
     }
     for (i = 1; i < status.options.length; i++) {
       var opt = status.options[i];
@@ -208,4 +222,4 @@ JS = r"""
   bar.hidden = false;
   apply();
 })();
-""".replace("PRINT_LIMIT", "2000")
+""".replace("PRINT_LIMIT", "2000").replace("FACT_KEYS", " ".join(FACT_KEYS))
