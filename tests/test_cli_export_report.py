@@ -229,3 +229,60 @@ def test_progress_only_for_a_watching_terminal(capsys: pytest.CaptureFixture[str
     assert list(progress(range(5), label="x", length=5, enabled=False)) == [0, 1, 2, 3, 4]
     assert capsys.readouterr().err == ""
     assert list(progress(range(5), label="writing", length=5, enabled=True)) == [0, 1, 2, 3, 4]
+
+
+def test_report_for_a_caseload(sample_config: Path, tmp_path: Path) -> None:
+    """`report --case-manager EMAIL --building NAME` writes the HTML and CSVs for that caseload
+    only, names it in the page, and counts only its students."""
+    html_path, csv_path = tmp_path / "r.html", tmp_path / "c.csv"
+    result = cli(
+        sample_config,
+        *("report", "--html", str(html_path), "--csv", str(csv_path)),
+        *("--case-manager", "CM.RIVERA@pvsec.example.org", "--building", "prairie valley high"),
+        *("--today", TODAY),
+    )
+    assert result.exit_code == 0, result.output
+    page = html_path.read_text("utf-8")
+    assert "Caseload: <strong>case manager Daniela Rivera (cm.rivera@pvsec.example.org), " in page
+    articles = page.count('<article class="student flt"')
+    assert 0 < articles < 46
+    assert page.count('data-cm="cm.rivera@pvsec.example.org"') >= articles
+    assert 'data-cm="cm.tran@pvsec.example.org"' not in page
+    rows = list(csv.DictReader(io.StringIO(csv_path.read_text("utf-8-sig"))))
+    assert len({r["student_id"] for r in rows}) == articles
+    assert result.stderr.startswith(f"{articles} students of case manager Daniela Rivera")
+
+
+def test_report_unknown_caseload_writes_nothing(sample_config: Path, tmp_path: Path) -> None:
+    """An unknown building is refused (exit 2, the known ones listed) before writing a file."""
+    html_path = tmp_path / "r.html"
+    result = cli(
+        sample_config,
+        "report",
+        "--html",
+        str(html_path),
+        "--building",
+        "Bluestem",
+        "--today",
+        TODAY,
+    )
+    assert result.exit_code == 2
+    assert "--building: 'Bluestem' is not on the roster; known: Bluestem High, " in result.stderr
+    assert not html_path.exists()
+
+
+def test_report_of_a_future_day_says_it_is_a_preview(sample_config: Path, tmp_path: Path) -> None:
+    """A --today after the real date puts a banner in the report and a note on stderr: meetings
+    not yet held by then count as not held, and the preview changes nothing."""
+    later = (dt.date.today() + dt.timedelta(days=40)).isoformat()
+    html_path = tmp_path / "r.html"
+    result = cli(sample_config, "report", "--html", str(html_path), "--today", later)
+    assert result.exit_code == 0, result.output
+    page = html_path.read_text("utf-8")
+    assert f'<p class="note future">Preview of {later}' in page
+    assert "meetings not yet held by then are assumed not held" in page
+    assert "this preview changes nothing" in page
+    assert f"preview of {later}" in result.stderr
+    past = cli(sample_config, "report", "--html", str(html_path), "--today", TODAY)
+    assert 'class="note future"' not in html_path.read_text("utf-8")
+    assert "preview of" not in past.stderr

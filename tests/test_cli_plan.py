@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -94,3 +95,53 @@ def test_plan_is_deterministic() -> None:
     assert run("plan", "--all", "--today", TODAY, "--format", "json") == run(
         "plan", "--all", "--today", TODAY, "--format", "json"
     )
+
+
+@pytest.mark.parametrize(
+    ("student", "line"),
+    [
+        ("S1004", "parent contacts: not met yet (due 2027-03-29)"),
+        ("S1036", "parent contacts: NOT met (was due 2026-11-24)"),
+    ],
+)
+def test_contact_line_says_not_yet_before_the_deadline(student: str, line: str) -> None:
+    """`plan` says NOT met only once the contact deadline has passed, as the report does."""
+    _, out, _ = run("plan", student, "--today", TODAY)
+    assert any(x.startswith(line) for x in out.splitlines())
+
+
+def test_table_keeps_the_distinguishing_part_of_keys_and_titles() -> None:
+    """Long milestone keys keep their quarter and long titles wrap instead of being cut."""
+    _, out, _ = run("plan", "S1004", "--today", TODAY)
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert "…" not in out
+    for quarter in ("2026-27:Q4", "2027-28:Q1", "2027-28:Q2", "2027-28:Q3"):
+        assert any(f"progress_report:{quarter}" in line for line in lines), quarter
+    text = " ".join(line.strip() for line in lines)
+    assert "Send written notice of the meeting to both parents" in text
+
+
+def test_future_today_is_called_a_preview_on_stderr() -> None:
+    """A --today after the real date says on stderr that it is a preview that changes nothing."""
+    later = (dt.date.today() + dt.timedelta(days=40)).isoformat()
+    for args in (("plan", "S1004"), ("plan", "--all")):
+        code, out, err = run(*args, "--today", later)
+        assert code == 0, err
+        assert f"preview of {later}" in err
+        assert "meetings not yet held by then are assumed not held" in err
+        assert "this preview changes nothing" in err
+        assert "preview" not in out
+    _, _, err = run("plan", "S1004", "--today", TODAY)  # in the past: no note
+    assert "preview" not in err
+
+
+def test_future_note_only_after_the_real_date() -> None:
+    """future_note is silent for today and earlier days, and names both dates after it."""
+    from iepsched.outputs.wording import future_note
+
+    day = dt.date(2026, 12, 4)
+    assert future_note(day, day) is None
+    assert future_note(day - dt.timedelta(days=1), day) is None
+    note = future_note(day + dt.timedelta(days=1), day)
+    assert note is not None and "2026-12-05" in note and "today is 2026-12-04" in note

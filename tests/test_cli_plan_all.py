@@ -147,10 +147,6 @@ def test_csv_and_json_carry_the_same_rows() -> None:
     assert rows == [{k: v or "" for k, v in r.items()} for r in data]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §6 caseloads: plan --all has no --case-manager EMAIL / --building NAME options",
-)
 @pytest.mark.parametrize(
     ("option", "value", "field"),
     [
@@ -163,3 +159,50 @@ def test_caseload_filters(option: str, value: str, field: str) -> None:
     rows = json_rows(option, value)
     assert rows and {r[field] for r in rows} == {value}
     assert len(rows) == sum(r[field] == value for r in json_rows())
+
+
+def test_caseload_names_match_case_insensitively_and_combine() -> None:
+    """--case-manager and --building ignore case, and both together keep their intersection."""
+    rows = json_rows(
+        "--case-manager", "CM.Rivera@PVSEC.example.org", "--building", "prairie valley HIGH"
+    )
+    assert rows
+    assert {(r["case_manager_email"], r["building"]) for r in rows} == {
+        ("cm.rivera@pvsec.example.org", "Prairie Valley High")
+    }
+    everyone = json_rows()
+    assert len(rows) == sum(
+        r["case_manager_email"] == "cm.rivera@pvsec.example.org"
+        and r["building"] == "Prairie Valley High"
+        for r in everyone
+    )
+
+
+def test_caseload_table_names_the_caseload_in_its_count_line() -> None:
+    """The table's count line says whose caseload it counts; the filter implies --all."""
+    out = cli(SAMPLE, "plan", "--building", "Bluestem High", "--today", TODAY).stdout
+    assert out.splitlines()[-1].startswith(f"{len(table_ids(out))} students of Bluestem High: ")
+
+
+@pytest.mark.parametrize(
+    ("option", "typo", "closest"),
+    [
+        ("--case-manager", "cm.rivra@pvsec.example.org", "cm.rivera@pvsec.example.org"),
+        ("--building", "Bluestem Hgh", "Bluestem High"),
+    ],
+)
+def test_unknown_caseload_names_the_known_ones_closest_first(
+    option: str, typo: str, closest: str
+) -> None:
+    """An unknown email or building exits 2 listing the known ones, the closest first."""
+    result = cli(SAMPLE, "plan", "--all", option, typo, "--today", TODAY)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"error: {option}: {typo!r} is not on the roster; known: {closest}, " in result.stderr
+
+
+def test_caseload_with_a_student_id_is_a_usage_error() -> None:
+    """A caseload filter lists a caseload: given with one STUDENT id it is refused."""
+    result = cli(SAMPLE, "plan", "S1001", "--building", "Bluestem High", "--today", TODAY)
+    assert result.exit_code == 2
+    assert "go with --all" in result.stderr

@@ -163,8 +163,35 @@ def test_next_actions_by_status() -> None:
     assert next_action(by_id["S1036"]).startswith("Hold the IEP meeting now: the earliest slot")
     assert next_action(by_id["S1014"]) == "Find a slot on or before 2026-12-08 for the team."
     assert next_action(by_id["S1020"]) == "Load the missing school year's calendar."
-    assert next_action(by_id["S1028"]).startswith("Do now: Request consent for the reevaluation")
+    assert next_action(by_id["S1030"]).startswith("Do now: Begin developing the IEP (was due")
     assert next_action(by_id["S1009"]).startswith("Next: ")
+
+
+@pytest.mark.parametrize("student", ["S1001", "S1022", "S1028"])
+def test_next_action_puts_the_annual_steps_before_an_old_reevaluation_consent(
+    student: str,
+) -> None:
+    """With the annual cycle's contacts and notice open, the next action is the annual cycle's
+    most urgent step, not a reevaluation consent that is merely older."""
+    plan = sample().by_id[student]
+    late = [m for m in plan.milestones if m.status == "overdue"]
+    assert late[0].key == "reeval_consent"  # the old behaviour picked this one
+    annual = next(m for m in late if m.track == "annual")
+    action = next_action(plan)
+    assert action.startswith(f"Do now: {annual.title} (was due {annual.date}).")
+    assert f"{len(late) - 1} other steps late" in action
+
+
+def test_next_action_when_only_due_soon_steps_are_open() -> None:
+    """Nothing late: the next action is the earliest step due soon, with its date."""
+    plan = sample().by_id["S1030"]
+    soon = [
+        m._replace(status="upcoming" if m.status == "overdue" else m.status)
+        for m in plan.milestones
+    ]
+    relaxed = dataclasses.replace(plan, milestones=tuple(soon))
+    first = next(m for m in soon if m.status == "due_soon")
+    assert next_action(relaxed) == f"Do now: {first.title} (due {first.date})."
 
 
 def test_month_calendar_has_one_table_per_month() -> None:
@@ -215,7 +242,14 @@ def test_filters_cover_case_managers_buildings_and_statuses() -> None:
         return [o.attrs["value"] for o in filters.find("select", id=ident).find_all("option")][1:]
 
     plans = sample().plans
-    assert options("f-cm") == sorted({p.student.case_manager_email for p in plans})
+    labels = {p.student.case_manager_email: p.student.case_manager_label for p in plans}
+    assert sorted(options("f-cm")) == sorted(labels)
+    shown = [
+        (o.attrs["value"], o.text()) for o in filters.find("select", id="f-cm").find_all("option")
+    ][1:]
+    assert shown == sorted(labels.items(), key=lambda pair: pair[1].casefold())
+    assert ("cm.rivera@pvsec.example.org", "Daniela Rivera") in shown  # by name, not email
+    assert ("cm.tran@pvsec.example.org", "cm.tran@pvsec.example.org") in shown  # no name given
     assert options("f-building") == sorted({p.student.building for p in plans})
     assert options("f-status") == ["overdue", "infeasible", "unplanned", "at_risk", "on_track"]
     for node in doc.find_all(cls="flt"):
@@ -311,6 +345,7 @@ def test_hostile_values_keep_attributes_intact(hostile: tuple[DistrictPlan, str]
             "data-cm",
             "data-building",
             "data-status",
+            "data-facts",
             "title",
         }
 
@@ -354,7 +389,7 @@ def test_contact_requirement_met_names_the_contacts(tmp_path: Path) -> None:
     article = parse(report(plan, contacts_by_student=contacts)).find("article", id="s-S1001")
     verdict = article.find("p", cls="contacts")
     assert "met" in verdict.attrs["class"].split()
-    assert "requirement met by 2026-11-20 phone (reached) and 2026-11-25 email (reached)" in (
+    assert "Parent contacts: met by 2026-11-20 phone (reached) and 2026-11-25 email (reached)" in (
         verdict.text()
     )
 

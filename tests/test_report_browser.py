@@ -11,11 +11,13 @@ import os
 import re
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from iepsched.core.model import StudentPlan
 from iepsched.inputs.config import load_config
 from iepsched.outputs.report import html_report
 from iepsched.service.district import load_district, plan_with_state
@@ -178,3 +180,78 @@ def test_compact_report_prints_the_timelines(
     )
     pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf.read_bytes()))
     assert pages >= 40  # 52 with the timelines built; 16 if they stayed closed
+
+
+RIVERA = "cm.rivera@pvsec.example.org"
+PVH = "Prairie Valley High"
+
+
+def _caseload() -> list[StudentPlan]:
+    district = load_district(load_config(ROOT / "config" / "iepsched.toml"))
+    plans = plan_with_state(district, today=TODAY).plans
+    return [
+        p for p in plans if p.student.case_manager_email == RIVERA and p.student.building == PVH
+    ]
+
+
+@pytest.mark.parametrize("sep", ["#", "?"])
+def test_caseload_in_the_url_filters_and_recounts(
+    chromium: str, report_file: Path, tmp_path: Path, sep: str
+) -> None:
+    """A caseload in the URL (#cm=...&building=..., or ?...) shows only that caseload, and the
+    summary's status counts, the status options and the attention count follow it."""
+    mine = _caseload()
+    url = (
+        f"{report_file.as_uri()}{sep}cm=CM.Rivera%40pvsec.example.org&building=Prairie+Valley+High"
+    )
+    dom = render(chromium, tmp_path / "p", "--dump-dom", url).stdout
+    assert f"{len(mine)} of 46 students shown" in dom
+    shown = re.findall(r'<article class="student flt" id="s-(\w+)"(?![^>]*hidden)', dom)
+    assert sorted(shown) == sorted(p.student_id for p in mine)
+    counts = Counter(p.status for p in mine)
+    cards = dict(re.findall(r'data-count="(\w+)"><span class="n">(\d+)</span>', dom))
+    assert {k: int(v) for k, v in cards.items()} == {s: counts[s] for s in cards}
+    assert f'<option value="on_track" data-label="On track">On track ({counts["on_track"]})' in dom
+    flagged = sum(p.status != "on_track" for p in mine)
+    assert f'Needs attention (<span id="n-attention">{flagged}</span>)' in dom
+    assert f'<option value="{RIVERA}">Daniela Rivera</option>' in dom
+
+
+def test_choosing_a_filter_writes_it_into_the_url(
+    chromium: str, report_file: Path, tmp_path: Path
+) -> None:
+    """Choosing a case manager and a status puts them in the URL, so the view can be bookmarked;
+    "Show all" takes them out again."""
+    driver = f"""<script>
+    (function () {{
+      var cm = document.getElementById('f-cm'), st = document.getElementById('f-status');
+      cm.value = '{RIVERA}'; cm.dispatchEvent(new Event('change'));
+      st.value = 'at_risk'; st.dispatchEvent(new Event('change'));
+      var chosen = window.location.search;
+      document.getElementById('f-reset').click();
+      document.body.setAttribute('data-chosen', chosen);
+      document.body.setAttribute('data-reset', window.location.search || 'none');
+    }})();
+    </script></body>"""
+    page = tmp_path / "driven.html"
+    page.write_text(report_file.read_text(encoding="utf-8").replace("</body>", driver))
+    dom = render(chromium, tmp_path / "p", "--dump-dom", page.as_uri()).stdout
+    assert 'data-chosen="?cm=cm.rivera%40pvsec.example.org&amp;status=at_risk"' in dom
+    assert 'data-reset="none"' in dom
+    assert "46 of 46 students shown" in dom
+
+
+def test_summary_facts_follow_the_caseload(
+    chromium: str, report_file: Path, tmp_path: Path
+) -> None:
+    """The summary's facts (students, meetings by state, overdue steps, contacts past due) are
+    recounted for the case manager and building in the URL."""
+    mine = _caseload()
+    url = f"{report_file.as_uri()}?cm={RIVERA}&building=Prairie+Valley+High"
+    dom = render(chromium, tmp_path / "p", "--dump-dom", url).stdout
+    facts = dict(re.findall(r'<span data-fact="(\w+)">(\d+)</span>', dom))
+    late = sum(m.status == "overdue" for p in mine for m in p.milestones)
+    proposed = sum(p.meeting is not None and p.meeting.state == "proposed" for p in mine)
+    assert facts["students"] == str(len(mine))
+    assert facts["late"] == str(late)
+    assert facts["proposed"] == str(proposed)

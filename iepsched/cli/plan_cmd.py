@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .base import app, handle_errors, main, resolve_today, today_option
+from .base import app, handle_errors, main, parse_day, resolve_today, today_option
+from .preview import caseload_options, real_today
 
 if TYPE_CHECKING:
     from ..core.settings import Config
+    from ..outputs.caseload import Caseload
     from ..service.district import District
 
 
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     show_default=True,
     help="Order of --all rows (status puts overdue and at-risk students first).",
 )
+@caseload_options
 @today_option
 @click.pass_context
 @handle_errors
@@ -45,12 +48,22 @@ def plan(
     show_all: bool,
     fmt: str,
     sort: str,
+    case_manager: str | None,
+    building: str | None,
     today: str | None,
 ) -> None:
     """Show a student's backward-scheduled IEP timeline (plans the whole roster).
 
+    With --all, one row per student; --case-manager EMAIL and/or --building NAME show only
+    that caseload (and imply --all). A --today after today previews the plan: meetings not yet
+    held by then count as not held, and nothing is changed.
+
     Example: iepsched plan S1001 --today 2026-11-30 --format json
     """
+    filtered = case_manager is not None or building is not None
+    if filtered and student:
+        raise click.UsageError("--case-manager and --building go with --all, not a STUDENT id")
+    show_all = show_all or filtered
     if not show_all and not student:
         raise click.UsageError("give a STUDENT id, or --all for the whole roster")
     # Asking again for the same student costs no planning: the answer is reused while none of
@@ -60,6 +73,7 @@ def plan(
         hit = _cached(app(ctx).config_path(), cacheable, fmt, today)
         if hit is not None:
             click.echo(hit, nl=False)
+            _say_if_future(ctx, today)
             return
 
     from ..service.district import load_district
@@ -74,16 +88,42 @@ def plan(
     district = load_district(config)
     day = resolve_today(today, config)
     if student is None or show_all:
-        click.echo(_roster_text(config, district, day, fmt, sort), nl=False)
+        from ..outputs.caseload import resolve_caseload
+
+        chosen = resolve_caseload(
+            district.roster.students, case_manager=case_manager, building=building
+        )
+        click.echo(_roster_text(config, district, day, fmt, sort, chosen), nl=False)
+        _say_if_future(ctx, today)
         finish_skipped(district)
         return
     output = _student_text(config, district, student, day, fmt)
     click.echo(output, nl=False)
+    _say_if_future(ctx, today)
     # Only a clean roster's answer is kept: a cache hit skips loading the roster, so it could not
     # say that rows were skipped (and the roster file is one of the cache's inputs).
     if cacheable is not None and not district.roster.skipped:
         _remember(config, cacheable, fmt, day, output)
     finish_skipped(district)
+
+
+def _say_if_future(ctx: click.Context, today: str | None) -> None:
+    """On stderr, so a table or JSON on stdout stays clean: a future --today is a preview.
+
+    Only a --today within a day of the UTC date needs the config's time zone to decide; a cache
+    hit keeps skipping the config load for every other date.
+    """
+    if not today:
+        return
+    day = parse_day(today)
+    utc = dt.datetime.now(dt.UTC).date()
+    if day < utc - dt.timedelta(days=1):
+        return
+    from ..outputs.wording import future_note
+
+    note = future_note(day, real_today(app(ctx).config()))
+    if note:
+        click.echo(note, err=True)
 
 
 def _cached(config_path: Path, student: str, fmt: str, today: str | None) -> str | None:
@@ -132,19 +172,23 @@ def _student_text(config: Config, district: District, student: str, day: dt.date
     return plan_table(found) + "\n"
 
 
-def _roster_text(config: Config, district: District, day: dt.date, fmt: str, sort: str) -> str:
-    """One row per student: a table with a count line, CSV or JSON."""
+def _roster_text(
+    config: Config, district: District, day: dt.date, fmt: str, sort: str, chosen: Caseload
+) -> str:
+    """One row per student of the caseload: a table with a count line, CSV or JSON."""
+    from ..outputs.caseload import caseload_plans
     from ..outputs.render import all_csv, all_json, all_table, sort_plans
     from ..service.district import plan_with_state
     from .state import open_state_readonly
 
     with open_state_readonly(config) as store:
         result = plan_with_state(district, today=day, store=store)
-    plans = sort_plans(result.plans, sort)
+    plans = sort_plans(caseload_plans(result.plans, chosen), sort)
     if fmt == "csv":
         return all_csv(plans)
     if fmt == "json":
         return all_json(plans) + "\n"
     counts = Counter(p.status for p in plans)
     summary = ", ".join(f"{counts[s]} {s}" for s in sorted(counts, key=str))
-    return f"{all_table(plans)}\n\n{len(plans)} students: {summary}\n"
+    of = "" if chosen.everyone else f" of {chosen.describe()}"
+    return f"{all_table(plans)}\n\n{len(plans)} students{of}: {summary or 'none'}\n"

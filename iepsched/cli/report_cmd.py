@@ -15,6 +15,7 @@ import click
 from ..core.errors import Problem, UserError
 from ..core.model import STUDENT_STATUS_ORDER
 from .base import app, handle_errors, main, resolve_today, today_option
+from .preview import caseload_options, real_today
 
 if TYPE_CHECKING:
     from ..core.model import StudentPlan
@@ -50,6 +51,7 @@ def writing(path: Path) -> Iterator[None]:
     type=_file,
     help="Write the whole parent-contact log as CSV to this file.",
 )
+@caseload_options
 @today_option
 @click.pass_context
 @handle_errors
@@ -58,6 +60,8 @@ def report(
     html_path: Path | None,
     csv_path: Path | None,
     contacts_path: Path | None,
+    case_manager: str | None,
+    building: str | None,
     today: str | None,
 ) -> None:
     """Write the compliance report: a self-contained HTML page and/or CSV files for Excel.
@@ -68,16 +72,22 @@ def report(
     one row per student and step; the contact-log CSV is the append-only log. CSV cells that a
     spreadsheet would run as formulas are prefixed with a quote.
 
+    --case-manager EMAIL and/or --building NAME write every file for that caseload only. A
+    --today after today is a preview (said in the report's banner): meetings not yet held by
+    then count as not held, and nothing is changed.
+
     Example: iepsched report --html report.html --csv compliance.csv --today 2026-11-30
     """
     outputs = [p for p in (html_path, csv_path, contacts_path) if p is not None]
     if not outputs:
         raise click.UsageError("say what to write: --html FILE, --csv FILE or --contacts-csv FILE")
     check_folders(outputs)
-    from ..core.model import Contact
+    from ..core.model import Contact, DistrictPlan
     from ..fs.atomic import open_atomic
+    from ..outputs.caseload import caseload_plans, resolve_caseload
     from ..outputs.csvreport import write_compliance_csv, write_contacts_csv
     from ..outputs.report import write_html_report
+    from ..outputs.wording import future_note
     from ..service.district import load_district, plan_with_state
     from .progress import progress, show_progress
     from .skipped import finish_skipped
@@ -87,7 +97,11 @@ def report(
     config = application.config()
     day = resolve_today(today, config)
     district = load_district(config)
+    chosen = resolve_caseload(
+        district.roster.students, case_manager=case_manager, building=building
+    )
     skipped = district.roster.skipped
+    actual = real_today(config)
     enabled = show_progress(application.verbosity, sys.stderr)
     contacts: list[Contact] = []
     with open_state_readonly(config) as store:
@@ -95,6 +109,12 @@ def report(
         if store is not None:
             contacts = store.contacts()
         preview = store is None
+    if not chosen.everyone:
+        # The whole roster was planned (the answer sync would book); the files show the caseload.
+        mine = caseload_plans(district_plan.plans, chosen)
+        district_plan = DistrictPlan(day, tuple(mine), district_plan.warnings)
+        ids = {p.student_id for p in mine}
+        contacts = [c for c in contacts if c.student_id in ids]
     if html_path:
         by_student: dict[str, list[Contact]] = {}
         for contact in contacts:
@@ -116,6 +136,8 @@ def report(
                 skipped=skipped,
                 preview=preview,
                 each=each,
+                caseload=chosen.describe(),
+                actual_today=actual,
             )
     if csv_path:
         with writing(csv_path):
@@ -125,7 +147,14 @@ def report(
             write_contacts_csv(contacts_path, contacts)
     counts = Counter(p.status for p in district_plan.plans)
     summary = ", ".join(f"{counts[s]} {s}" for s in STUDENT_STATUS_ORDER if counts[s])
-    click.echo(f"{len(district_plan.plans)} students as of {day.isoformat()}: {summary}", err=True)
+    of = "" if chosen.everyone else f" of {chosen.describe()}"
+    click.echo(
+        f"{len(district_plan.plans)} students{of} as of {day.isoformat()}: {summary or 'none'}",
+        err=True,
+    )
+    note = future_note(day, actual)
+    if note:
+        click.echo(note, err=True)
     if preview:
         click.echo(
             f"preview: no sync state at {config.state_path} yet; no contacts are logged", err=True

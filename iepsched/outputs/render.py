@@ -9,8 +9,9 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from ..core.model import STUDENT_STATUS_ORDER, StudentPlan
+from ..core.model import STUDENT_STATUS_ORDER, Milestone, StudentPlan
 from .csvsafe import neutralise
+from .wording import contact_verdict
 
 WIDTH = 100
 _STATUS_RANK = {s: i for i, s in enumerate(STUDENT_STATUS_ORDER)}
@@ -82,25 +83,46 @@ def plan_table(plan: StudentPlan) -> str:
             + (f"   next due {plan.next_due_date.isoformat()}" if plan.next_due_date else "")
         )
     if plan.contacts is not None:
-        c = plan.contacts
-        if c.met:
-            how = " + ".join(f"{x.method} {x.at.date().isoformat()}" for x in c.qualifying)
-            lines.append(f"parent contacts: met ({how})")
-        else:
-            by = f" by {c.deadline.isoformat()}" if c.deadline else ""
-            lines.append(f"parent contacts: NOT met — two contacts, two methods{by}")
+        state, verdict = contact_verdict(plan.contacts, plan.today)
+        if state == "met":
+            how = " + ".join(
+                f"{x.method} {x.at.date().isoformat()}" for x in plan.contacts.qualifying
+            )
+            verdict = f"met ({how})"
+        elif state in ("pending", "unmet"):
+            verdict += " — two contacts, two methods"
+        lines.append(f"parent contacts: {verdict}")
     lines.append("")
-    lines.append(f"{'date':<10}  {'status':<11}  {'milestone':<24}  what")
-    lines.append(f"{'-' * 10}  {'-' * 11}  {'-' * 24}  {'-' * 47}")
-    for m in plan.milestones:
-        date = m.date.isoformat() if m.date else "—"
-        title = textwrap.shorten(m.title, width=WIDTH - 52, placeholder="…")
-        lines.append(f"{date:<10}  {m.status:<11}  {m.key[:24]:<24}  {title}")
+    lines.extend(_milestone_lines(plan.milestones))
     if plan.warnings:
         lines.append("")
         for w in plan.warning_texts:
             lines.extend(textwrap.wrap(w, WIDTH, initial_indent="! ", subsequent_indent="  "))
     return "\n".join(lines)
+
+
+# The longest key column before a key is shortened from the front (its end tells keys apart:
+# "progress_report:2026-27:q4").
+_KEY_MAX = 30
+
+
+def _milestone_lines(milestones: Sequence[Milestone]) -> list[str]:
+    """The milestone table: the key column as wide as the longest key (up to _KEY_MAX), and each
+    title wrapped onto as many lines as it needs, so nothing that tells two steps apart is cut."""
+    key_w = min(max([len("milestone"), *(len(m.key) for m in milestones)]), _KEY_MAX)
+    indent = 10 + 2 + 11 + 2 + key_w + 2
+    title_w = WIDTH - indent
+    lines = [
+        f"{'date':<10}  {'status':<11}  {'milestone':<{key_w}}  what",
+        f"{'-' * 10}  {'-' * 11}  {'-' * key_w}  {'-' * title_w}",
+    ]
+    for m in milestones:
+        date = m.date.isoformat() if m.date else "—"
+        key = m.key if len(m.key) <= key_w else "…" + m.key[-(key_w - 1) :]
+        title = textwrap.wrap(m.title, title_w, break_on_hyphens=False) or [""]
+        lines.append(f"{date:<10}  {m.status:<11}  {key:<{key_w}}  {title[0]}")
+        lines.extend(" " * indent + more for more in title[1:])
+    return lines
 
 
 def _row(plan: StudentPlan) -> dict[str, str]:

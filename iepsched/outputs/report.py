@@ -14,9 +14,7 @@ written once, in a JSON list at the end of the page (a 100,000-student page shri
 
 from __future__ import annotations
 
-import calendar as stdcal
 import datetime as dt
-import html
 import io
 import json
 from collections import Counter
@@ -34,8 +32,15 @@ from ..core.model import (
 )
 from ..fs.atomic import write_atomic
 from .csvreport import COMPLIANCE_COLUMNS, contact_rows, contacts_csv
-from .reportstyle import CSS, JS
+from .reportcal import STATUS_LABELS, calendar_section
+from .reportcal import anchor as _anchor
+from .reportcal import badge as _badge
+from .reportcal import escape as _e
+from .reportcal import filter_attrs as _flt
+from .reportcal import student_link as _student_link
+from .reportstyle import CSS, FACT_KEYS, JS
 from .skipped import skipped_summary
+from .wording import contact_verdict, future_note, meeting_when, next_action
 
 # Modules written before the CSVs and the atomic write moved out still import these from here.
 __all__ = [
@@ -59,13 +64,6 @@ class TextSink(Protocol):
     def write(self, text: str, /) -> object: ...
 
 
-STATUS_LABELS: dict[str, str] = {
-    "overdue": "Overdue",
-    "infeasible": "Infeasible",
-    "unplanned": "Unplanned",
-    "at_risk": "At risk",
-    "on_track": "On track",
-}
 MILESTONE_LABELS: dict[str, str] = {
     "done": "done",
     "overdue": "overdue",
@@ -73,67 +71,6 @@ MILESTONE_LABELS: dict[str, str] = {
     "upcoming": "upcoming",
     "unscheduled": "unscheduled",
 }
-
-
-# -- what to do next --------------------------------------------------------------------------
-
-
-def next_action(plan: StudentPlan) -> str:
-    """The one step a coordinator should see first for this student."""
-    meeting = plan.meeting
-    if plan.status == "overdue":
-        when = f": the earliest slot is {_when(meeting)}" if meeting else ""
-        return f"Hold the IEP meeting now{when}."
-    if plan.status == "infeasible":
-        return f"Find a slot on or before {plan.due_date.isoformat()} for the team."
-    if plan.status == "unplanned":
-        if plan.has_warning("unknown_year"):
-            return "Load the missing school year's calendar."
-        return "Check the school calendar for this building."
-    late = next((m for m in plan.milestones if m.status == "overdue"), None)
-    if late is not None and late.date is not None:
-        return f"Do now: {late.title} (was due {late.date.isoformat()})."
-    upcoming = plan.next_milestone()
-    if upcoming is not None and upcoming.date is not None:
-        return f"Next: {upcoming.title} by {upcoming.date.isoformat()}."
-    return "Nothing due."
-
-
-def _when(meeting: Meeting | None) -> str:
-    if meeting is None:
-        return "not placed"
-    return f"{meeting.date.isoformat()} {meeting.start.strftime('%H:%M')}"
-
-
-# -- HTML -------------------------------------------------------------------------------------
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _flt(plan: StudentPlan) -> str:
-    """The attributes the filter script reads."""
-    s = plan.student
-    return (
-        f' data-cm="{_e(s.case_manager_email)}" data-building="{_e(s.building)}"'
-        f' data-status="{_e(plan.status)}"'
-    )
-
-
-def _anchor(plan: StudentPlan) -> str:
-    return f"s-{plan.student_id}"
-
-
-def _student_link(plan: StudentPlan) -> str:
-    return (
-        f'<a href="#{_e(_anchor(plan))}">{_e(plan.student_id)}</a> '
-        f'<span class="ini">{_e(plan.student.initials)}</span>'
-    )
-
-
-def _badge(status: str) -> str:
-    return f'<span class="badge st-{_e(status)}">{_e(STATUS_LABELS.get(status, status))}</span>'
 
 
 def html_report(
@@ -148,6 +85,8 @@ def html_report(
     preview: bool = False,
     each: PlanWrap | None = None,
     inline_timelines: int = INLINE_TIMELINES,
+    caseload: str = "",
+    actual_today: dt.date | None = None,
 ) -> str:
     """The whole report as one HTML document (UTF-8 text); see `write_html_report`."""
     out = io.StringIO()
@@ -163,6 +102,8 @@ def html_report(
         preview=preview,
         each=each,
         inline_timelines=inline_timelines,
+        caseload=caseload,
+        actual_today=actual_today,
     )
     return out.getvalue()
 
@@ -180,13 +121,16 @@ def write_html_report(
     preview: bool = False,
     each: PlanWrap | None = None,
     inline_timelines: int = INLINE_TIMELINES,
+    caseload: str = "",
+    actual_today: dt.date | None = None,
 ) -> None:
     """Write the report to `out` piece by piece (nothing loaded from anywhere when it is viewed).
 
     `problems` are input problems to show and `skipped` the roster rows not planned (both at the
     top: those students are not in the plan at all); `preview` says no sync has run yet; `each`
     wraps the per-student loop (a progress bar); `inline_timelines` is the largest district whose
-    timelines are written out in full.
+    timelines are written out in full; `caseload` names the case manager or building the plans
+    were chosen for; `actual_today` is the real date, and a `today` after it is a preview.
     """
     plans = district_plan.plans
     by_due = sorted(plans, key=lambda p: (p.due_date, p.student_id))
@@ -207,6 +151,14 @@ def write_html_report(
         f"<strong>{_e(today.isoformat())}</strong> · generated "
         f"{_e(generated_at.strftime('%Y-%m-%d %H:%M %Z').strip())}</p>",
     ]
+    if caseload:
+        head.append(
+            f'<p class="note">Caseload: <strong>{_e(caseload)}</strong> — only these students '
+            "are in this report.</p>"
+        )
+    future = future_note(today, actual_today) if actual_today is not None else None
+    if future:
+        head.append(f'<p class="note future">{_e(future[0].upper() + future[1:])}</p>')
     if preview:
         head.append(
             '<p class="note">Preview: no sync has run yet, so this shows the meetings and '
@@ -224,9 +176,9 @@ def write_html_report(
     if problems or skipped:
         _write(out, _problems(problems, skipped))
     out.write(_filters(plans) + "\n<main>\n")
-    out.write(_summary(plans, today) + "\n")
+    out.write(_summary(plans) + "\n")
     _write(out, _attention(by_due))
-    _write(out, _calendar(by_due, today))
+    _write(out, calendar_section(by_due, today))
     rows: dict[str, int] | None = None if len(plans) <= inline_timelines else {}
     _write(out, _timelines(by_due, contacts_by_student, each, rows))
     out.write("</main>\n")
@@ -250,8 +202,21 @@ def _write(out: TextSink, pieces: Iterable[str]) -> None:
     out.write("\n")
 
 
+def _case_managers(plans: Sequence[StudentPlan]) -> list[tuple[str, str]]:
+    """(email, how the filter names them): the name (Student.case_manager_label), with the email
+    added where two case managers share a name; in the order of those names."""
+    labels = {p.student.case_manager_email: p.student.case_manager_label for p in plans}
+    shared = Counter(labels.values())
+    named = [
+        (cm, f"{lab} ({cm})" if shared[lab] > 1 and lab != cm else lab)
+        for cm, lab in labels.items()
+    ]
+    return sorted(named, key=lambda pair: (pair[1].casefold(), pair[0]))
+
+
 def _filters(plans: Sequence[StudentPlan]) -> str:
-    cms = sorted({p.student.case_manager_email for p in plans})
+    """The filter bar. The script keeps each status option's count, the summary's counts and the
+    URL (?cm=&building=&status=) in step with the chosen case manager and building."""
     buildings = sorted({p.student.building for p in plans})
     counts = Counter(p.status for p in plans)
 
@@ -262,50 +227,62 @@ def _filters(plans: Sequence[StudentPlan]) -> str:
             f"{opts}</select></label>"
         )
 
+    statuses = "".join(
+        f'<option value="{s}" data-label="{_e(STATUS_LABELS[s])}">'
+        f"{_e(STATUS_LABELS[s])} ({counts[s]})</option>"
+        for s in STUDENT_STATUS_ORDER
+        if counts[s]
+    )
     return (
         '<section id="filters" class="filters" hidden aria-label="Filters">'
-        + select("f-cm", "Case manager", ((cm, cm) for cm in cms))
+        + select("f-cm", "Case manager", _case_managers(plans))
         + select("f-building", "Building", ((b, b) for b in buildings))
-        + select(
-            "f-status",
-            "Status",
-            ((s, f"{STATUS_LABELS[s]} ({counts[s]})") for s in STUDENT_STATUS_ORDER if counts[s]),
-        )
+        + '<label>Status <select id="f-status"><option value="">All</option>'
+        + f"{statuses}</select></label>"
         + '<button type="button" id="f-reset">Show all</button>'
         + f'<span id="f-count" aria-live="polite">{len(plans)} students</span>'
         + "</section>"
     )
 
 
-def _summary(plans: Sequence[StudentPlan], today: dt.date) -> str:
+def _facts(plan: StudentPlan) -> tuple[int, ...]:
+    """This student's share of each summary fact (FACT_KEYS), summed by the script for the
+    caseload chosen in the filters."""
+    state = plan.meeting.state if plan.meeting is not None else ""
+    req = plan.contacts
+    nocontact = (
+        req is not None and req.deadline is not None and req.deadline < plan.today and not req.met
+    )
+    late = sum(1 for m in plan.milestones if m.status == "overdue")
+    return (1, state == "proposed", state == "booked", state == "held", late, nocontact)
+
+
+def _summary(plans: Sequence[StudentPlan]) -> str:
     counts = Counter(p.status for p in plans)
     cards = "".join(
-        f'<li class="count st-{s}"><span class="n">{counts[s]}</span> '
+        f'<li class="count st-{s}" data-count="{s}"><span class="n">{counts[s]}</span> '
         f'<span class="what">{_e(STATUS_LABELS[s])}</span></li>'
         for s in STUDENT_STATUS_ORDER
     )
-    states = Counter(p.meeting.state for p in plans if p.meeting is not None)
-    late_steps = sum(1 for p in plans for m in p.milestones if m.status == "overdue")
-    missing_contacts = sum(
-        1
-        for p in plans
-        if p.contacts is not None
-        and p.contacts.deadline is not None
-        and p.contacts.deadline < today
-        and not p.contacts.met
-    )
+    totals = dict.fromkeys(FACT_KEYS, 0)
+    for plan in plans:
+        for key, value in zip(FACT_KEYS, _facts(plan), strict=True):
+            totals[key] += int(value)
+
+    def n(key: str) -> str:
+        return f'<span data-fact="{key}">{totals[key]}</span>'
+
     facts = [
-        f"{len(plans)} students planned",
-        f"meetings: {states['proposed']} proposed, {states['booked']} booked, "
-        f"{states['held']} held",
-        f"{late_steps} overdue steps",
-        f"{missing_contacts} students past their parent-contact deadline without two "
-        "contacts by two methods",
+        f"{n('students')} students planned",
+        f"meetings: {n('proposed')} proposed, {n('booked')} booked, {n('held')} held",
+        f"{n('late')} overdue steps",
+        f"{n('nocontact')} students past their parent-contact deadline without two contacts by "
+        "two methods",
     ]
     return (
         '<section id="summary"><h2>Summary</h2>'
         f'<ul class="counts">{cards}</ul>'
-        f'<p class="facts">{" · ".join(_e(f) for f in facts)}</p></section>'
+        f'<p class="facts">{" · ".join(facts)}</p></section>'
     )
 
 
@@ -335,7 +312,10 @@ def _attention(by_due: Sequence[StudentPlan]) -> Iterator[str]:
         (p for p in by_due if p.status != "on_track"),
         key=lambda p: (rank[p.status], p.due_date, p.student_id),
     )
-    yield f'<section id="attention"><h2>Needs attention ({len(flagged)})</h2>'
+    yield (
+        '<section id="attention"><h2>Needs attention '
+        f'(<span id="n-attention">{len(flagged)}</span>)</h2>'
+    )
     if not flagged:
         yield "<p>Every student is on track.</p></section>"
         return
@@ -350,7 +330,7 @@ def _attention(by_due: Sequence[StudentPlan]) -> Iterator[str]:
             f'<tr class="flt"{_flt(p)}>'
             f"<td>{_badge(p.status)}<br>{_student_link(p)}</td>"
             f'<td class="who">{_e(p.student.building)}<br>'
-            f'<span class="cm">{_e(p.student.case_manager_email)}</span></td>'
+            f'<span class="cm">{_e(p.student.case_manager_label)}</span></td>'
             f"<td>due&nbsp;{_e(p.due_date.isoformat())}<br>"
             f'<span class="mt">{_e(_meeting_text(p.meeting))}</span></td>'
             f'<td><ul class="warnings">{warnings}</ul></td>'
@@ -363,64 +343,7 @@ def _attention(by_due: Sequence[StudentPlan]) -> Iterator[str]:
 def _meeting_text(meeting: Meeting | None) -> str:
     if meeting is None:
         return "not placed"
-    return f"{_when(meeting)} ({meeting.state})"
-
-
-def _calendar(by_due: Sequence[StudentPlan], today: dt.date) -> Iterator[str]:
-    meetings = [(p, p.meeting) for p in by_due if p.meeting is not None]
-    yield '<section id="calendar"><h2>Meetings by month</h2>'
-    if not meetings:
-        yield "<p>No meetings are placed.</p></section>"
-        return
-    by_day: dict[dt.date, list[tuple[StudentPlan, Meeting]]] = {}
-    for plan, meeting in sorted(meetings, key=lambda pm: (pm[1].start, pm[0].student_id)):
-        by_day.setdefault(meeting.date, []).append((plan, meeting))
-    first = min(by_day)
-    last = max(by_day)
-    yield (
-        '<p class="legend">Solid border: booked · dashed: proposed (not booked yet) · '
-        "struck through: held. Colours follow the student's status.</p>"
-    )
-    year, month = first.year, first.month
-    weeks_of = stdcal.Calendar(firstweekday=0)
-    while (year, month) <= (last.year, last.month):
-        weeks = weeks_of.monthdatescalendar(year, month)
-        total = sum(len(by_day.get(d, ())) for week in weeks for d in week if d.month == month)
-        name = f"{stdcal.month_name[month]} {year}"
-        noun = "meeting" if total == 1 else "meetings"
-        yield (
-            f'<table class="month"><caption>{_e(name)} — {total} {noun}</caption>'
-            "<thead><tr><th>Mon</th><th>Tue</th><th>Wed</th><th>Thu</th><th>Fri</th>"
-            '<th class="we">Sat</th><th class="we">Sun</th></tr></thead><tbody>'
-        )
-        for week in weeks:
-            yield "<tr>"
-            for day in week:
-                yield _day_cell(day, month, today, by_day.get(day, []))
-            yield "</tr>"
-        yield "</tbody></table>"
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    yield "</section>"
-
-
-def _day_cell(
-    day: dt.date, month: int, today: dt.date, entries: Sequence[tuple[StudentPlan, Meeting]]
-) -> str:
-    if day.month != month:
-        return '<td class="out"></td>'
-    classes = ["today"] if day == today else []
-    if day.weekday() >= 5:
-        classes.append("we")
-    items = "".join(
-        f'<li class="mtg flt st-{_e(p.status)} ms-{_e(m.state)}"{_flt(p)}'
-        f' title="{_e(m.state)} meeting, {_e(STATUS_LABELS[p.status])}">'
-        f"{_e(m.start.strftime('%H:%M'))} {_student_link(p)}"
-        f'<span class="vh"> ({_e(m.state)})</span></li>'
-        for p, m in entries
-    )
-    cls = f' class="{" ".join(classes)}"' if classes else ""
-    body = f'<ul class="day">{items}</ul>' if items else ""
-    return f'<td{cls}><span class="dn">{day.day}</span>{body}</td>'
+    return f"{meeting_when(meeting)} ({meeting.state})"
 
 
 def _timelines(
@@ -448,7 +371,7 @@ def _timeline(
     name = f"{s.first_name} {s.last_name}".strip()
     meta = [
         ("Building", s.building),
-        ("Case manager", s.case_manager_email),
+        ("Case manager", s.case_manager_label),
         ("IEP due", plan.due_date.isoformat()),
         ("Meeting", _meeting_text(plan.meeting)),
     ]
@@ -457,7 +380,8 @@ def _timeline(
     dl = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in meta)
     warnings = "".join(f"<li>{_e(w)}</li>" for w in plan.warnings)
     parts = [
-        f'<article class="student flt" id="{_e(_anchor(plan))}"{_flt(plan)}>',
+        f'<article class="student flt" id="{_e(_anchor(plan))}"{_flt(plan)}'
+        f' data-facts="{" ".join(str(int(v)) for v in _facts(plan))}">',
         f"<h3>{_e(plan.student_id)} — {_e(name)} {_badge(plan.status)}</h3>",
         f'<dl class="meta">{dl}</dl>',
     ]
@@ -519,27 +443,13 @@ def _contact_text(c: Contact) -> str:
 
 def _contacts_paragraph(plan: StudentPlan, contacts: Sequence[Contact]) -> str:
     req = plan.contacts
-    if req is None or req.deadline is None:
-        verdict = "Parent contacts: no deadline yet (the meeting is not placed)."
-        cls = "pending"
-    elif req.met:
-        met = " and ".join(_contact_text(c) for c in req.qualifying)
-        verdict = f"Parent contacts: requirement met by {met}."
-        cls = "met"
-    elif req.deadline < plan.today:
-        verdict = (
-            "Parent contacts: NOT met — two contacts by two different methods were due by "
-            f"{req.deadline.isoformat()}."
-        )
-        cls = "unmet"
-    else:
-        verdict = (
-            "Parent contacts: not met yet — two contacts by two different methods are due by "
-            f"{req.deadline.isoformat()}."
-        )
-        cls = "pending"
+    cls, verdict = contact_verdict(req, plan.today)
+    if req is not None and cls == "met":
+        verdict += " by " + " and ".join(_contact_text(c) for c in req.qualifying)
+    elif cls in ("pending", "unmet"):
+        verdict += " — two contacts by two different methods"
     logged = "; ".join(_contact_text(c) for c in contacts) if contacts else "none"
     return (
-        f'<p class="contacts {cls}">{_e(verdict)} '
-        f'<span class="logged">Logged: {_e(logged)}.</span></p>'
+        f'<p class="contacts {"pending" if cls == "none" else cls}">Parent contacts: '
+        f'{_e(verdict)}. <span class="logged">Logged: {_e(logged)}.</span></p>'
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# The per-student facts the report writes on each timeline (data-facts), in this order.
+FACT_KEYS = ("students", "proposed", "booked", "held", "late", "nocontact")
+
 CSS = """
 :root{--fg:#1d2330;--muted:#5b6475;--line:#d5dae3;--bg:#fff;--soft:#f5f7fa}
 *{box-sizing:border-box}
@@ -89,7 +92,7 @@ article.student,table.month,tr{break-inside:avoid;page-break-inside:avoid}
 # the filter bar stays hidden and everything shows. In a large report (a `tl-rows` list present)
 # a timeline's table is built when its <details> opens, when a link leads to its student, and,
 # for the students shown (at most PRINT_LIMIT of them), before printing.
-JS = """
+JS = r"""
 (function () {
   var source = document.getElementById('tl-rows');
   if (!source || !document.querySelectorAll) { return; }
@@ -128,32 +131,95 @@ JS = """
   var status = document.getElementById('f-status');
   var count = document.getElementById('f-count');
   var none = document.getElementById('f-none');
+  var flagged = document.getElementById('n-attention');
   var items = document.querySelectorAll('.flt');
+  var cards = document.querySelectorAll('li.count[data-count]');
+  var facts = document.querySelectorAll('#summary [data-fact]');
+  var factKeys = 'FACT_KEYS'.split(' ');
+  var selects = {cm: cm, building: building, status: status};
+  function matches(el, sel, attr) { return !sel.value || el.getAttribute(attr) === sel.value; }
   function apply() {
-    var shown = 0, total = 0;
-    for (var i = 0; i < items.length; i++) {
+    var shown = 0, total = 0, attention = 0, counts = {}, sums = {}, i, k;
+    for (i = 0; i < items.length; i++) {
       var el = items[i];
-      var ok = (!cm.value || el.getAttribute('data-cm') === cm.value) &&
-        (!building.value || el.getAttribute('data-building') === building.value) &&
-        (!status.value || el.getAttribute('data-status') === status.value);
+      var mine = matches(el, cm, 'data-cm') && matches(el, building, 'data-building');
+      var ok = mine && matches(el, status, 'data-status');
       el.hidden = !ok;
-      if (el.tagName === 'ARTICLE') { total++; if (ok) { shown++; } }
+      if (el.tagName === 'ARTICLE') {
+        total++;
+        if (ok) { shown++; }
+        var st = el.getAttribute('data-status');
+        if (mine) {
+          counts[st] = (counts[st] || 0) + 1;
+          var values = el.getAttribute('data-facts').split(' ');
+          for (k = 0; k < factKeys.length; k++) {
+            sums[factKeys[k]] = (sums[factKeys[k]] || 0) + parseInt(values[k], 10);
+          }
+        }
+      } else if (el.tagName === 'TR' && ok) { attention++; }
     }
     count.textContent = shown + ' of ' + total + ' students shown';
     none.hidden = shown !== 0;
+    if (flagged) { flagged.textContent = attention; }
+    // The counts follow the chosen caseload (case manager, building), whatever the status.
+    for (i = 0; i < cards.length; i++) {
+      cards[i].querySelector('.n').textContent = counts[cards[i].getAttribute('data-count')] || 0;
+    }
+    for (i = 0; i < facts.length; i++) {
+      facts[i].textContent = sums[facts[i].getAttribute('data-fact')] || 0;
+    }
+    for (i = 1; i < status.options.length; i++) {
+      var opt = status.options[i];
+      opt.textContent = opt.getAttribute('data-label') + ' (' + (counts[opt.value] || 0) + ')';
+    }
   }
-  [cm, building, status].forEach(function (s) { s.addEventListener('change', apply); });
-  document.getElementById('f-reset').addEventListener('click', function () {
-    cm.value = ''; building.value = ''; status.value = ''; apply();
+  // The chosen filters live in the URL (?cm=...&building=...&status=...), so a bookmark or a
+  // link sent to someone opens the same caseload; #cm=... is read too. The hash stays free for
+  // the links to students.
+  function query() {
+    var parts = [];
+    for (var name in selects) {
+      if (selects[name].value) {
+        parts.push(name + '=' + encodeURIComponent(selects[name].value));
+      }
+    }
+    return parts.join('&');
+  }
+  function save() {
+    var q = query(), loc = window.location;
+    try {
+      window.history.replaceState(null, '', loc.pathname + (q ? '?' + q : '') + loc.hash);
+    } catch (e) {
+      loc.replace('#' + q);  // where a file's URL cannot change its query
+    }
+  }
+  function choose(sel, wanted) {
+    sel.value = '';
+    for (var i = 0; i < sel.options.length; i++) {
+      var value = sel.options[i].value;
+      if (value.toLowerCase() === wanted.toLowerCase()) { sel.value = value; }
+    }
+  }
+  function load() {
+    var text = window.location.search.slice(1), hash = window.location.hash.slice(1);
+    if (hash.indexOf('=') >= 0) { text += '&' + hash; }
+    var pairs = text.split('&');
+    for (var i = 0; i < pairs.length; i++) {
+      var eq = pairs[i].indexOf('='), name = pairs[i].slice(0, eq);
+      if (eq > 0 && selects.hasOwnProperty(name)) {
+        var raw = pairs[i].slice(eq + 1).replace(/\+/g, ' ');
+        try { choose(selects[name], decodeURIComponent(raw)); } catch (e) { /* a mangled link */ }
+      }
+    }
+  }
+  [cm, building, status].forEach(function (s) {
+    s.addEventListener('change', function () { apply(); save(); });
   });
-  // report.html?status=at_risk&building=... opens with those filters (bookmarkable views).
-  if (window.URLSearchParams) {
-    var query = new URLSearchParams(window.location.search);
-    cm.value = query.get('cm') || '';
-    building.value = query.get('building') || '';
-    status.value = query.get('status') || '';
-  }
+  document.getElementById('f-reset').addEventListener('click', function () {
+    cm.value = ''; building.value = ''; status.value = ''; apply(); save();
+  });
+  load();
   bar.hidden = false;
   apply();
 })();
-""".replace("PRINT_LIMIT", "2000")
+""".replace("PRINT_LIMIT", "2000").replace("FACT_KEYS", " ".join(FACT_KEYS))
