@@ -38,9 +38,10 @@ from iepsched.inputs.icsfeed import calendar_from_ics
 # Each target's example budget; the ci profile's 100 is the ceiling (the file stays under ~30 s).
 FAST = settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 FILES = settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
-CLI = settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+CLI = settings(max_examples=50, suppress_health_check=[HealthCheck.too_slow])
 
 D = dt.date
+SAMPLE = Path(__file__).resolve().parent.parent / "config"
 
 # -- TOML values of every type, the edge values first -----------------------------------------
 
@@ -529,7 +530,12 @@ RULES_BASE: dict[str, Any] = {
         "begin_development": {"rule": "months(M, -2)", "title": "Begin early"},
         "invite_student": {"enabled": False, "min_age": 16},
         "district_checkin": {"rule": "school(M, -7)", "title": "Check in", "kind": "task"},
-        "monitor": {"rule": "days(M, 7)", "title": "Look", "delivery": "recurring_task"},
+        "monitor": {
+            "rule": "days(M, 7)",
+            "title": "Look",
+            "delivery": "recurring_task",
+            "every_days": 7,
+        },
     },
 }
 
@@ -542,6 +548,69 @@ def test_rules_toml_mutations(data: dict[str, Any]) -> None:
     event("has errors" if any(p.severity == "error" for p in problems) else "clean")
     assert isinstance(rules, Rules)
     assert all(p.message for p in problems)
+
+
+@pytest.fixture(scope="module")
+def sample_district() -> Any:
+    """The sample district, loaded once: the planner runs it under the fuzzed rules."""
+    from iepsched.service.district import load_district
+
+    return load_district(load_config(SAMPLE / "iepsched.toml"))
+
+
+VALID_RULE = st.builds(
+    lambda op, anchor, n: f"prev({anchor})" if op == "prev" else f"{op}({anchor}, {n})",
+    st.sampled_from(["cal", "school", "prev", "days"]),
+    st.sampled_from(["M", "DUE", "NEXT_DUE", "R"]),
+    st.integers(-3660, 3660),
+) | st.builds(lambda a, n: f"months({a}, {n})", st.sampled_from(["M", "R"]), st.integers(-120, 120))
+ACCEPTED_MILESTONE = st.fixed_dictionaries(
+    {"rule": VALID_RULE},
+    optional={
+        "title": st.text(min_size=1, max_size=5).filter(str.strip),
+        "min_age": st.integers(0, 200),
+        "enabled": st.booleans(),
+        "track": st.sampled_from(["annual", "reeval"]),
+    },
+)
+ACCEPTED_RULES = st.fixed_dictionaries(
+    {
+        "milestones": st.dictionaries(
+            st.sampled_from([m.key for m in DEFAULT_RULES.milestones if m.key != "meeting"]),
+            ACCEPTED_MILESTONE,
+            max_size=6,
+        ),
+    },
+    optional={
+        "ladder": st.fixed_dictionaries(
+            {},
+            optional={
+                k: st.integers(0, 3660)
+                for k in ("window_days", "buffer_days", "notice_days", "legal_notice_days")
+            },
+        ),
+        "due_soon_days": st.one_of(st.integers(0, 4000), st.just(10**18)),
+    },
+)
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+@given(data=ACCEPTED_RULES)
+def test_rules_that_load_can_plan(sample_district: Any, data: dict[str, Any]) -> None:
+    """Rules the loader accepts plan the whole sample district and its deliveries, no crash."""
+    import dataclasses
+
+    from iepsched.core.items import desired_items
+    from iepsched.core.schedule import plan_district
+
+    rules, problems = rules_from_toml(data, "rules.toml")
+    if any(p.severity == "error" for p in problems):
+        event("refused")
+        return
+    event("planned")
+    ctx = dataclasses.replace(sample_district.ctx, rules=rules)
+    plan = plan_district(sample_district.students, ctx, today=D.fromisoformat(TODAY))
+    desired_items(plan.plans, sample_district.delivery_options())
 
 
 @pytest.mark.parametrize(
@@ -561,7 +630,6 @@ def test_rules_wrong_types_are_problems(data: dict[str, Any]) -> None:
 
 # -- the main config ---------------------------------------------------------------------------
 
-SAMPLE = Path(__file__).resolve().parent.parent / "config"
 PATHS = st.one_of(
     st.sampled_from(
         [
