@@ -47,10 +47,16 @@ def parse_at(value: str | None, *, tz: dt.tzinfo, now: dt.datetime) -> dt.dateti
             f"{value!r} is not a time like 2026-11-30T15:45 or a date like 2026-11-30",
             param_hint="--at",
         ) from None
-    if parsed.tzinfo is not None:
-        return parsed.astimezone(tz)
-    local = parsed.replace(tzinfo=tz)
-    if local.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None) != parsed:
+    try:
+        if parsed.tzinfo is not None:
+            return parsed.astimezone(tz)
+        local = parsed.replace(tzinfo=tz)
+        round_trip = local.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None)
+    except OverflowError:  # year 1 or 9999 moved across the date line (issue 8)
+        raise click.BadParameter(
+            f"{value!r} is not a date a contact could happen on", param_hint="--at"
+        ) from None
+    if round_trip != parsed:
         raise click.BadParameter(
             f"{parsed:%Y-%m-%d %H:%M} does not exist in {tz} (the clocks were moved forward "
             "that night): give the time as the clock on the wall showed it",

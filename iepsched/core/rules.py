@@ -269,6 +269,7 @@ def _days(value: object) -> bool:
 
 _VALID: dict[str, Callable[[object], bool]] = {
     "title": lambda v: False,  # handled first: it is stripped
+    "adult_title": lambda v: False,  # likewise
     "delivery": lambda v: v in _DELIVERIES,
     "kind": lambda v: v in _KINDS,
     "track": lambda v: v in ("annual", "reeval"),
@@ -389,7 +390,11 @@ def rules_from_toml(data: Mapping[str, Any], where: str) -> tuple[Rules, list[Pr
                 )
             )
     contact_deadline = data.get("contact_deadline", DEFAULT_CONTACT_DEADLINE)
-    if contact_deadline not in milestones or milestones[contact_deadline].kind in ("report",):
+    if (
+        not isinstance(contact_deadline, str)  # a list or table is not a key (nor hashable)
+        or contact_deadline not in milestones
+        or milestones[contact_deadline].kind in ("report",)
+    ):
         problems.append(
             Problem(
                 f"{where} contact_deadline",

@@ -20,11 +20,13 @@ from ..core.model import ClosedDays, GradingPeriod, SchoolYear, Student
 from ..core.schoolcal import DayInfo, SchoolCalendar, school_year_label
 from ..core.settings import Config
 from .config import building_key, display_path, read_toml, unmatched_buildings
-from .icsfeed import calendar_from_ics
+from .icsfeed import EARLIEST, LATEST, calendar_from_ics
 
 _YEAR_KEYS = ("name", "first_day", "last_day", "closed", "grading_periods")
 _CLOSED_KEYS = ("date", "start", "end", "label")
 _PERIOD_KEYS = ("name", "end", "report_date")
+# The dates a calendar may name: one definition for the TOML and the ICS readers.
+_EARLIEST, _LATEST = EARLIEST, LATEST
 
 
 # -- TOML -----------------------------------------------------------------------------------------
@@ -99,6 +101,13 @@ class _Entry:
         if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
             self.error(
                 key, f"{value!r} is not a date; write a TOML date without quotes, e.g. 2026-08-13"
+            )
+            return None
+        if not _EARLIEST <= value <= _LATEST:
+            self.error(
+                key,
+                f"{value.isoformat()} is not a school date; check the year "
+                f"({_EARLIEST.year} to {_LATEST.year})",
             )
             return None
         return value

@@ -15,6 +15,9 @@ from ..core.settings import IcsFeedSettings
 from .config import display_path
 
 _ONE_DAY = dt.timedelta(days=1)
+# The dates a school calendar may name. Outside them a date is a typo, and the school year around
+# it (July 1 .. June 30) would fall off the end of Python's dates (issue 8: year 1, year 9999).
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 
 
 def calendar_from_ics(settings: IcsFeedSettings, name: str) -> SchoolCalendar:
@@ -49,13 +52,16 @@ def calendar_from_ics(settings: IcsFeedSettings, name: str) -> SchoolCalendar:
         start = event.decoded("DTSTART", None)
         if isinstance(start, dt.datetime) or not isinstance(start, dt.date):
             continue  # timed events never close a whole day
+        if not EARLIEST <= start <= LATEST:
+            continue  # a typo'd year: no school day is anywhere near it
         end = event.decoded("DTEND", None)
         if isinstance(end, dt.date) and not isinstance(end, dt.datetime) and end > start:
             last = end - _ONE_DAY
         else:
             duration = event.decoded("DURATION", None)
             days = duration.days if isinstance(duration, dt.timedelta) else 1
-            last = start + dt.timedelta(days=max(days, 1) - 1)
+            last = start + dt.timedelta(days=min(max(days, 1) - 1, (LATEST - start).days))
+        last = min(last, LATEST)
         label = school_year_label(start)
         if first_re.search(summary):
             firsts[label] = min(start, firsts.get(label, start))
@@ -83,6 +89,12 @@ def calendar_from_ics(settings: IcsFeedSettings, name: str) -> SchoolCalendar:
                 "first_day and last_day in [calendar.ics]",
             )
         )
+    fixed = "[calendar.ics] first_day and last_day" if settings.first_day else ""
+    for first, last in spans:
+        trouble = _span_trouble(first, last)
+        if trouble:
+            what = fixed or f'the "First day" and "Last day" events of {school_year_label(first)}'
+            raise UserError(Problem(shown, f"{what}: {trouble}"))
     years = []
     for first, last in spans:
         inside = tuple(
@@ -93,3 +105,18 @@ def calendar_from_ics(settings: IcsFeedSettings, name: str) -> SchoolCalendar:
         )
         years.append(SchoolYear(school_year_label(first), first, last, inside))
     return SchoolCalendar(name, years)
+
+
+def _span_trouble(first: dt.date, last: dt.date) -> str:
+    """Why FIRST..LAST cannot be one school year ("" if it can)."""
+    if not (first >= EARLIEST and last <= LATEST):
+        return f"{first.isoformat()} to {last.isoformat()} is not a school year; check the years"
+    if last <= first:
+        return f"the last day {last.isoformat()} is not after the first day {first.isoformat()}"
+    end = SchoolYear("", first, first).covers[1]
+    if last > end:
+        return (
+            f"the last day {last.isoformat()} is after June 30 ({end.isoformat()}), the end of "
+            f"school year {school_year_label(first)}"
+        )
+    return ""
