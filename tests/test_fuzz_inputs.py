@@ -793,11 +793,6 @@ def test_config_any_text(config_folder: Path, text: str) -> None:
         assert exc.problems
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="inputs/config_reader.py existing_file: Path.is_file() raises OSError ENAMETOOLONG "
-    "(Python 3.11 ignores only ENOENT/ENOTDIR/EBADF/ELOOP); not a file this helper owns",
-)
 @pytest.mark.parametrize("section", ["roster", "rules"])
 def test_config_path_over_the_os_limit(config_folder: Path, section: str) -> None:
     """A path longer than the system allows is a `UserError` naming the key, not an OSError."""

@@ -136,7 +136,11 @@ class Reader:
 
     def existing_file(self, value: Any) -> Path:
         path = self.path(value)
-        if not path.is_file():
+        try:
+            found = path.is_file()
+        except OSError as exc:  # e.g. a name longer than the OS allows (ENAMETOOLONG)
+            raise ValueError(f"not a usable path ({exc.strerror or exc})") from None
+        if not found:
             raise ValueError(
                 f"file not found: {display_path(path)} (relative paths are relative to the "
                 "config file's folder)"
