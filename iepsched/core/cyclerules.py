@@ -141,7 +141,7 @@ SHARED_BEFORE: tuple[str, ...] = (
 SHARED_AFTER: tuple[str, ...] = ("submit_paperwork", "distribute_iep")
 
 
-def shared(keys: tuple[str, ...]) -> tuple[CycleMilestoneRule, ...]:
+def _shared(keys: tuple[str, ...]) -> tuple[CycleMilestoneRule, ...]:
     return tuple(from_milestone_rule(_ANNUAL[k]) for k in keys)
 
 
@@ -204,15 +204,17 @@ def meeting_table(
     cycle_type: CycleType,
     *,
     out_of_state: bool = False,
+    tasks: tuple[CycleMilestoneRule, ...] = (),
 ) -> tuple[CycleMilestoneRule, ...]:
-    """The milestones of a cycle with its own meeting, except annual and initial_iep (which use
-    the annual rules) and the reevaluation's own tasks (which come from the rules' reeval track)."""
-    extra = EXTRA_BEFORE.get(cycle_type, ())
+    """The milestones of a cycle with its own meeting (annual and initial_iep use the annual
+    rules instead). `tasks` come first: the reevaluation passes its tasks from the rules'
+    reeval track (SPEC §3.5), so a rules TOML that changes them changes every cycle alike."""
+    extra = (*tasks, *EXTRA_BEFORE.get(cycle_type, ()))
     if cycle_type == "transfer" and out_of_state:
         extra = (*extra, *OUT_OF_STATE)
     return (
         *extra,
-        *shared(SHARED_BEFORE),
+        *_shared(SHARED_BEFORE),
         meeting(MEETING_TITLES[cycle_type]),
-        *shared(SHARED_AFTER),
+        *_shared(SHARED_AFTER),
     )

@@ -20,17 +20,12 @@ from dataclasses import dataclass
 
 from .cyclerules import (
     CYCLE_TYPES,
-    MEETING_TITLES,
-    SHARED_AFTER,
-    SHARED_BEFORE,
     WITHOUT_MEETING,
     CycleAnchor,
     CycleMilestoneRule,
     CycleType,
     from_milestone_rule,
-    meeting,
     meeting_table,
-    shared,
 )
 from .dates import due_date_from, next_due_from
 from .milestones import evaluate
@@ -186,21 +181,24 @@ def open_cycles(
     initial_track = student.initial_consent_date is not None or student.eligibility_date is not None
     if annual_due is None and not initial_track:
         annual_due = student.due_date  # built in code without roster dates
-    annual_key = cycle_key(sid, "annual", annual_due) if annual_due else None
-    if annual_due is not None and annual_key not in held:
-        out.append(
-            CycleSpec(
-                type="annual",
-                cycle_id=cycle_id("annual", annual_due),
-                key=cycle_key(sid, "annual", annual_due),
-                anchor=annual_due,
-                anchor_name="DUE",
-                due=annual_due,
-                earliest=today + legal,
-                has_meeting=True,
-                milestones=_annual_table(rules),
+    annual_held: dt.date | None = None
+    if annual_due is not None:
+        annual_key = cycle_key(sid, "annual", annual_due)
+        annual_held = held.get(annual_key)
+        if annual_held is None:
+            out.append(
+                CycleSpec(
+                    type="annual",
+                    cycle_id=cycle_id("annual", annual_due),
+                    key=annual_key,
+                    anchor=annual_due,
+                    anchor_name="DUE",
+                    due=annual_due,
+                    earliest=today + legal,
+                    has_meeting=True,
+                    milestones=_annual_table(rules),
+                )
             )
-        )
 
     eligibility = _eligibility_date(student, held)
     consent = student.initial_consent_date
@@ -233,7 +231,6 @@ def open_cycles(
     reeval = student.reeval_due_date
     if reeval is not None:
         spec = _reevaluation(sid, reeval, rules, calendar, annual_meeting, today + legal)
-        annual_held = held.get(annual_key or "")
         if spec.key not in held and not _held_together(annual_held, reeval, calendar):
             out.append(spec)
 
@@ -421,15 +418,7 @@ def _reevaluation(
         except UnknownDate as exc:
             needs = exc.school_year
     tasks = _reeval_tasks(rules)
-    if combined:
-        milestones = tasks
-    else:
-        milestones = (
-            *tasks,
-            *shared(SHARED_BEFORE),
-            meeting(MEETING_TITLES["reevaluation"]),
-            *shared(SHARED_AFTER),
-        )
+    milestones = tasks if combined else meeting_table("reevaluation", tasks=tasks)
     return CycleSpec(
         type="reevaluation",
         cycle_id=cycle_id("reevaluation", reeval),
