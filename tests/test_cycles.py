@@ -164,10 +164,15 @@ def test_held_eligibility_meeting_opens_the_initial_iep() -> None:
 
 
 def test_initial_iep_closes_when_held_or_when_the_roster_carries_the_new_iep() -> None:
-    """The initial IEP closes by its held meeting, or by a last_iep_date on or after E."""
+    """The initial IEP closes by its held meeting (the first annual cycle opens from it), or by a
+    last_iep_date on or after E."""
     s = initial(eligibility_date=D(2026, 10, 20))
     held = {"S2001/initial_iep-2026-10-20": D(2026, 11, 12)}
-    assert open_cycles(s, today=D(2026, 11, 13), calendar=PV, held=held) == []
+    specs = open_cycles(s, today=D(2026, 11, 13), calendar=PV, held=held)
+    # Until the roster carries it, the held meeting is the last IEP date: next DUE 2027-11-11.
+    assert [(c.type, c.key, c.due) for c in specs] == [
+        ("annual", "S2001/2027-11-11", D(2027, 11, 11))
+    ]
     written = initial(eligibility_date=D(2026, 10, 20), last_iep_date=D(2026, 11, 12))
     assert [c.type for c in open_cycles(written, today=D(2026, 11, 13), calendar=PV)] == ["annual"]
 

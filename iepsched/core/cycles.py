@@ -167,7 +167,9 @@ def open_cycles(
 
     held:           meeting date by cycle key, for the cycles whose meeting was held (for an
                     amendment without a meeting: the day it was signed). A held cycle is closed;
-                    a held eligibility meeting determines eligibility and opens the initial IEP.
+                    a held eligibility meeting determines eligibility and opens the initial IEP;
+                    a held initial IEP meeting opens the first annual cycle until the roster
+                    carries its date as last_iep_date.
     requests:       the student's logged amendment requests.
     annual_meeting: the annual meeting's date once placed (proposed, booked or held); it decides
                     whether the reevaluation shares it. Without it the reevaluation has its own.
@@ -179,7 +181,15 @@ def open_cycles(
 
     annual_due = due_date_from(student.last_iep_date, student.iep_due_date)
     initial_track = student.initial_consent_date is not None or student.eligibility_date is not None
-    if annual_due is None and not initial_track:
+    eligibility = _eligibility_date(student, held)
+    initial_held = (
+        held.get(cycle_key(sid, "initial_iep", eligibility)) if eligibility is not None else None
+    )
+    if annual_due is None and initial_held is not None:
+        # The initial IEP is written but the roster does not carry it yet: its meeting is the
+        # last IEP date, so the first annual review is already due (the student never drops out).
+        annual_due = next_due_from(initial_held)
+    elif annual_due is None and not initial_track:
         annual_due = student.due_date  # built in code without roster dates
     annual_held: dt.date | None = None
     if annual_due is not None:
@@ -200,14 +210,13 @@ def open_cycles(
                 )
             )
 
-    eligibility = _eligibility_date(student, held)
     consent = student.initial_consent_date
     if consent is not None and eligibility is None and not _iep_since(student, consent):
         out.append(_eligibility(sid, consent, today + legal, calendar))
 
     if eligibility is not None and not _iep_since(student, eligibility):
         key = cycle_key(sid, "initial_iep", eligibility)
-        if key not in held:
+        if initial_held is None:
             out.append(
                 CycleSpec(
                     type="initial_iep",
