@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from calendars import student
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iepsched.core.cyclerules import parse_cycle_rule
 from iepsched.core.cycles import (
@@ -69,6 +71,37 @@ def test_eligibility_clock_pauses_over_thanksgiving_and_winter_break() -> None:
     assert spec.anchor == D(2026, 11, 2)
     assert spec.needs_year is None
     assert spec.has_meeting
+
+
+def test_eligibility_clock_on_bluestem_skips_veterans_day_and_its_longer_winter_break() -> None:
+    """Each building's own calendar drives the clock: Bluestem closes more days."""
+    # Bluestem, consent Tue 2026-11-10; Veterans Day Wed Nov 11 closed:
+    #   Nov 12-13 = 1..2, Nov 16-20 = 3..7, Nov 23-24 = 8..9, (Thanksgiving Nov 25-27),
+    #   Nov 30 - Dec 4 = 10..14, Dec 7-11 = 15..19, Dec 14-18 = 20..24,
+    #   (winter break Dec 21 - Mon Jan 4), Jan 5-8 = 25..28, Jan 11-15 = 29..33, (MLK Jan 18),
+    #   Jan 19-22 = 34..37, Jan 25-29 = 38..42, Feb 1-5 = 43..47, Feb 8-11 = 48..51
+    #   (PD day Fri Feb 12, Presidents Day Feb 15), Feb 16-19 = 52..55, Feb 22-26 = 56..60.
+    s = initial(initial_consent_date=D(2026, 11, 10))
+    spec = only(open_cycles(s, today=D(2026, 11, 10), calendar=BS), "eligibility")
+    assert spec.due == D(2027, 2, 26)
+
+
+@settings(max_examples=60)
+@given(st.dates(min_value=D(2026, 7, 1), max_value=D(2028, 6, 30)))
+def test_eligibility_due_is_the_sixtieth_school_day_after_consent(consent: dt.date) -> None:
+    """Any consent date: DUE is a school day with exactly 60 school days in (C, DUE], or unknown
+    with the next school year named."""
+    s = initial(initial_consent_date=consent)
+    spec = only(open_cycles(s, today=consent, calendar=PV), "eligibility")
+    if spec.due is None:
+        assert spec.needs_year == "2028-29"
+        return
+    assert PV.is_school_day(spec.due)
+    counted = sum(
+        PV.is_school_day(consent + dt.timedelta(days=i))
+        for i in range(1, (spec.due - consent).days + 1)
+    )
+    assert counted == 60
 
 
 def test_eligibility_clock_pauses_over_summer() -> None:
