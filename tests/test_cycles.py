@@ -27,6 +27,7 @@ from iepsched.core.cycles import (
     open_cycles,
 )
 from iepsched.core.model import Student
+from iepsched.core.rules import rules_from_toml
 from iepsched.core.schoolcal import SchoolCalendar, UnknownDate
 from iepsched.inputs.calendars import load_calendar
 
@@ -526,3 +527,20 @@ def test_cycle_rules_parse_the_cycle_anchors_and_refuse_bad_forms() -> None:
     for bad in ("school(X, 5)", "prev(T, 1)", "cal(E)", "cal(M, -4000)"):
         with pytest.raises(ValueError):
             parse_cycle_rule(bad)
+
+
+def test_a_rules_toml_change_to_a_shared_step_reaches_every_cycle() -> None:
+    """written_notice moved by the rules TOML moves in the transfer cycle too (rules are data)."""
+    rules, problems = rules_from_toml(
+        {"milestones": {"written_notice": {"rule": "cal(M, -20)"}}}, "rules.toml"
+    )
+    assert problems == []
+    s = student(
+        "S3001",
+        last_iep_date=D(2026, 3, 2),
+        transfer_in_date=D(2026, 10, 13),
+        transfer_type="in_state",
+    )
+    spec = only(open_cycles(s, today=D(2026, 10, 13), calendar=PV, rules=rules), "transfer")
+    # M = Thu Nov 12: cal(M, -20) = Fri Oct 23; the default cal(M, -14) would be Thu Oct 29.
+    assert dates(spec, D(2026, 11, 12), PV)["written_notice"] == D(2026, 10, 23)

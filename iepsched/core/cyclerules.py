@@ -16,7 +16,7 @@ The operations are those of `rules` (cal, months, school, prev, days) with the s
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
@@ -128,10 +128,9 @@ def _m(
     return CycleMilestoneRule(key, parse_cycle_rule(rule), title, delivery, kind)
 
 
-_ANNUAL: Mapping[str, MilestoneRule] = {m.key: m for m in DEFAULT_MILESTONES}
-
 # The steps every cycle with a meeting shares with the annual table (SPEC §3.6, table header).
-# Titles come from the annual rules so the words stay the same wherever the step appears.
+# They are taken from the rules in force, so a rules TOML that changes (or turns off) one of them
+# changes it in every cycle, and the words stay the same wherever the step appears.
 SHARED_BEFORE: tuple[str, ...] = (
     "parent_contact_1",
     "parent_contact_2",
@@ -141,8 +140,10 @@ SHARED_BEFORE: tuple[str, ...] = (
 SHARED_AFTER: tuple[str, ...] = ("submit_paperwork", "distribute_iep")
 
 
-def _shared(keys: tuple[str, ...]) -> tuple[CycleMilestoneRule, ...]:
-    return tuple(from_milestone_rule(_ANNUAL[k]) for k in keys)
+def _shared(
+    keys: tuple[str, ...], annual: Mapping[str, MilestoneRule]
+) -> tuple[CycleMilestoneRule, ...]:
+    return tuple(from_milestone_rule(annual[k]) for k in keys if k in annual and annual[k].enabled)
 
 
 def meeting(title: str) -> CycleMilestoneRule:
@@ -205,16 +206,18 @@ def meeting_table(
     *,
     out_of_state: bool = False,
     tasks: tuple[CycleMilestoneRule, ...] = (),
+    annual: Sequence[MilestoneRule] = DEFAULT_MILESTONES,
 ) -> tuple[CycleMilestoneRule, ...]:
     """The milestones of a cycle with its own meeting (annual and initial_iep use the annual
-    rules instead). `tasks` come first: the reevaluation passes its tasks from the rules'
-    reeval track (SPEC §3.5), so a rules TOML that changes them changes every cycle alike."""
+    rules instead). `annual` is the rules' milestone table the shared steps come from; `tasks`
+    come first: the reevaluation passes its tasks from the rules' reeval track (SPEC §3.5)."""
+    by_key = {m.key: m for m in annual}
     extra = (*tasks, *EXTRA_BEFORE.get(cycle_type, ()))
     if cycle_type == "transfer" and out_of_state:
         extra = (*extra, *OUT_OF_STATE)
     return (
         *extra,
-        *_shared(SHARED_BEFORE),
+        *_shared(SHARED_BEFORE, by_key),
         meeting(MEETING_TITLES[cycle_type]),
-        *_shared(SHARED_AFTER),
+        *_shared(SHARED_AFTER, by_key),
     )

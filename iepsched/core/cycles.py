@@ -212,7 +212,7 @@ def open_cycles(
 
     consent = student.initial_consent_date
     if consent is not None and eligibility is None and not _iep_since(student, consent):
-        out.append(_eligibility(sid, consent, today + legal, calendar))
+        out.append(_eligibility(sid, consent, today + legal, calendar, rules))
 
     if eligibility is not None and not _iep_since(student, eligibility):
         key = cycle_key(sid, "initial_iep", eligibility)
@@ -235,7 +235,7 @@ def open_cycles(
     for request in requests:
         key = cycle_key(sid, "amendment", request.requested_on, request.seq)
         if key not in held:
-            out.append(_amendment(sid, request, today, legal, calendar))
+            out.append(_amendment(sid, request, today, calendar, rules))
 
     reeval = student.reeval_due_date
     if reeval is not None:
@@ -258,7 +258,9 @@ def open_cycles(
                     earliest=max(today + legal, transfer),
                     has_meeting=True,
                     milestones=meeting_table(
-                        "transfer", out_of_state=student.transfer_type == "out_of_state"
+                        "transfer",
+                        out_of_state=student.transfer_type == "out_of_state",
+                        annual=rules.milestones,
                     ),
                     not_before=transfer,
                 )
@@ -349,7 +351,7 @@ def _iep_since(student: Student, start: dt.date) -> bool:
 
 
 def _eligibility(
-    sid: str, consent: dt.date, earliest: dt.date, calendar: SchoolCalendar
+    sid: str, consent: dt.date, earliest: dt.date, calendar: SchoolCalendar, rules: Rules
 ) -> CycleSpec:
     due: dt.date | None = None
     needs: str | None = None
@@ -366,7 +368,7 @@ def _eligibility(
         due=due,
         earliest=max(earliest, consent),
         has_meeting=True,
-        milestones=meeting_table("eligibility"),
+        milestones=meeting_table("eligibility", annual=rules.milestones),
         not_before=consent,
         needs_year=needs,
     )
@@ -376,8 +378,8 @@ def _amendment(
     sid: str,
     request: AmendmentRequest,
     today: dt.date,
-    legal: dt.timedelta,
     calendar: SchoolCalendar,
+    rules: Rules,
 ) -> CycleSpec:
     start = request.requested_on
     days = AMENDMENT_WITHOUT_MEETING_DAYS if request.without_meeting else AMENDMENT_DAYS
@@ -389,12 +391,16 @@ def _amendment(
             earliest = (
                 calendar.add_school_days(today, WAIVED_NOTICE_SCHOOL_DAYS)
                 if request.notice_waived
-                else today + legal
+                else today + dt.timedelta(days=rules.ladder.legal_notice_days)
             )
             earliest = max(earliest, start)
         except UnknownDate as exc:
             needs = exc.school_year
-    milestones = WITHOUT_MEETING if request.without_meeting else meeting_table("amendment")
+    milestones = (
+        WITHOUT_MEETING
+        if request.without_meeting
+        else meeting_table("amendment", annual=rules.milestones)
+    )
     return CycleSpec(
         type="amendment",
         cycle_id=cycle_id("amendment", start, request.seq),
@@ -427,7 +433,9 @@ def _reevaluation(
         except UnknownDate as exc:
             needs = exc.school_year
     tasks = _reeval_tasks(rules)
-    milestones = tasks if combined else meeting_table("reevaluation", tasks=tasks)
+    milestones = (
+        tasks if combined else meeting_table("reevaluation", tasks=tasks, annual=rules.milestones)
+    )
     return CycleSpec(
         type="reevaluation",
         cycle_id=cycle_id("reevaluation", reeval),
