@@ -1,0 +1,461 @@
+"""Which meeting cycles a student has open, and their due dates (SPEC §3.6). Pure.
+
+A *cycle* is one meeting (or, for an amendment without a meeting, one set of tasks) with its own
+DUE and milestones: the annual review, the eligibility determination after consent to evaluate,
+the initial IEP after eligibility, an amendment someone asked for, the reevaluation, and the IEP
+of a student who transferred in. `open_cycles` answers which are open on `today` and with what
+DUE; placing the meetings (the §3.1 ladder) and judging statuses stay with the planner.
+
+Clocks: the eligibility DUE counts 60 *school* days (K.A.R. 91-40-8(f)), so it pauses over breaks
+and summer and needs the calendar; every other DUE counts calendar days, which never pause. A
+school-day count that reaches a year whose calendar is not loaded leaves the date `None` and names
+the school year to load (`needs_year`) — never a guess.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .cyclerules import (
+    CYCLE_TYPES,
+    WITHOUT_MEETING,
+    CycleAnchor,
+    CycleMilestoneRule,
+    CycleType,
+    from_milestone_rule,
+    meeting_table,
+)
+from .dates import due_date_from, next_due_from
+from .milestones import evaluate
+from .model import Delivery, Student
+from .rules import DEFAULT_RULES, Kind, Rules
+from .schoolcal import SchoolCalendar, UnknownDate
+
+__all__ = [
+    "CYCLE_TYPES",
+    "AmendmentRequest",
+    "CycleSpec",
+    "CycleType",
+    "DatedStep",
+    "combines",
+    "cycle_id",
+    "cycle_key",
+    "date_cycle",
+    "open_cycles",
+]
+
+# Eligibility must be determined within 60 school days of consent (K.A.R. 91-40-8(f)).
+EVALUATION_SCHOOL_DAYS = 60
+# The initial IEP meeting within 30 days of eligibility (34 CFR 300.323(c)(1)); Kansas practice
+# gives a transfer student's IEP the same 30 days.
+INITIAL_IEP_DAYS = 30
+TRANSFER_DAYS = 30
+# An amendment is due 30 days after the request, 14 when agreed without a meeting.
+AMENDMENT_DAYS = 30
+AMENDMENT_WITHOUT_MEETING_DAYS = 14
+# With notice waived an amendment meeting may be two school days out.
+WAIVED_NOTICE_SCHOOL_DAYS = 2
+# The annual meeting is also the reevaluation meeting when it falls in [school(R, -40), R].
+COMBINE_SCHOOL_DAYS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class AmendmentRequest:
+    """One logged request for an amendment (`iepsched meeting request --type amendment`).
+
+    `seq` tells apart two requests logged for one student on one day (1 for the first), so their
+    cycles get different keys; the log's other fields (reason, who) do not affect dates.
+    """
+
+    requested_on: dt.date
+    by: dt.date | None = None  # --by DATE: the team's own deadline, instead of the default
+    notice_waived: bool = False  # --notice-waived: the meeting may be 2 school days out
+    without_meeting: bool = False  # --without-meeting: a written amendment, tasks only
+    seq: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class CycleSpec:
+    """One open cycle: what it is, when it is due, where its meeting may go, and its rules.
+
+    `anchor` is the date the cycle started from (C, E, T, the request date, R, or the annual DUE)
+    and `anchor_name` the name rules use for it. `due` or `earliest` is None when a school-day
+    count reached a year that is not loaded; `needs_year` then names it. `earliest` is also None
+    for a cycle without a meeting. `not_before`: a milestone dated before it moves to the first
+    school day on or after it (a step cannot be due before its cycle began). A reevaluation held at
+    the annual meeting has `combined_with="annual"` and no meeting of its own.
+    """
+
+    type: CycleType
+    cycle_id: str
+    key: str
+    anchor: dt.date
+    anchor_name: CycleAnchor
+    due: dt.date | None
+    earliest: dt.date | None
+    has_meeting: bool
+    milestones: tuple[CycleMilestoneRule, ...]
+    earliest_first: bool = False  # an amendment is placed as soon as possible, not latest first
+    not_before: dt.date | None = None
+    combined_with: CycleType | None = None
+    needs_year: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DatedStep:
+    """One milestone of a cycle with its date (None: no meeting yet, or a year not loaded)."""
+
+    key: str
+    date: dt.date | None
+    title: str
+    delivery: Delivery
+    kind: Kind
+    needs_year: str | None = None
+
+
+def cycle_id(cycle_type: CycleType, anchor: dt.date, seq: int = 1) -> str:
+    """A cycle's id within its student, from its type and the date it started.
+
+    Annual and reevaluation ids are those the planner already gives (the DUE, and "R" + R), so
+    items delivered before cycles existed keep their keys; the other types are prefixed with
+    their name, which no annual or reevaluation id starts with, so ids never collide. A second
+    cycle of the same type and anchor gets ".2" and so on, as `reconcile` numbers repeats.
+    """
+    if seq < 1:
+        raise ValueError(f"seq must be 1 or more, not {seq}")
+    day = anchor.isoformat()
+    if cycle_type == "annual":
+        base = day
+    elif cycle_type == "reevaluation":
+        base = f"R{day}"
+    else:
+        base = f"{cycle_type}-{day}"
+    return base if seq == 1 else f"{base}.{seq}"
+
+
+def cycle_key(student_id: str, cycle_type: CycleType, anchor: dt.date, seq: int = 1) -> str:
+    """The stable key of one cycle, e.g. ``S1001/eligibility-2026-09-14``: the prefix of its
+    items' keys (`items.item_key(student_id, cycle_id, milestone)`). The same roster and log give
+    the same key every night."""
+    return f"{student_id}/{cycle_id(cycle_type, anchor, seq)}"
+
+
+def combines(annual_meeting: dt.date, reeval_due: dt.date, calendar: SchoolCalendar) -> bool:
+    """Whether the annual meeting is also the reevaluation meeting: it falls in
+    [school(R, -40), R] (Kansas practice holds them together).
+
+    Raises UnknownDate when the window reaches a school year that is not loaded.
+    """
+    if annual_meeting > reeval_due:
+        return False
+    return calendar.add_school_days(reeval_due, -COMBINE_SCHOOL_DAYS) <= annual_meeting
+
+
+def open_cycles(
+    student: Student,
+    *,
+    today: dt.date,
+    calendar: SchoolCalendar,
+    held: Mapping[str, dt.date] | None = None,
+    requests: Sequence[AmendmentRequest] = (),
+    rules: Rules = DEFAULT_RULES,
+    annual_meeting: dt.date | None = None,
+) -> list[CycleSpec]:
+    """Every cycle the student has open on `today`, by DUE (unknown DUEs last).
+
+    held:           meeting date by cycle key, for the cycles whose meeting was held (for an
+                    amendment without a meeting: the day it was signed). A held cycle is closed;
+                    a held eligibility meeting determines eligibility and opens the initial IEP;
+                    a held initial IEP meeting opens the first annual cycle until the roster
+                    carries its date as last_iep_date.
+    requests:       the student's logged amendment requests.
+    annual_meeting: the annual meeting's date once placed (proposed, booked or held); it decides
+                    whether the reevaluation shares it. Without it the reevaluation has its own.
+    """
+    held = held or {}
+    sid = student.student_id
+    legal = dt.timedelta(days=rules.ladder.legal_notice_days)
+    out: list[CycleSpec] = []
+
+    annual_due = due_date_from(student.last_iep_date, student.iep_due_date)
+    initial_track = student.initial_consent_date is not None or student.eligibility_date is not None
+    eligibility = _eligibility_date(student, held)
+    initial_held = (
+        held.get(cycle_key(sid, "initial_iep", eligibility)) if eligibility is not None else None
+    )
+    if annual_due is None and initial_held is not None:
+        # The initial IEP is written but the roster does not carry it yet: its meeting is the
+        # last IEP date, so the first annual review is already due (the student never drops out).
+        annual_due = next_due_from(initial_held)
+    elif annual_due is None and not initial_track:
+        annual_due = student.due_date  # built in code without roster dates
+    annual_held: dt.date | None = None
+    if annual_due is not None:
+        annual_key = cycle_key(sid, "annual", annual_due)
+        annual_held = held.get(annual_key)
+        if annual_held is None:
+            out.append(
+                CycleSpec(
+                    type="annual",
+                    cycle_id=cycle_id("annual", annual_due),
+                    key=annual_key,
+                    anchor=annual_due,
+                    anchor_name="DUE",
+                    due=annual_due,
+                    earliest=today + legal,
+                    has_meeting=True,
+                    milestones=_annual_table(rules),
+                )
+            )
+
+    consent = student.initial_consent_date
+    if consent is not None and eligibility is None and not _iep_since(student, consent):
+        out.append(_eligibility(sid, consent, today + legal, calendar, rules))
+
+    if eligibility is not None and not _iep_since(student, eligibility):
+        key = cycle_key(sid, "initial_iep", eligibility)
+        if initial_held is None:
+            out.append(
+                CycleSpec(
+                    type="initial_iep",
+                    cycle_id=cycle_id("initial_iep", eligibility),
+                    key=key,
+                    anchor=eligibility,
+                    anchor_name="E",
+                    due=eligibility + dt.timedelta(days=INITIAL_IEP_DAYS),
+                    earliest=max(today + legal, eligibility),
+                    has_meeting=True,
+                    milestones=_annual_table(rules),
+                    not_before=eligibility,
+                )
+            )
+
+    for request in requests:
+        key = cycle_key(sid, "amendment", request.requested_on, request.seq)
+        if key not in held:
+            out.append(_amendment(sid, request, today, calendar, rules))
+
+    reeval = student.reeval_due_date
+    if reeval is not None:
+        spec = _reevaluation(sid, reeval, rules, calendar, annual_meeting, today + legal)
+        if spec.key not in held and not _held_together(annual_held, reeval, calendar):
+            out.append(spec)
+
+    transfer = student.transfer_in_date
+    if transfer is not None and not _iep_since(student, transfer):
+        key = cycle_key(sid, "transfer", transfer)
+        if key not in held:
+            out.append(
+                CycleSpec(
+                    type="transfer",
+                    cycle_id=cycle_id("transfer", transfer),
+                    key=key,
+                    anchor=transfer,
+                    anchor_name="T",
+                    due=transfer + dt.timedelta(days=TRANSFER_DAYS),
+                    earliest=max(today + legal, transfer),
+                    has_meeting=True,
+                    milestones=meeting_table(
+                        "transfer",
+                        out_of_state=student.transfer_type == "out_of_state",
+                        annual=rules.milestones,
+                    ),
+                    not_before=transfer,
+                )
+            )
+
+    out.sort(key=lambda c: (c.due is None, c.due or dt.date.max, CYCLE_TYPES.index(c.type), c.key))
+    return out
+
+
+def date_cycle(
+    spec: CycleSpec,
+    *,
+    meeting_date: dt.date | None,
+    calendar: SchoolCalendar,
+    age: int | None = None,
+    adult_age: int = 18,
+) -> tuple[DatedStep, ...]:
+    """Date every milestone of a cycle once its meeting is placed (None: not placed yet).
+
+    Progress reports (one per grading period) are left to the planner, which dates them for the
+    annual table already. `age` (at the meeting) drops steps for older students (min_age) and
+    picks the adult title at `adult_age`; without it every step is kept under its usual title.
+    """
+    anchors: dict[str, dt.date | None] = {
+        spec.anchor_name: spec.anchor,
+        "DUE": spec.due,
+        "M": meeting_date,
+        "NEXT_DUE": next_due_from(meeting_date) if meeting_date else None,
+    }
+    steps: list[DatedStep] = []
+    for rule in spec.milestones:
+        if rule.kind == "report":
+            continue
+        if age is not None and rule.min_age is not None and age < rule.min_age:
+            continue
+        title = rule.title
+        if age is not None and age >= adult_age and rule.adult_title:
+            title = rule.adult_title
+        anchor = meeting_date if rule.key == "meeting" else anchors.get(rule.rule.anchor)
+        date: dt.date | None = None
+        needs: str | None = None
+        if anchor is not None:
+            try:
+                date = (
+                    anchor
+                    if rule.key == "meeting"
+                    else evaluate(rule.rule.as_date_rule(), anchor, calendar)
+                )
+                if spec.not_before is not None and date < spec.not_before:
+                    date = calendar.next_school_day(spec.not_before)
+            except UnknownDate as exc:
+                date, needs = None, exc.school_year
+        steps.append(DatedStep(rule.key, date, title, rule.delivery, rule.kind, needs))
+    return tuple(steps)
+
+
+# -- one builder per cycle type --------------------------------------------------------------
+
+
+def _annual_table(rules: Rules) -> tuple[CycleMilestoneRule, ...]:
+    """The annual table (SPEC §3.2) from the rules in force, without the reevaluation's tasks,
+    which belong to the reevaluation cycle."""
+    return tuple(
+        from_milestone_rule(m) for m in rules.milestones if m.enabled and m.track == "annual"
+    )
+
+
+def _reeval_tasks(rules: Rules) -> tuple[CycleMilestoneRule, ...]:
+    return tuple(
+        from_milestone_rule(m) for m in rules.milestones if m.enabled and m.track == "reeval"
+    )
+
+
+def _eligibility_date(student: Student, held: Mapping[str, dt.date]) -> dt.date | None:
+    """E: the roster's eligibility_date, else the day the eligibility meeting was held."""
+    if student.eligibility_date is not None:
+        return student.eligibility_date
+    consent = student.initial_consent_date
+    if consent is None:
+        return None
+    return held.get(cycle_key(student.student_id, "eligibility", consent))
+
+
+def _iep_since(student: Student, start: dt.date) -> bool:
+    """Whether the roster already carries an IEP written on or after `start`: the cycle that
+    `start` opened has produced it, whatever the state remembers."""
+    return student.last_iep_date is not None and student.last_iep_date >= start
+
+
+def _eligibility(
+    sid: str, consent: dt.date, earliest: dt.date, calendar: SchoolCalendar, rules: Rules
+) -> CycleSpec:
+    due: dt.date | None = None
+    needs: str | None = None
+    try:
+        due = calendar.add_school_days(consent, EVALUATION_SCHOOL_DAYS)
+    except UnknownDate as exc:
+        needs = exc.school_year
+    return CycleSpec(
+        type="eligibility",
+        cycle_id=cycle_id("eligibility", consent),
+        key=cycle_key(sid, "eligibility", consent),
+        anchor=consent,
+        anchor_name="C",
+        due=due,
+        earliest=max(earliest, consent),
+        has_meeting=True,
+        milestones=meeting_table("eligibility", annual=rules.milestones),
+        not_before=consent,
+        needs_year=needs,
+    )
+
+
+def _amendment(
+    sid: str,
+    request: AmendmentRequest,
+    today: dt.date,
+    calendar: SchoolCalendar,
+    rules: Rules,
+) -> CycleSpec:
+    start = request.requested_on
+    days = AMENDMENT_WITHOUT_MEETING_DAYS if request.without_meeting else AMENDMENT_DAYS
+    due = request.by or start + dt.timedelta(days=days)
+    earliest: dt.date | None = None
+    needs: str | None = None
+    if not request.without_meeting:
+        try:
+            earliest = (
+                calendar.add_school_days(today, WAIVED_NOTICE_SCHOOL_DAYS)
+                if request.notice_waived
+                else today + dt.timedelta(days=rules.ladder.legal_notice_days)
+            )
+            earliest = max(earliest, start)
+        except UnknownDate as exc:
+            needs = exc.school_year
+    milestones = (
+        WITHOUT_MEETING
+        if request.without_meeting
+        else meeting_table("amendment", annual=rules.milestones)
+    )
+    return CycleSpec(
+        type="amendment",
+        cycle_id=cycle_id("amendment", start, request.seq),
+        key=cycle_key(sid, "amendment", start, request.seq),
+        anchor=start,
+        anchor_name="REQ",
+        due=due,
+        earliest=earliest,
+        has_meeting=not request.without_meeting,
+        milestones=milestones,
+        earliest_first=True,
+        not_before=start,
+        needs_year=needs,
+    )
+
+
+def _reevaluation(
+    sid: str,
+    reeval: dt.date,
+    rules: Rules,
+    calendar: SchoolCalendar,
+    annual_meeting: dt.date | None,
+    earliest: dt.date,
+) -> CycleSpec:
+    combined = False
+    needs: str | None = None
+    if annual_meeting is not None:
+        try:
+            combined = combines(annual_meeting, reeval, calendar)
+        except UnknownDate as exc:
+            needs = exc.school_year
+    tasks = _reeval_tasks(rules)
+    milestones = (
+        tasks if combined else meeting_table("reevaluation", tasks=tasks, annual=rules.milestones)
+    )
+    return CycleSpec(
+        type="reevaluation",
+        cycle_id=cycle_id("reevaluation", reeval),
+        key=cycle_key(sid, "reevaluation", reeval),
+        anchor=reeval,
+        anchor_name="R",
+        due=reeval,
+        earliest=None if combined else earliest,
+        has_meeting=not combined,
+        milestones=milestones,
+        combined_with="annual" if combined else None,
+        needs_year=needs,
+    )
+
+
+def _held_together(annual_held: dt.date | None, reeval: dt.date, calendar: SchoolCalendar) -> bool:
+    """Whether a held annual meeting was also the reevaluation meeting (it closes both)."""
+    if annual_held is None:
+        return False
+    try:
+        return combines(annual_held, reeval, calendar)
+    except UnknownDate:
+        return False
