@@ -28,7 +28,7 @@ from .cyclerules import (
     meeting_table,
 )
 from .dates import due_date_from, next_due_from
-from .milestones import evaluate
+from .dating import evaluate
 from .model import Delivery, Student
 from .rules import DEFAULT_RULES, Kind, Rules
 from .schoolcal import SchoolCalendar, UnknownDate
