@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from .model import MeetingSettings, Student
 from .rules import Rules
-from .schoolcal import SchoolCalendar
+from .schoolcal import SchoolCalendar, UnknownDate
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +25,9 @@ class PlanContext:
     uses_due: bool = field(init=False, repr=False, compare=False)
     spans: tuple[Span, ...] = field(init=False, repr=False, compare=False)  # the slots, in minutes
     _rooms_seen: dict[str, str] = field(init=False, repr=False, compare=False)
+    _early: dict[int, tuple[tuple[dt.date, dt.date], ...]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def room_for(self, building: str) -> str:
         """The building's room mailbox (lower case), or ""; `rooms` may match names loosely,
@@ -33,6 +36,23 @@ class PlanContext:
         if found is None:
             found = (self.rooms.get(building) or "").lower()
             self._rooms_seen[building] = found
+        return found
+
+    def early_school_days(self, cal: SchoolCalendar) -> tuple[tuple[dt.date, dt.date], ...]:
+        """Each school year's first `first_school_days_excluded` school days, as (first, last)
+        spans: no on-track meeting falls there (SPEC §3.1). Computed once per calendar."""
+        found = self._early.get(id(cal))
+        if found is None:
+            n = self.rules.ladder.first_school_days_excluded
+            spans: list[tuple[dt.date, dt.date]] = []
+            for year in cal.years if n > 0 else ():
+                try:
+                    last = cal.add_school_days(year.first_day - dt.timedelta(days=1), n)
+                except UnknownDate:
+                    last = year.last_day  # the year has fewer school days than that
+                spans.append((year.first_day, min(last, year.last_day)))
+            found = tuple(spans)
+            self._early[id(cal)] = found
         return found
 
     reeval_r_only: bool = field(init=False, repr=False, compare=False)
@@ -48,6 +68,7 @@ class PlanContext:
         )
         object.__setattr__(self, "spans", spans)
         object.__setattr__(self, "_rooms_seen", {})
+        object.__setattr__(self, "_early", {})
         reeval_rules = [m for m in enabled if m.track == "reeval"]
         object.__setattr__(
             self,

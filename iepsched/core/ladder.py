@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
 
 from .context import PlanContext, Span
 from .model import BookedMeeting, Interval, Meeting, PlanWarning, Rung, Student
@@ -230,9 +231,14 @@ def place(
 
     try:
         latest = cal.calendar_days_back(due, ladder.buffer_days)
-        # Rung 1: on track, latest first.
-        floor = max(due - dt.timedelta(days=ladder.window_days), notice)
-        for day in _school_days(cal, latest, floor, -1):
+        # Rung 1: on track, latest first: `latest` and the window's school days before it, not
+        # before TODAY + notice, and not in the first school days of a school year (a month of
+        # preparation must fall in school time, so an IEP due in August is held in May).
+        early = ctx.early_school_days(cal)
+        window = _school_days(cal, latest, notice, -1)
+        for day in islice(window, ladder.window_school_days + 1):
+            if early and _among(early, day):
+                continue
             slot = usable(day)
             if slot is not None:
                 return book(day, slot, "on_track")
@@ -260,6 +266,10 @@ def place(
             )
         )
     return None
+
+
+def _among(spans: Sequence[tuple[dt.date, dt.date]], day: dt.date) -> bool:
+    return any(first <= day <= last for first, last in spans)
 
 
 def _school_days(
