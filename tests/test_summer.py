@@ -108,7 +108,8 @@ def test_old_window_days_key_is_read_with_a_deprecation_warning() -> None:
     and the new key."""
     rules, problems = rules_from_toml({"ladder": {"window_days": 56}}, "rules.toml")
     assert rules.ladder.window_school_days == 40
-    assert [(p.where, p.severity) for p in problems] == [("rules.toml [ladder] window_days", "warning")]
+    where = [(p.where, p.severity) for p in problems]
+    assert where == [("rules.toml [ladder] window_days", "warning")]
     assert "window_school_days = 40" in problems[0].message
 
 

@@ -268,7 +268,8 @@ def _old_window(where: str, value: object, has_new: bool) -> Problem:
         )
     if has_new:
         return Problem(
-            loc, "is deprecated and ignored: window_school_days is given; remove window_days",
+            loc,
+            "is deprecated and ignored: window_school_days is given; remove window_days",
             "warning",
         )
     days = cast(int, value)
