@@ -543,7 +543,7 @@ def test_rung_1_stops_40_school_days_before_latest_then_rung_2_goes_earliest_fir
     assert p.status == "at_risk"
     assert p.warning_texts == (
         "The meeting on 2027-01-07 leaves less than 2 weeks before the due date 2027-01-20: "
-        "move it earlier if the team can, and send written notice by 2026-12-28.",
+        "move it earlier if the team can, and send written notice by 2026-12-18.",
     )
 
 
@@ -555,7 +555,7 @@ def test_rung_2_when_today_is_too_late_for_two_weeks_buffer() -> None:
     assert p.status == "at_risk"
     assert p.warning_texts[0] == (
         "The meeting on 2027-01-11 leaves less than 2 weeks before the due date 2027-01-20: "
-        "move it earlier if the team can, and send written notice by 2027-01-01."
+        "move it earlier if the team can, and send written notice today (it was due 2026-12-18)."
     )
 
 
@@ -567,8 +567,8 @@ def test_rung_3_uses_the_legal_ten_day_notice() -> None:
     assert p.meeting is not None and p.meeting.rung == "at_risk"
     assert p.status == "at_risk"
     assert p.warning_texts[0] == (
-        "Only 11 days' notice is possible: send written notice no later than 2027-01-09 "
-        "(10-day legal minimum) and reach the parents now; the IEP is due 2027-01-20."
+        "Only 11 days' notice is possible: send written notice today (it was due 2027-01-05) "
+        "and reach the parents now; the IEP is due 2027-01-20."
     )
 
 
@@ -580,7 +580,7 @@ def test_rung_3_when_rung_2_days_are_all_taken() -> None:
     assert meeting_at(p) == (D(2027, 1, 14), "07:45")
     assert p.meeting is not None and p.meeting.rung == "at_risk"
     assert p.warning_texts[0].startswith(
-        "Only 10 days' notice is possible: send written notice no "
+        "Only 10 days' notice is possible: send written notice today (it was due 2026-12-18)"
     )
 
 
@@ -593,7 +593,7 @@ def test_rung_4_infeasible_after_due_with_a_warning() -> None:
     assert p.warning_texts[0] == (
         "No usable slot on or before the due date 2027-01-20: the earliest is 2027-01-25 "
         "(5 days late). Free a slot for the case manager, LEA and teachers, or ask the parents "
-        "to agree to meet sooner."
+        "to agree to meet sooner. Send written notice today (it was due 2027-01-11)."
     )
 
 
@@ -612,7 +612,8 @@ def test_overdue_when_today_is_past_due_and_no_meeting_was_held() -> None:
     assert p.warning_texts[0] == (
         "The IEP was due 2027-01-20 and no meeting has been held: hold it as soon as possible, "
         "document the reason for the delay and tell the coordinator. "
-        "The earliest slot is 2027-02-01."
+        "The earliest slot is 2027-02-01. Send written notice now (it was due 2027-01-15; the "
+        "10-day legal minimum needs it by 2027-01-22)."
     )
 
 

@@ -150,14 +150,7 @@ def keep_booked(
                     "calendar shows as closed: confirm the day with the team.",
                 )
             )
-        if day > due:
-            warnings.append(
-                PlanWarning(
-                    "moved_by_person",
-                    f"The meeting was moved in Outlook to {day.isoformat()}, after the due date "
-                    f"{due.isoformat()}: the IEP will be late unless it is moved earlier.",
-                )
-            )
+        # One after the due date gets its own status sentence (statuses.status_warnings).
         return Meeting(day, start, end, "booked", classify(day, due, cal, ctx))
     if not school:
         warnings.append(

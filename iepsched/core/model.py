@@ -206,6 +206,8 @@ WarningCode = Literal[
     "unplanned",  # the meeting could not be placed for another reason
     "at_risk",  # less than the buffer before DUE, or short notice
     "milestone_overdue",  # a step before the meeting is late
+    "unknown_building",  # the roster's building is not in [calendar.buildings]
+    "double_booked",  # an optional attendee (a provider) is invited to overlapping meetings
 ]
 
 

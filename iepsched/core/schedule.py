@@ -170,7 +170,17 @@ def _plan_student(
             ]
 
     student_status = status_of_student(student, meeting, milestones, today)
-    status_warnings(student_status, student, meeting, milestones, today, warnings, rules)
+    status_warnings(
+        student_status,
+        student,
+        meeting,
+        milestones,
+        today,
+        warnings,
+        rules,
+        cal=cal,
+        moved_by_person=booked is not None and booked.adopted and meeting is not None,
+    )
     return StudentPlan(
         student=student,
         today=today,
