@@ -20,6 +20,9 @@ class PlanContext:
     meetings: MeetingSettings
     tz: dt.tzinfo
     rooms: Mapping[str, str] = field(default_factory=dict)  # building -> room email
+    # Roster building -> the warning its students' plans carry (a building not listed in
+    # [calendar.buildings] that looks misspelt, planned on the default calendar).
+    building_notes: Mapping[str, str] = field(default_factory=dict)
     # Position of each milestone key in the rules (ties in date order sort by it).
     rank: Mapping[str, int] = field(init=False, repr=False, compare=False)
     uses_due: bool = field(init=False, repr=False, compare=False)

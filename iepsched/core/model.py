@@ -132,6 +132,7 @@ class MeetingSettings:
     slots: tuple[dt.time, ...] = (dt.time(7, 45), dt.time(15, 30))
     duration_minutes: int = 60
     max_per_day: int = 2
+    providers_required: bool = False  # providers' meetings block their slots (SPEC §3.1 option)
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,6 +118,9 @@ def _plan_student(
     rules = ctx.rules
     due = student.due_date
     warnings: list[PlanWarning] = []
+    note = ctx.building_notes.get(student.building) if ctx.building_notes else None
+    if note:
+        warnings.append(PlanWarning("unknown_building", note))
 
     meeting = keep_booked(student, booked, cal, ctx, today, warnings)
     if meeting is None:

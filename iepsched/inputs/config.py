@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..core.errors import Problem, UserError
 from ..core.model import MeetingSettings, Student
@@ -52,6 +52,8 @@ from .config_values import (
     text_list,
     time_of_day,
     timezone_name,
+    true_or_false,
+    unlisted_value,
     whole,
 )
 
@@ -75,8 +77,8 @@ __all__ = [
 _KNOWN: dict[str, tuple[str, ...]] = {
     "district": ("name", "timezone"),
     "roster": ("path", "columns"),
-    "calendar": ("path", "buildings", "ics"),
-    "meetings": ("slots", "duration_minutes", "max_per_day"),
+    "calendar": ("path", "buildings", "ics", "unlisted_buildings"),
+    "meetings": ("slots", "duration_minutes", "max_per_day", "providers_required"),
     "rules": ("path",),
     "graph": GRAPH_KEYS,
     "state": ("path",),
@@ -327,7 +329,20 @@ class _ConfigReader(Reader):
                 'missing; give the default school calendar (path = "calendars/district.toml"), '
                 "a calendar per building in [calendar.buildings], or an ICS feed in [calendar.ics]",
             )
-        return CalendarSettings(path=path, buildings=buildings, ics=ics)
+        # Listing buildings means listing them all, unless the config says the others may fall
+        # back to the default calendar: a misspelt building must not silently take another
+        # district's calendar. With no list, the default calendar is every building's.
+        absent: Literal["default", "error"] = "error" if buildings else "default"
+        unlisted = self.get(table, "calendar", "unlisted_buildings", unlisted_value, absent)
+        if unlisted == "default" and path is None and ics is None and "unlisted_buildings" in table:
+            self.error(
+                "calendar",
+                "unlisted_buildings",
+                '"default" needs a default calendar: set [calendar] path (or [calendar.ics])',
+            )
+        return CalendarSettings(
+            path=path, buildings=buildings, ics=ics, unlisted_buildings=unlisted
+        )
 
     def ics(self, calendar: Mapping[str, Any]) -> IcsFeedSettings | None:
         if "ics" not in calendar:
@@ -374,6 +389,9 @@ class _ConfigReader(Reader):
             ),
             max_per_day=self.get(
                 table, "meetings", "max_per_day", whole(minimum=1), base.max_per_day
+            ),
+            providers_required=self.get(
+                table, "meetings", "providers_required", true_or_false, base.providers_required
             ),
         )
 
