@@ -82,9 +82,13 @@ def _clash(
 
 
 def occupants(student: Student, ctx: PlanContext) -> tuple[str, ...]:
-    """Who a meeting occupies for iepsched's own overlap check: required people and the room."""
+    """Who a meeting occupies for iepsched's own overlap check: required people and the room,
+    and the providers when `[meetings] providers_required` makes them required too."""
     room = ctx.room_for(student.building)
-    return (*student.required_emails, room) if room else student.required_emails
+    people = student.required_emails
+    if ctx.meetings.providers_required and student.provider_emails:
+        people = (*people, *(p for p in student.provider_emails if p not in people))
+    return (*people, room) if room else people
 
 
 def hold_booked(

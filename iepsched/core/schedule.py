@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from .context import PlanContext, Span
 from .dates import add_months, age_on, due_date_from, next_due_from
@@ -97,7 +98,57 @@ def plan_district(
         )
         for s in active
     ]
-    return DistrictPlan(today=today, plans=tuple(plans))
+    return DistrictPlan(today=today, plans=tuple(_warn_double_booked(plans, ctx)))
+
+
+def _warn_double_booked(plans: list[StudentPlan], ctx: PlanContext) -> list[StudentPlan]:
+    """Warn each student whose meeting invites someone also invited to an overlapping one.
+
+    Providers are optional attendees, so the ladder does not keep their meetings apart (unless
+    `[meetings] providers_required`); a person moved in Outlook can also put two together.
+    """
+    by_day: dict[tuple[str, dt.date], list[tuple[dt.datetime, dt.datetime, int]]] = {}
+    for index, p in enumerate(plans):
+        m = p.meeting
+        if m is None or m.state == "held":
+            continue
+        s = p.student
+        for email in {*s.required_emails, *s.provider_emails}:
+            by_day.setdefault((email, m.date), []).append((m.start, m.end, index))
+    clashes: dict[int, dict[str, set[int]]] = {}
+    for (email, _day), meetings in by_day.items():
+        if len(meetings) < 2:
+            continue
+        meetings.sort()
+        for i, (_start, end, a) in enumerate(meetings):
+            for other_start, _other_end, b in meetings[i + 1 :]:
+                if other_start >= end:
+                    break
+                clashes.setdefault(a, {}).setdefault(email, set()).add(b)
+                clashes.setdefault(b, {}).setdefault(email, set()).add(a)
+    if not clashes:
+        return plans
+    out = list(plans)
+    for index, people in clashes.items():
+        p = plans[index]
+        assert p.meeting is not None
+        when = p.meeting.start.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
+        extra = tuple(
+            PlanWarning(
+                "double_booked",
+                f"{email} is invited to this meeting ({when}) and to an overlapping one "
+                f"({', '.join(sorted(plans[b].student_id for b in others))}): ask which they "
+                "will attend, or move one"
+                + (
+                    "."
+                    if ctx.meetings.providers_required or email in p.student.required_emails
+                    else "; [meetings] providers_required = true keeps providers' meetings apart."
+                ),
+            )
+            for email, others in sorted(people.items())
+        )
+        out[index] = replace(p, warnings=(*p.warnings, *extra))
+    return out
 
 
 def _plan_student(
