@@ -14,9 +14,9 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from .context import PlanContext, Span
+from .context import PlanContext
 from .dates import add_months, age_on, due_date_from, next_due_from
-from .ladder import Occupancy, busy_index, hold_booked, keep_booked, place
+from .ladder import Occupancy, hold_booked, keep_booked, place
 from .milestones import (
     RunMemo,
     by_sort_key,
@@ -73,8 +73,8 @@ def plan_district(
     contacts = contacts or {}
     cycle_ids = cycle_ids or {}
     reeval_cycle_ids = reeval_cycle_ids or {}
-    occupancy = Occupancy()
-    free_busy = busy_index(busy, ctx.tz)
+    occupancy = Occupancy(ctx.spans, ctx.meetings.max_per_day)
+    occupancy.add_busy(busy, ctx.tz)
     active = [s for s in students if s.status == "active"]
     active.sort(key=lambda s: (s.due_date, s.student_id))
     by_id = {s.student_id: s for s in active}
@@ -89,7 +89,6 @@ def plan_district(
             today=today,
             booked=booked.get(s.student_id),
             occupancy=occupancy,
-            free_busy=free_busy,
             done=done.get(s.student_id, frozenset()),
             contacts=contacts.get(s.student_id, ()),
             cycle_id=cycle_ids.get(s.student_id, ""),
@@ -107,29 +106,39 @@ def _warn_double_booked(plans: list[StudentPlan], ctx: PlanContext) -> list[Stud
     Providers are optional attendees, so the ladder does not keep their meetings apart (unless
     `[meetings] providers_required`); a person moved in Outlook can also put two together.
     """
-    by_day: dict[tuple[str, dt.date], list[tuple[dt.datetime, dt.datetime, int]]] = {}
+    # Providers are the usual case; required people only clash through booked meetings.
+    by_day: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
     for index, p in enumerate(plans):
         m = p.meeting
         if m is None or m.state == "held":
             continue
         s = p.student
-        for email in {*s.required_emails, *s.provider_emails}:
-            by_day.setdefault((email, m.date), []).append((m.start, m.end, index))
+        people = (
+            s.provider_emails if m.state == "proposed" else (*s.required_emails, *s.provider_emails)
+        )
+        if not people:
+            continue
+        day = m.date.toordinal()
+        begin = m.start.hour * 60 + m.start.minute
+        finish = begin + int((m.end - m.start).total_seconds() // 60)
+        for email in people:
+            by_day.setdefault((email, day), []).append((begin, finish, index))
     clashes: dict[int, dict[str, set[int]]] = {}
     for (email, _day), meetings in by_day.items():
         if len(meetings) < 2:
             continue
         meetings.sort()
-        for i, (_start, end, a) in enumerate(meetings):
-            for other_start, _other_end, b in meetings[i + 1 :]:
-                if other_start >= end:
+        for i, (_begin, finish, a) in enumerate(meetings):
+            for other_begin, _other_finish, b in meetings[i + 1 :]:
+                if other_begin >= finish:
                     break
-                clashes.setdefault(a, {}).setdefault(email, set()).add(b)
-                clashes.setdefault(b, {}).setdefault(email, set()).add(a)
+                if a != b:
+                    clashes.setdefault(a, {}).setdefault(email, set()).add(b)
+                    clashes.setdefault(b, {}).setdefault(email, set()).add(a)
     if not clashes:
         return plans
     out = list(plans)
-    for index, people in clashes.items():
+    for index, shared in clashes.items():
         p = plans[index]
         assert p.meeting is not None
         when = p.meeting.start.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
@@ -145,7 +154,7 @@ def _warn_double_booked(plans: list[StudentPlan], ctx: PlanContext) -> list[Stud
                     else "; [meetings] providers_required = true keeps providers' meetings apart."
                 ),
             )
-            for email, others in sorted(people.items())
+            for email, others in sorted(shared.items())
         )
         out[index] = replace(p, warnings=(*p.warnings, *extra))
     return out
@@ -158,7 +167,6 @@ def _plan_student(
     today: dt.date,
     booked: BookedMeeting | None,
     occupancy: Occupancy,
-    free_busy: Mapping[tuple[str, dt.date], list[Span]],
     done: frozenset[str],
     contacts: Sequence[Contact],
     cycle_id: str,
@@ -175,7 +183,7 @@ def _plan_student(
 
     meeting = keep_booked(student, booked, cal, ctx, today, warnings)
     if meeting is None:
-        meeting = place(student, cal, ctx, today, occupancy, free_busy, warnings)
+        meeting = place(student, cal, ctx, today, occupancy, warnings)
 
     m_date = meeting.date if meeting else None
     next_due = next_due_from(m_date) if m_date else None
