@@ -133,8 +133,8 @@ class Occupancy:
         if new != old:
             days[day] = new
             if new == self.full:
-                self.next.setdefault(person, {})[day] = day + 1
-                self.prev.setdefault(person, {})[day] = day - 1
+                self.next.setdefault(person, {})[day] = _weekday_after(day)
+                self.prev.setdefault(person, {})[day] = _weekday_before(day)
 
     def count(self, cm: str, day: int) -> None:
         """One more meeting of a case manager's that day; at the cap the day is full for them."""
@@ -143,8 +143,8 @@ class Occupancy:
             counts = self.counts[cm] = {}
         n = counts[day] = counts.get(day, 0) + 1
         if n >= self.cap:
-            self.cap_next.setdefault(cm, {})[day] = day + 1
-            self.cap_prev.setdefault(cm, {})[day] = day - 1
+            self.cap_next.setdefault(cm, {})[day] = _weekday_after(day)
+            self.cap_prev.setdefault(cm, {})[day] = _weekday_before(day)
 
     def add(self, cm: str, people: Iterable[str], day: int, slot: int) -> None:
         """A proposal in slot `slot`: it takes every slot its span overlaps."""
@@ -160,6 +160,21 @@ class Occupancy:
             for interval in intervals:
                 for day, span in _local_spans(interval.start, interval.end, tz):
                     self.take(who, day.toordinal(), self.bits(span))
+
+
+def _weekday_after(day: int) -> int:
+    """The next Monday-to-Friday ordinal: no school day is ever on a weekend (SPEC §2.3), so a
+    full Friday points straight at Monday. (Ordinal 1 was a Monday.)"""
+    after = day + 1
+    weekday = (after - 1) % 7
+    return after + 2 if weekday == 5 else after + 1 if weekday == 6 else after
+
+
+def _weekday_before(day: int) -> int:
+    """The previous Monday-to-Friday ordinal."""
+    before = day - 1
+    weekday = (before - 1) % 7
+    return before - 1 if weekday == 5 else before - 2 if weekday == 6 else before
 
 
 def _find(skip: dict[int, int], day: int) -> int:
@@ -357,26 +372,34 @@ def place(
 class _Walker:
     """Finds the first usable (day, slot) of one student between two days, either way."""
 
-    __slots__ = ("cal", "full", "occupancy", "skips", "tables")
+    __slots__ = ("cal", "cm", "full", "occupancy", "people", "skips", "tables")
 
     def __init__(
         self, cal: SchoolCalendar, occupancy: Occupancy, people: Sequence[str], cm: str
     ) -> None:
         self.cal = cal
         self.occupancy = occupancy
+        self.people = people
+        self.cm = cm
         self.full = occupancy.full
         taken = occupancy.taken
         self.tables = [taken[p] for p in people if p in taken]
-        # Full days of anyone involved, and the case manager's capped days, per direction.
         self.skips: dict[int, list[dict[int, int]]] = {}
-        for step, persons, capped in (
-            (1, occupancy.next, occupancy.cap_next),
-            (-1, occupancy.prev, occupancy.cap_prev),
-        ):
-            found = [persons[p] for p in people if p in persons]
-            if cm in capped:
-                found.append(capped[cm])
+
+    def _skips(self, step: int) -> list[dict[int, int]]:
+        """Days nobody involved can meet on, as skip pointers that way: weekends and closures
+        of the calendar, anyone's full days, the case manager's capped days."""
+        found = self.skips.get(step)
+        if found is None:
+            occupancy = self.occupancy
+            persons = occupancy.next if step > 0 else occupancy.prev
+            capped = occupancy.cap_next if step > 0 else occupancy.cap_prev
+            found = [occupancy.closed_days(self.cal, step)]
+            found += [persons[p] for p in self.people if p in persons]
+            if self.cm in capped:
+                found.append(capped[self.cm])
             self.skips[step] = found
+        return found
 
     def first(
         self,
@@ -395,9 +418,7 @@ class _Walker:
         end = stop.toordinal() if stop is not None else None
         if end is not None and (o > end if step > 0 else o < end):
             return None
-        cal, full, tables = self.cal, self.full, self.tables
-        # Days nobody can meet on: weekends and closures, then anyone's full days.
-        skips = [self.occupancy.closed_days(cal, step), *self.skips[step]]
+        cal, full, tables, skips = self.cal, self.full, self.tables, self._skips(step)
         run = self.occupancy.covered_run(cal, o)
         if run is None:
             raise UnknownDate(start, cal.name)
