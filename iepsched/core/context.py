@@ -28,9 +28,7 @@ class PlanContext:
     uses_due: bool = field(init=False, repr=False, compare=False)
     spans: tuple[Span, ...] = field(init=False, repr=False, compare=False)  # the slots, in minutes
     _rooms_seen: dict[str, str] = field(init=False, repr=False, compare=False)
-    _early: dict[int, tuple[tuple[dt.date, dt.date], ...]] = field(
-        init=False, repr=False, compare=False
-    )
+    _early: dict[int, tuple[tuple[int, int], ...]] = field(init=False, repr=False, compare=False)
 
     def room_for(self, building: str) -> str:
         """The building's room mailbox (lower case), or ""; `rooms` may match names loosely,
@@ -41,19 +39,19 @@ class PlanContext:
             self._rooms_seen[building] = found
         return found
 
-    def early_school_days(self, cal: SchoolCalendar) -> tuple[tuple[dt.date, dt.date], ...]:
+    def early_school_days(self, cal: SchoolCalendar) -> tuple[tuple[int, int], ...]:
         """Each school year's first `first_school_days_excluded` school days, as (first, last)
-        spans: no on-track meeting falls there (SPEC §3.1). Computed once per calendar."""
+        date ordinals: no on-track meeting falls there (SPEC §3.1). Once per calendar."""
         found = self._early.get(id(cal))
         if found is None:
             n = self.rules.ladder.first_school_days_excluded
-            spans: list[tuple[dt.date, dt.date]] = []
+            spans: list[tuple[int, int]] = []
             for year in cal.years if n > 0 else ():
                 try:
                     last = cal.add_school_days(year.first_day - dt.timedelta(days=1), n)
                 except UnknownDate:
                     last = year.last_day  # the year has fewer school days than that
-                spans.append((year.first_day, min(last, year.last_day)))
+                spans.append((year.first_day.toordinal(), min(last, year.last_day).toordinal()))
             found = tuple(spans)
             self._early[id(cal)] = found
         return found

@@ -342,8 +342,7 @@ def place(
             # The window reaches a year not loaded: walk down to TODAY + notice, failing on the
             # unknown date only if no day after it is usable (fewer than the window's days).
             floor = notice
-        early = tuple((a.toordinal(), b.toordinal()) for a, b in ctx.early_school_days(cal))
-        found = walker.first(latest, floor, -1, early)
+        found = walker.first(latest, floor, -1, ctx.early_school_days(cal))
         if found is not None:
             return book(*found, "on_track")
         # Rung 2: less than two weeks of buffer, earliest first.

@@ -141,7 +141,8 @@ def _warn_double_booked(plans: list[StudentPlan], ctx: PlanContext) -> list[Stud
     for index, shared in clashes.items():
         p = plans[index]
         assert p.meeting is not None
-        when = p.meeting.start.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
+        start = p.meeting.start
+        when = f"{p.meeting.date.isoformat()} {start.hour:02d}:{start.minute:02d}"
         extra = tuple(
             PlanWarning(
                 "double_booked",
