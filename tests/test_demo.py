@@ -133,7 +133,8 @@ def test_moved_meeting_is_adopted_and_contacts_are_logged(
     tally = counts(second)
     assert tally["adopted"] == 1 and tally["contacts_logged"] == 2 and tally["completed"] == 2
     logged = re.findall(r"contact log: (S\d+) \S+ (\w+) \(todo\)", "\n".join(second))
-    assert logged == [(sid, method.lower()) for sid, method in completed]
+    # Both contacts are dated the same night; the log's order between them is not specified.
+    assert sorted(logged) == sorted((sid, method.lower()) for sid, method in completed)
 
 
 def test_last_sync_writes_nothing(demo_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
@@ -169,9 +170,10 @@ def test_demo_state_records_the_story(sample_config: Path, tmp_path: Path) -> No
         assert kinds["event"] > 0 and kinds["task"] > 0
         moved = [key for key, item in items.items() if item.moved]
         assert len(moved) == 1 and moved[0].endswith("/meeting")
-        assert [(c.method, c.source) for c in store.contacts()] == [
-            ("phone", "todo"),
+        # Same night, two students of one mailbox: their order in the log is not specified.
+        assert sorted((c.method, c.source) for c in store.contacts()) == [
             ("email", "todo"),
+            ("phone", "todo"),
         ]
         runs = store.runs()
         assert [r.exit_code for r in runs] == [0, 0, 0]
