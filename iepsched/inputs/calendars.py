@@ -230,11 +230,14 @@ class CalendarSet:
     # calendar, "error" refuses it (`[calendar] unlisted_buildings`).
     unlisted: str = "default"
     _index: Mapping[str, SchoolCalendar] = field(init=False, repr=False, compare=False)
+    _seen: dict[str, SchoolCalendar] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # The planner asks once per student: index the normalised names once.
+        # The planner asks once per student: index the normalised names once, and remember
+        # each roster spelling's answer (a district has a few buildings, not thousands).
         index = {building_key(name): cal for name, cal in self.buildings.items()}
         object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_seen", {})
 
     def for_building(self, building: str) -> SchoolCalendar:
         """The building's calendar (case-insensitive), else the default; `UserError` if none."""
@@ -279,7 +282,10 @@ class CalendarSet:
 
     def calendar_for(self, student: Student) -> SchoolCalendar:
         """The calendar a student is planned on (by building). For `PlanContext.calendar_for`."""
-        return self.for_building(student.building)
+        found = self._seen.get(student.building)
+        if found is None:
+            found = self._seen[student.building] = self.for_building(student.building)
+        return found
 
     def calendars(self) -> tuple[SchoolCalendar, ...]:
         """Each distinct calendar once, the default first."""
@@ -297,8 +303,11 @@ class CalendarSet:
         problems: list[Problem] = []
         ids: dict[str, list[str]] = {}
         names: dict[str, str] = {}
+        keys: dict[str, str] = {}
         for s in students:
-            key = building_key(s.building)
+            key = keys.get(s.building)
+            if key is None:
+                key = keys[s.building] = building_key(s.building)
             ids.setdefault(key, []).append(
                 f"{s.student_id} (line {s.line})" if s.line else s.student_id
             )

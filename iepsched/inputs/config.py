@@ -140,7 +140,7 @@ def unmatched_buildings(
     names: Iterable[str], students: Iterable[Student], *, where: str
 ) -> list[Problem]:
     """A warning for each configured building name that no student of the roster is in."""
-    roster = {building_key(s.building): s.building for s in students}
+    roster = {building_key(name): name for name in {s.building for s in students}}
     listed = ", ".join(sorted(roster.values()))
     return [
         Problem(

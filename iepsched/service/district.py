@@ -95,11 +95,12 @@ def load_district(config: Config) -> District:
     calendars = load_calendars(config)
     roster = read_roster(config.roster.path, config.roster.columns)
     building_problems = calendars.check_buildings(roster.students)
-    unplannable = frozenset(s.student_id for s in roster.students if _has_no_calendar(calendars, s))
+    # Judged once per building spelling, not once per student.
+    spellings = {s.building: s for s in roster.students}
+    no_calendar = {b for b, s in spellings.items() if _has_no_calendar(calendars, s)}
+    unplannable = frozenset(s.student_id for s in roster.students if s.building in no_calendar)
     notes = {
-        s.building: note
-        for s in roster.students
-        if s.student_id not in unplannable and (note := calendars.unlisted_note(s.building))
+        b: note for b in spellings if b not in no_calendar and (note := calendars.unlisted_note(b))
     }
     ctx = PlanContext(
         calendar_for=calendars.calendar_for,
