@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
 from .context import PlanContext
 from .dates import add_months, age_on, due_date_from, next_due_from
@@ -31,6 +30,7 @@ from .model import (
     ContactRequirement,
     DistrictPlan,
     Interval,
+    Meeting,
     PlanWarning,
     Student,
     StudentPlan,
@@ -81,38 +81,66 @@ def plan_district(
 
     hold_booked(occupancy, booked, by_id, ctx, today)
 
+    # First every meeting (in placement order), then the overlaps they leave between people,
+    # then each student's timeline with all of its warnings.
+    placed = [_meeting_of(s, ctx, today, booked.get(s.student_id), occupancy) for s in active]
+    overlaps = _double_booked(active, placed, ctx)
     memo = RunMemo()
     plans = [
         _plan_student(
             s,
             ctx,
             today=today,
-            booked=booked.get(s.student_id),
-            occupancy=occupancy,
+            meeting=meeting,
+            warnings=warnings + overlaps[i] if i in overlaps else warnings,
+            moved_by_person=(b := booked.get(s.student_id)) is not None and b.adopted,
             done=done.get(s.student_id, frozenset()),
             contacts=contacts.get(s.student_id, ()),
             cycle_id=cycle_ids.get(s.student_id, ""),
             reeval_cycle_id=reeval_cycle_ids.get(s.student_id, ""),
             memo=memo,
         )
-        for s in active
+        for i, (s, (meeting, warnings)) in enumerate(zip(active, placed, strict=True))
     ]
-    return DistrictPlan(today=today, plans=tuple(_warn_double_booked(plans, ctx)))
+    return DistrictPlan(today=today, plans=tuple(plans))
 
 
-def _warn_double_booked(plans: list[StudentPlan], ctx: PlanContext) -> list[StudentPlan]:
-    """Warn each student whose meeting invites someone also invited to an overlapping one.
+def _meeting_of(
+    student: Student,
+    ctx: PlanContext,
+    today: dt.date,
+    booked: BookedMeeting | None,
+    occupancy: Occupancy,
+) -> tuple[Meeting | None, list[PlanWarning]]:
+    """The student's meeting (the booked one if it stands, else the ladder's) and warnings."""
+    warnings: list[PlanWarning] = []
+    note = ctx.building_notes.get(student.building) if ctx.building_notes else None
+    if note:
+        warnings.append(PlanWarning("unknown_building", note))
+    cal = ctx.calendar_for(student)
+    meeting = keep_booked(student, booked, cal, ctx, today, warnings)
+    if meeting is None:
+        meeting = place(student, cal, ctx, today, occupancy, warnings)
+    return meeting, warnings
+
+
+def _double_booked(
+    students: Sequence[Student],
+    placed: Sequence[tuple[Meeting | None, list[PlanWarning]]],
+    ctx: PlanContext,
+) -> dict[int, list[PlanWarning]]:
+    """A warning for each student whose meeting invites someone also invited to an overlapping
+    one, by position.
 
     Providers are optional attendees, so the ladder does not keep their meetings apart (unless
     `[meetings] providers_required`); a person moved in Outlook can also put two together.
     """
     # Providers are the usual case; required people only clash through booked meetings.
     by_day: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
-    for index, p in enumerate(plans):
-        m = p.meeting
+    for index, (m, _) in enumerate(placed):
         if m is None or m.state == "held":
             continue
-        s = p.student
+        s = students[index]
         people = (
             s.provider_emails if m.state == "proposed" else (*s.required_emails, *s.provider_emails)
         )
@@ -135,29 +163,27 @@ def _warn_double_booked(plans: list[StudentPlan], ctx: PlanContext) -> list[Stud
                 if a != b:
                     clashes.setdefault(a, {}).setdefault(email, set()).add(b)
                     clashes.setdefault(b, {}).setdefault(email, set()).add(a)
-    if not clashes:
-        return plans
-    out = list(plans)
+    out: dict[int, list[PlanWarning]] = {}
     for index, shared in clashes.items():
-        p = plans[index]
-        assert p.meeting is not None
-        start = p.meeting.start
-        when = f"{p.meeting.date.isoformat()} {start.hour:02d}:{start.minute:02d}"
-        extra = tuple(
+        meeting = placed[index][0]
+        student = students[index]
+        assert meeting is not None
+        start = meeting.start
+        when = f"{meeting.date.isoformat()} {start.hour:02d}:{start.minute:02d}"
+        out[index] = [
             PlanWarning(
                 "double_booked",
                 f"{email} is invited to this meeting ({when}) and to an overlapping one "
-                f"({', '.join(sorted(plans[b].student_id for b in others))}): ask which they "
+                f"({', '.join(sorted(students[b].student_id for b in others))}): ask which they "
                 "will attend, or move one"
                 + (
                     "."
-                    if ctx.meetings.providers_required or email in p.student.required_emails
+                    if ctx.meetings.providers_required or email in student.required_emails
                     else "; [meetings] providers_required = true keeps providers' meetings apart."
                 ),
             )
             for email, others in sorted(shared.items())
-        )
-        out[index] = replace(p, warnings=(*p.warnings, *extra))
+        ]
     return out
 
 
@@ -166,8 +192,9 @@ def _plan_student(
     ctx: PlanContext,
     *,
     today: dt.date,
-    booked: BookedMeeting | None,
-    occupancy: Occupancy,
+    meeting: Meeting | None,
+    warnings: list[PlanWarning],
+    moved_by_person: bool,
     done: frozenset[str],
     contacts: Sequence[Contact],
     cycle_id: str,
@@ -177,14 +204,6 @@ def _plan_student(
     cal = ctx.calendar_for(student)
     rules = ctx.rules
     due = student.due_date
-    warnings: list[PlanWarning] = []
-    note = ctx.building_notes.get(student.building) if ctx.building_notes else None
-    if note:
-        warnings.append(PlanWarning("unknown_building", note))
-
-    meeting = keep_booked(student, booked, cal, ctx, today, warnings)
-    if meeting is None:
-        meeting = place(student, cal, ctx, today, occupancy, warnings)
 
     m_date = meeting.date if meeting else None
     next_due = next_due_from(m_date) if m_date else None
@@ -242,7 +261,7 @@ def _plan_student(
         warnings,
         rules,
         cal=cal,
-        moved_by_person=booked is not None and booked.adopted and meeting is not None,
+        moved_by_person=moved_by_person and meeting is not None,
     )
     return StudentPlan(
         student=student,
