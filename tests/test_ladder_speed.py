@@ -1,5 +1,5 @@
-"""Issue 10.7: the ladder skips the days a person is already full on (skip pointers), so the work per
-student stays flat as staff fill up — and it still picks exactly the day SPEC §3.1 names."""
+"""Issue 10.7: the ladder skips the days a person is already full on (skip pointers), so the work
+per student stays flat as staff fill up — and it still picks exactly the day SPEC §3.1 names."""
 
 from __future__ import annotations
 
@@ -52,11 +52,11 @@ def _plan_many(n: int) -> tuple[list[dt.date], int]:
 
 
 def test_one_lea_for_hundreds_of_students_costs_flat_per_student() -> None:
-    """The LEA fills two slots a day; each later student jumps over the full days, so the skip
-    lookups per student do not grow with how many came before (40 vs 320 students)."""
-    few_days, few_calls = _plan_many(40)
-    many_days, many_calls = _plan_many(320)
-    assert len(set(zip(many_days, range(len(many_days)), strict=True))) == 320
-    # Two meetings a day for the one LEA, never more.
-    assert max(many_days.count(d) for d in set(many_days)) == 2
-    assert many_calls / 320 <= 3 * max(1.0, few_calls / 40)
+    """The LEA fills two slots a day for months, breaks included; each later student jumps over
+    the whole filled stretch, so the skip lookups per student stay a small constant whether 80 or
+    640 students (almost two school years of the LEA's days) came before."""
+    for n in (80, 640):
+        days, calls = _plan_many(n)
+        assert len(days) == n
+        assert max(days.count(d) for d in set(days)) == 2  # the LEA's two slots, never more
+        assert calls / n <= 4, (n, calls)
