@@ -49,11 +49,11 @@ class Occupancy:
 
     __slots__ = (
         "cap",
+        "cap_next",
+        "cap_prev",
         "closed",
         "counts",
-        "followers",
         "full",
-        "linked",
         "next",
         "prev",
         "runs",
@@ -66,16 +66,11 @@ class Occupancy:
         self.full = (1 << len(self.spans)) - 1
         self.cap = cap
         self.taken: dict[str, dict[int, int]] = {}  # person -> day -> taken slots
-        # Full days by name (a person, or _CAP + a case manager at max_per_day): -> a later day
-        # and -> an earlier day. They are the seeds of `linked`.
-        self.next: dict[str, dict[int, int]] = {}
-        self.prev: dict[str, dict[int, int]] = {}
+        self.next: dict[str, dict[int, int]] = {}  # person -> full day -> a later day
+        self.prev: dict[str, dict[int, int]] = {}  # person -> full day -> an earlier day
         self.counts: dict[str, dict[int, int]] = {}  # case manager -> day -> meetings
-        # (name, calendar id, direction) -> the name's full days *and* the calendar's closures
-        # met right after them: path compression then jumps a whole stretch of full weeks,
-        # breaks included, in one step. A name's tables in `followers` get every new full day.
-        self.linked: dict[tuple[str, int, int], dict[int, int]] = {}
-        self.followers: dict[tuple[str, int], list[dict[int, int]]] = {}
+        self.cap_next: dict[str, dict[int, int]] = {}  # case manager -> capped day -> later
+        self.cap_prev: dict[str, dict[int, int]] = {}
         self.runs: dict[int, tuple[tuple[int, int], ...]] = {}  # id(calendar) -> covered runs
         # id(calendar) -> direction -> each covered day that is not a school day -> the next
         # school day that way (or the first day past the covered run).
@@ -138,7 +133,8 @@ class Occupancy:
         if new != old:
             days[day] = new
             if new == self.full:
-                self._full(person, day)
+                self.next.setdefault(person, {})[day] = _weekday_after(day)
+                self.prev.setdefault(person, {})[day] = _weekday_before(day)
 
     def count(self, cm: str, day: int) -> None:
         """One more meeting of a case manager's that day; at the cap the day is full for them."""
@@ -147,28 +143,8 @@ class Occupancy:
             counts = self.counts[cm] = {}
         n = counts[day] = counts.get(day, 0) + 1
         if n >= self.cap:
-            self._full(_CAP + cm, day)
-
-    def _full(self, name: str, day: int) -> None:
-        after, before = _weekday_after(day), _weekday_before(day)
-        self.next.setdefault(name, {})[day] = after
-        self.prev.setdefault(name, {})[day] = before
-        for table in self.followers.get((name, 1), ()):
-            table[day] = after
-        for table in self.followers.get((name, -1), ()):
-            table[day] = before
-
-    def linked_days(self, name: str, cal: SchoolCalendar, step: int) -> dict[int, int] | None:
-        """The skip pointers of `name`'s full days for walks over `cal` that way (None: none)."""
-        key = (name, id(cal), step)
-        table = self.linked.get(key)
-        if table is None:
-            seed = (self.next if step > 0 else self.prev).get(name)
-            if seed is None:
-                return None
-            table = self.linked[key] = dict(seed)
-            self.followers.setdefault((name, step), []).append(table)
-        return table
+            self.cap_next.setdefault(cm, {})[day] = _weekday_after(day)
+            self.cap_prev.setdefault(cm, {})[day] = _weekday_before(day)
 
     def add(self, cm: str, people: Iterable[str], day: int, slot: int) -> None:
         """A proposal in slot `slot`: it takes every slot its span overlaps."""
@@ -184,9 +160,6 @@ class Occupancy:
             for interval in intervals:
                 for day, span in _local_spans(interval.start, interval.end, tz):
                     self.take(who, day.toordinal(), self.bits(span))
-
-
-_CAP = "\0cap "  # prefix of a case manager's name for the days they reached max_per_day
 
 
 def _weekday_after(day: int) -> int:
@@ -413,16 +386,17 @@ class _Walker:
         self.skips: dict[int, list[dict[int, int]]] = {}
 
     def _skips(self, step: int) -> list[dict[int, int]]:
-        """Days someone involved cannot meet on, as skip pointers that way: each person's full
-        days, the case manager's capped days (each with the calendar's closures linked in)."""
+        """Days nobody involved can meet on, as skip pointers that way: weekends and closures
+        of the calendar, anyone's full days, the case manager's capped days."""
         found = self.skips.get(step)
         if found is None:
-            occupancy, cal = self.occupancy, self.cal
-            found = []
-            for name in (*self.people, _CAP + self.cm):
-                table = occupancy.linked_days(name, cal, step)
-                if table is not None:
-                    found.append(table)
+            occupancy = self.occupancy
+            persons = occupancy.next if step > 0 else occupancy.prev
+            capped = occupancy.cap_next if step > 0 else occupancy.cap_prev
+            found = [occupancy.closed_days(self.cal, step)]
+            found += [persons[p] for p in self.people if p in persons]
+            if self.cm in capped:
+                found.append(capped[self.cm])
             self.skips[step] = found
         return found
 
@@ -444,24 +418,18 @@ class _Walker:
         if end is not None and (o > end if step > 0 else o < end):
             return None
         cal, full, tables, skips = self.cal, self.full, self.tables, self._skips(step)
-        closed = self.occupancy.closed_days(cal, step)  # weekends, breaks, summer
         run = self.occupancy.covered_run(cal, o)
         if run is None:
             raise UnknownDate(start, cal.name)
         lo, hi = run
         while True:
             moved = True
-            while moved:  # skip closed days and the days someone involved is full on
+            while moved:  # skip the days someone involved is full on
                 moved = False
-                if o in closed:
-                    o = closed[o]
                 for skip in skips:
                     if o in skip:
                         o = _find(skip, o)
                         moved = True
-                        while o in closed:  # a break right after: link it into this chain
-                            skip[o] = closed[o]
-                            o = closed[o]
             if not lo <= o <= hi:
                 edge = hi + 1 if step > 0 else lo - 1
                 if end is None or (edge <= end if step > 0 else edge >= end):
