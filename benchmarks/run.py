@@ -8,6 +8,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-for script in ("bench_plan.py", "bench_startup.py", "bench_sync.py"):
+for script in ("bench_plan.py", "bench_plan_contended.py", "bench_startup.py", "bench_sync.py"):
     print(f"== {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / script)], check=True)

@@ -50,8 +50,16 @@ def generate(
     per_case_manager: int = 25,
     endpoint: str = "https://graph.microsoft.com/v1.0",
     authority: str = "",
+    per_lea: int | None = None,
+    per_teacher: int | None = None,
 ) -> Path:
-    """Write a district of `students` into `out`; returns the config path."""
+    """Write a district of `students` into `out`; returns the config path.
+
+    `per_lea` and `per_teacher` (students per LEA representative and per general-education
+    teacher) give the contended sharing of a real cooperative (e.g. 400 and 60): one LEA then
+    serves several buildings, and a building has a few teachers who teach most of its students.
+    Left None, LEAs and teachers are as plentiful as before (about 40 and 16 students each).
+    """
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
     (out / "calendars").mkdir(exist_ok=True)
@@ -66,6 +74,10 @@ def generate(
     # their two meeting slots a day cannot hold every IEP meeting of a year.
     leas = max(1, students // 40)
     teachers_pool = 12  # general-education teachers per building who teach these students
+    if per_teacher is not None:
+        # About two teachers per student: a building's 100 students need 200 / per_teacher.
+        teachers_pool = max(1, round(STUDENTS_PER_BUILDING * 2 / per_teacher))
+    lea_buildings = max(1, (per_lea or 0) // STUDENTS_PER_BUILDING)
     with (out / "roster.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(FIELDS)
@@ -94,7 +106,9 @@ def generate(
                     str(max(0, min(12, age - 5))),
                     building,
                     cm,
-                    f"lea{i % leas:03d}.{slug}@{district}.example.org",
+                    f"lea{i % leas:03d}.{slug}@{district}.example.org"
+                    if per_lea is None
+                    else f"lea{(i % len(buildings)) // lea_buildings:03d}@coop.example.org",
                     teachers,
                     providers,
                     f"Parent{i}",

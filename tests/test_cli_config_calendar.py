@@ -71,7 +71,7 @@ def test_config_check_building_without_calendar(monkeypatch: pytest.MonkeyPatch)
     assert out.splitlines()[0] == (
         "error: no_default_calendar.toml [calendar.buildings]: no school calendar for building "
         "'South Elementary': add it under [calendar.buildings], or set [calendar] path as the "
-        "default calendar (students S2)"
+        "default calendar (students S2 (line 3))"
     )
 
 

@@ -84,7 +84,8 @@ def test_table_newest_first_with_counts_and_exit_codes(sample_config: Path) -> N
         "1 cancelled, 2 created, 2 failed, 7 updated"
     )
     assert lines[3].startswith(" " * 60)
-    assert "dry run" in lines[5] and lines[5].endswith("no changes")
+    # A dry run recorded without its planned actions does not claim "no changes".
+    assert "dry run" in lines[5] and lines[5].endswith("not recorded")
     assert all(len(line) <= 100 for line in lines)
 
 

@@ -56,6 +56,8 @@ def test_every_key_is_read() -> None:
     assert config.calendar.buildings == {"South Elementary": CORPUS / "calendar.toml"}
     assert config.meetings.slots == (dt.time(8, 0), dt.time(14, 45), dt.time(16, 0))
     assert (config.meetings.duration_minutes, config.meetings.max_per_day) == (45, 3)
+    assert config.meetings.providers_required is True
+    assert config.calendar.unlisted_buildings == "default"
     assert config.rules_path == REPO / "config" / "rules.toml"
     assert config.rooms == {"North High": "room.north@district.example.org"}
     graph = config.graph

@@ -348,10 +348,10 @@ def test_hashes_change_only_for_changed_fields() -> None:
 
 
 def test_deliverable_within_horizon_or_booked() -> None:
-    """A plan is delivered once booked, or when TODAY is within the horizon of DUE."""
+    """A plan is delivered once booked, or when TODAY is within the horizon of its meeting M."""
     p = next(p for p in plans() if p.student_id == "S1002")  # due 2027-02-08, proposed
     assert p.meeting is not None and p.meeting.state == "proposed"
-    edge = p.due_date - dt.timedelta(days=60)
+    edge = p.meeting.date - dt.timedelta(days=60)
     assert not deliverable(dataclasses.replace(p, today=edge - dt.timedelta(days=1)), 60)
     assert deliverable(dataclasses.replace(p, today=edge), 60)
     assert deliverable(dataclasses.replace(p, today=edge - dt.timedelta(days=1)), 61)

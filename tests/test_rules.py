@@ -109,7 +109,7 @@ def test_default_rules_are_the_spec_tables_in_order() -> None:
         ("reeval_consent", "school(R, -65)", "task", "reeval", None),
         ("reeval_due", "prev(R)", "task", "reeval", None),
     ]
-    assert DEFAULT_RULES.ladder == LadderRules(60, 14, 14, 10)
+    assert DEFAULT_RULES.ladder == LadderRules(40, 20, 14, 14, 10)
     assert (DEFAULT_RULES.due_soon_days, DEFAULT_RULES.rights_transfer_age) == (7, 18)
     progress = next(m for m in DEFAULT_RULES.milestones if m.key == "progress_monitoring")
     assert progress.every_days == 14
@@ -173,9 +173,11 @@ def test_rules_toml_adds_a_district_milestone_at_the_end() -> None:
 
 def test_rules_toml_changes_the_ladder_and_due_soon_days() -> None:
     """[ladder] counts and due_soon_days override the defaults."""
-    rules, problems = _load("due_soon_days = 3\n[ladder]\nbuffer_days = 21\nwindow_days = 45\n")
+    rules, problems = _load(
+        "due_soon_days = 3\n[ladder]\nbuffer_days = 21\nwindow_school_days = 45\n"
+    )
     assert problems == []
-    assert rules.ladder == LadderRules(window_days=45, buffer_days=21)
+    assert rules.ladder == LadderRules(window_school_days=45, buffer_days=21)
     assert rules.due_soon_days == 3
 
 
@@ -210,7 +212,8 @@ def test_rules_toml_changes_the_ladder_and_due_soon_days() -> None:
             [
                 Problem(
                     f"{WHERE} [ladder] buffer",
-                    "unknown key (known: window_days, buffer_days, notice_days, legal_notice_days)",
+                    "unknown key (known: window_school_days, first_school_days_excluded, "
+                    "buffer_days, notice_days, legal_notice_days)",
                     "warning",
                 )
             ],
@@ -322,7 +325,7 @@ def test_rules_toml_changes_the_ladder_and_due_soon_days() -> None:
         ),
         pytest.param(
             "due_soon_days = -2\n",
-            [Problem(f"{WHERE} due_soon_days", "must be a whole number >= 0, not -2")],
+            [Problem(f"{WHERE} due_soon_days", "must be a whole number from 0 to 366, not -2")],
             id="bad-due-soon-days",
         ),
     ],
@@ -337,14 +340,14 @@ def test_rules_toml_reports_every_problem_at_once_and_keeps_the_good_parts() -> 
     """Several problems come back together; valid overrides next to them still apply."""
     rules, problems = _load(
         "due_soon_days = 5\n"
-        "[ladder]\nbuffer_days = 'two weeks'\nwindow_days = 50\n"
+        "[ladder]\nbuffer_days = 'two weeks'\nwindow_school_days = 50\n"
         '[milestones.send_draft]\nrule = "cal(M, -3)"\ndelivery = "fax"\n'
     )
     assert [(p.where, p.severity) for p in problems] == [
         (f"{WHERE} [ladder] buffer_days", "error"),
         (f"{WHERE} [milestones.send_draft] delivery", "error"),
     ]
-    assert rules.ladder == LadderRules(window_days=50)
+    assert rules.ladder == LadderRules(window_school_days=50)
     assert rules.due_soon_days == 5
     assert _milestone(rules, "send_draft").rule == DateRule("cal", "M", -3)
     assert _milestone(rules, "send_draft").delivery == "task"
@@ -401,8 +404,8 @@ def test_a_rules_override_changes_the_plan() -> None:
             id="every-days",
         ),
         pytest.param(
-            "[ladder]\nwindow_days = 999999999\n",
-            "[ladder] window_days",
+            "[ladder]\nwindow_school_days = 999999999\n",
+            "[ladder] window_school_days",
             "999999999",
             id="ladder",
         ),
@@ -423,7 +426,7 @@ def test_the_largest_allowed_offsets_still_plan() -> None:
         f'[milestones.send_draft]\nrule = "cal(M, -{MAX_OFFSET_DAYS})"\n'
         f'[milestones.survey]\nrule = "months(DUE, {MAX_OFFSET_MONTHS})"\ntitle = "Survey"\n'
         f"[milestones.progress_monitoring]\nevery_days = {MAX_OFFSET_DAYS}\n"
-        f"[ladder]\nwindow_days = {MAX_OFFSET_DAYS}\nnotice_days = {MAX_OFFSET_DAYS}\n"
+        f"[ladder]\nwindow_school_days = {MAX_OFFSET_DAYS}\nnotice_days = {MAX_OFFSET_DAYS}\n"
     )
     assert problems == []
     s = student(due_date=D(2027, 1, 20))

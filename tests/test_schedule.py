@@ -534,16 +534,16 @@ def test_rung_1_takes_the_latest_usable_day() -> None:
     assert p.status == "on_track"
 
 
-def test_rung_1_stops_at_due_minus_60_days_then_rung_2_goes_earliest_first() -> None:
-    """Nothing before DUE - 60 is on track; the next rung starts right after `latest`."""
-    # DUE - 60 = 2026-11-21; the case manager is busy every school day from Nov 23 to Jan 6.
-    p = plan_one(busy={"cm1@usd500.org": busy_between(D(2026, 11, 23), D(2027, 1, 6))})
+def test_rung_1_stops_40_school_days_before_latest_then_rung_2_goes_earliest_first() -> None:
+    """Nothing before school(latest, -40) is on track; the next rung starts right after `latest`."""
+    # latest = 2027-01-06, school(latest, -40) = 2026-10-23: the case manager is busy on all.
+    p = plan_one(busy={"cm1@usd500.org": busy_between(D(2026, 10, 23), D(2027, 1, 6))})
     assert meeting_at(p) == (D(2027, 1, 7), "07:45")
     assert p.meeting is not None and p.meeting.rung == "at_risk"
     assert p.status == "at_risk"
     assert p.warning_texts == (
         "The meeting on 2027-01-07 leaves less than 2 weeks before the due date 2027-01-20: "
-        "move it earlier if the team can, and send written notice by 2026-12-28.",
+        "move it earlier if the team can, and send written notice by 2026-12-18.",
     )
 
 
@@ -555,7 +555,7 @@ def test_rung_2_when_today_is_too_late_for_two_weeks_buffer() -> None:
     assert p.status == "at_risk"
     assert p.warning_texts[0] == (
         "The meeting on 2027-01-11 leaves less than 2 weeks before the due date 2027-01-20: "
-        "move it earlier if the team can, and send written notice by 2027-01-01."
+        "move it earlier if the team can, and send written notice today (it was due 2026-12-18)."
     )
 
 
@@ -567,8 +567,8 @@ def test_rung_3_uses_the_legal_ten_day_notice() -> None:
     assert p.meeting is not None and p.meeting.rung == "at_risk"
     assert p.status == "at_risk"
     assert p.warning_texts[0] == (
-        "Only 11 days' notice is possible: send written notice no later than 2027-01-09 "
-        "(10-day legal minimum) and reach the parents now; the IEP is due 2027-01-20."
+        "Only 11 days' notice is possible: send written notice today (it was due 2027-01-05) "
+        "and reach the parents now; the IEP is due 2027-01-20."
     )
 
 
@@ -580,7 +580,7 @@ def test_rung_3_when_rung_2_days_are_all_taken() -> None:
     assert meeting_at(p) == (D(2027, 1, 14), "07:45")
     assert p.meeting is not None and p.meeting.rung == "at_risk"
     assert p.warning_texts[0].startswith(
-        "Only 10 days' notice is possible: send written notice no "
+        "Only 10 days' notice is possible: send written notice today (it was due 2026-12-18)"
     )
 
 
@@ -593,7 +593,7 @@ def test_rung_4_infeasible_after_due_with_a_warning() -> None:
     assert p.warning_texts[0] == (
         "No usable slot on or before the due date 2027-01-20: the earliest is 2027-01-25 "
         "(5 days late). Free a slot for the case manager, LEA and teachers, or ask the parents "
-        "to agree to meet sooner."
+        "to agree to meet sooner. Send written notice today (it was due 2027-01-11)."
     )
 
 
@@ -612,7 +612,8 @@ def test_overdue_when_today_is_past_due_and_no_meeting_was_held() -> None:
     assert p.warning_texts[0] == (
         "The IEP was due 2027-01-20 and no meeting has been held: hold it as soon as possible, "
         "document the reason for the delay and tell the coordinator. "
-        "The earliest slot is 2027-02-01."
+        "The earliest slot is 2027-02-01. Send written notice now (it was due 2027-01-15; the "
+        "10-day legal minimum needs it by 2027-01-22)."
     )
 
 
@@ -647,7 +648,7 @@ def test_unplanned_when_a_rung_reaches_an_unloaded_year() -> None:
         student(due_date=D(2027, 7, 14)),
         today=D(2027, 3, 1),
         ctx=context(CAL_2026),
-        busy={"cm1@usd500.org": busy_between(D(2027, 5, 14), D(2027, 5, 21))},
+        busy={"cm1@usd500.org": busy_between(D(2027, 3, 26), D(2027, 5, 21))},
     )
     assert p.meeting is None
     assert p.status == "unplanned"
@@ -659,14 +660,15 @@ def test_unplanned_when_a_rung_reaches_an_unloaded_year() -> None:
 
 def test_rung_1_range_ending_at_the_first_loaded_day_does_not_fail_on_the_year_before() -> None:
     """Rung 1 never looks below its floor, so an unloaded year before it does not stop it."""
-    # Floor = max(DUE - 60, TODAY + 14) = 2026-07-22; every school day up to cal(DUE,-14) is busy.
+    # latest = cal(DUE, -14) = 2026-10-09, whose school(latest, -40) is the first school day
+    # 2026-08-13; every school day up to latest is busy.
     p = plan_one(
-        student(due_date=D(2026, 9, 20)),
+        student(due_date=D(2026, 10, 23)),
         today=D(2026, 6, 1),
         ctx=context(CAL_2026),
-        busy={"cm1@usd500.org": busy_between(D(2026, 8, 13), D(2026, 9, 4))},
+        busy={"cm1@usd500.org": busy_between(D(2026, 8, 13), D(2026, 10, 9))},
     )
-    assert meeting_at(p) == (D(2026, 9, 8), "07:45")  # rung 2, after Labor Day
+    assert meeting_at(p) == (D(2026, 10, 12), "07:45")  # rung 2, the next school day
     assert p.status == "at_risk"
 
 
@@ -676,7 +678,7 @@ def test_rung_2_range_ending_in_summer_does_not_fail_on_the_next_year() -> None:
         student(due_date=D(2027, 6, 15)),
         today=D(2027, 3, 1),
         ctx=context(CAL_2026),
-        busy={"cm1@usd500.org": busy_between(D(2027, 4, 16), D(2027, 5, 21))},
+        busy={"cm1@usd500.org": busy_between(D(2027, 3, 26), D(2027, 5, 21))},
     )
     assert meeting_at(p) == (D(2027, 3, 11), "07:45")  # rung 3: TODAY + 10, earliest first
     assert p.meeting is not None and p.meeting.rung == "at_risk"

@@ -522,12 +522,29 @@ def ref_ladder(sc: Scenario) -> dict[str, tuple[dt.date, dt.time, str] | None]:
                 yield a
                 a += ONE
 
+        def early(day: dt.date) -> bool:
+            """Among the first 20 school days of its school year (July 1 .. June 30)."""
+            start = dt.date(day.year if day.month >= 7 else day.year - 1, 7, 1)
+            days = (start + k * ONE for k in range((day - start).days + 1))
+            return sum(1 for d in days if ref.school(d)) <= 20
+
+        def on_track_days(latest: dt.date, notice: dt.date) -> Iterator[dt.date]:
+            """school(latest, -40) <= d <= latest, d >= notice, d not early; latest first."""
+            count, day = 0, latest
+            while day >= notice:
+                if ref.school(day):
+                    if count == 41:  # latest and the 40 school days before it
+                        return
+                    count += 1
+                    if not early(day):
+                        yield day
+                day -= ONE
+
         due = s.due_date
         try:
             latest = ref.prev(due - 14 * ONE)
-            floor = max(due - 60 * ONE, today + 14 * ONE)
             found = (
-                first(span(latest, floor, -1), "on_track")
+                first(on_track_days(latest, today + 14 * ONE), "on_track")
                 or first(span(max(latest + ONE, today + 14 * ONE), due), "at_risk")
                 or first(span(today + 10 * ONE, due), "at_risk")
                 or first(forever(max(due + ONE, today + 10 * ONE)), "infeasible")
@@ -588,12 +605,14 @@ def test_ladder_invariants(sc: Scenario) -> None:
         assert m.date >= sc.today + 10 * ONE
         assert m.end - m.start == dt.timedelta(minutes=sc.ctx.meetings.duration_minutes)
         latest = sc.cal.calendar_days_back(s.due_date, 14)
-        floor = max(s.due_date - 60 * ONE, sc.today + 14 * ONE)
         if m.rung == "on_track":
-            assert floor <= m.date <= latest
+            assert sc.today + 14 * ONE <= m.date <= latest
+            year = sc.cal.year_of(m.date)
+            assert year is not None
+            assert m.date > sc.cal.add_school_days(year.first_day - ONE, 20)
             assert p.status in ("on_track", "at_risk", "overdue")
         elif m.rung == "at_risk":
-            assert m.date <= s.due_date and not floor <= m.date <= latest
+            assert m.date <= s.due_date
             assert p.status in ("at_risk", "overdue")
         else:
             assert m.date > s.due_date

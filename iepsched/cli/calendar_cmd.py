@@ -41,7 +41,29 @@ building_option = click.option(
 
 
 def _selected(calendars: CalendarSet, building: str | None) -> tuple[SchoolCalendar, ...]:
-    return (calendars.for_building(building),) if building else calendars.calendars()
+    """The calendar of --building, or all. A building not in [calendar.buildings] is an error
+    naming the known ones: showing the default calendar for a misspelt name would hide it."""
+    if not building:
+        return calendars.calendars()
+    if calendars.buildings and not calendars.is_listed(building):
+        from ..core.errors import Problem, UserError
+
+        near = calendars.closest(building)
+        hint = f"did you mean {near!r}? " if near else ""
+        known = ", ".join(sorted(calendars.buildings))
+        fallback = (
+            " (buildings not listed are planned on the default calendar: leave out --building "
+            "to see it)"
+            if calendars.unlisted == "default" and calendars.default is not None
+            else ""
+        )
+        raise UserError(
+            Problem(
+                calendars.where,
+                f"no building {building!r}; {hint}known buildings: {known}{fallback}",
+            )
+        )
+    return (calendars.for_building(building),)
 
 
 @calendar_group.command("show")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import textwrap
+from collections import Counter
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -12,6 +14,7 @@ import click
 from .base import app, handle_errors, main
 
 if TYPE_CHECKING:
+    from ..core.remote import Action
     from ..state.store import RunRecord
 
 _WIDTH = 100
@@ -72,9 +75,38 @@ def run_json(run: RunRecord) -> dict[str, Any]:
     }
 
 
+# A dry run writes nothing; what it would have done is recorded as "planned" (the number of
+# actions) and "would_<op>" counts, so the history tells a preview apart from a night that
+# changed nothing.
+_PLANNED = "planned"
+_WOULD = "would_"
+
+
+def planned_counts(actions: Sequence[Action]) -> dict[str, int]:
+    """What a dry run would have done, by operation, as recorded in its run row."""
+    counts = Counter(f"{_WOULD}{a.op}" for a in actions)
+    return {_PLANNED: len(actions), **counts}
+
+
 def _actions(run: RunRecord) -> str:
-    done = [f"{n} {action}" for action, n in sorted(run.counts.items()) if n]
-    return ", ".join(done) or "no changes"
+    counts = run.counts
+    seen = [
+        f"{n} {action}"
+        for action, n in sorted(counts.items())
+        if n and action != _PLANNED and not action.startswith(_WOULD)
+    ]
+    if not run.dry_run:
+        return ", ".join(seen) or "no changes"
+    # The mode column already says "dry run": this one says what it would have done.
+    if _PLANNED not in counts:
+        return "not recorded"  # a dry run before its actions were recorded
+    would = [
+        f"{n} {action.removeprefix(_WOULD)}"
+        for action, n in sorted(counts.items())
+        if n and action.startswith(_WOULD)
+    ]
+    text = f"{counts[_PLANNED]} planned: {', '.join(would)}" if would else "nothing to do"
+    return text + (f"; {', '.join(seen)}" if seen else "")
 
 
 def runs_table(records: list[RunRecord], tz: dt.tzinfo) -> str:

@@ -163,7 +163,12 @@ def sync_once(
             # The run could not read or reach Graph: record it, then let the CLI explain.
             record(2, {}, 1)
             raise
-        record(report.exit_code, dict(report.counts), len(report.failures))
+        counts = dict(report.counts)
+        if dry_run:  # nothing was done: record what would have been, for `iepsched runs`
+            from .runs_cmd import planned_counts
+
+            counts.update(planned_counts(report.actions))
+        record(report.exit_code, counts, len(report.failures))
     finally:
         store.unlock()
     return report

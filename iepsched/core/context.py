@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from .model import MeetingSettings, Student
 from .rules import Rules
-from .schoolcal import SchoolCalendar
+from .schoolcal import SchoolCalendar, UnknownDate
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,11 +20,15 @@ class PlanContext:
     meetings: MeetingSettings
     tz: dt.tzinfo
     rooms: Mapping[str, str] = field(default_factory=dict)  # building -> room email
+    # Roster building -> the warning its students' plans carry (a building not listed in
+    # [calendar.buildings] that looks misspelt, planned on the default calendar).
+    building_notes: Mapping[str, str] = field(default_factory=dict)
     # Position of each milestone key in the rules (ties in date order sort by it).
     rank: Mapping[str, int] = field(init=False, repr=False, compare=False)
     uses_due: bool = field(init=False, repr=False, compare=False)
     spans: tuple[Span, ...] = field(init=False, repr=False, compare=False)  # the slots, in minutes
     _rooms_seen: dict[str, str] = field(init=False, repr=False, compare=False)
+    _early: dict[int, tuple[tuple[int, int], ...]] = field(init=False, repr=False, compare=False)
 
     def room_for(self, building: str) -> str:
         """The building's room mailbox (lower case), or ""; `rooms` may match names loosely,
@@ -33,6 +37,23 @@ class PlanContext:
         if found is None:
             found = (self.rooms.get(building) or "").lower()
             self._rooms_seen[building] = found
+        return found
+
+    def early_school_days(self, cal: SchoolCalendar) -> tuple[tuple[int, int], ...]:
+        """Each school year's first `first_school_days_excluded` school days, as (first, last)
+        date ordinals: no on-track meeting falls there (SPEC §3.1). Once per calendar."""
+        found = self._early.get(id(cal))
+        if found is None:
+            n = self.rules.ladder.first_school_days_excluded
+            spans: list[tuple[int, int]] = []
+            for year in cal.years if n > 0 else ():
+                try:
+                    last = cal.add_school_days(year.first_day - dt.timedelta(days=1), n)
+                except UnknownDate:
+                    last = year.last_day  # the year has fewer school days than that
+                spans.append((year.first_day.toordinal(), min(last, year.last_day).toordinal()))
+            found = tuple(spans)
+            self._early[id(cal)] = found
         return found
 
     reeval_r_only: bool = field(init=False, repr=False, compare=False)
@@ -48,6 +69,7 @@ class PlanContext:
         )
         object.__setattr__(self, "spans", spans)
         object.__setattr__(self, "_rooms_seen", {})
+        object.__setattr__(self, "_early", {})
         reeval_rules = [m for m in enabled if m.track == "reeval"]
         object.__setattr__(
             self,

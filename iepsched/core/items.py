@@ -91,13 +91,15 @@ def subject(template: str, plan: StudentPlan, title: str) -> str:
 
 
 def deliverable(plan: StudentPlan, horizon_days: int) -> bool:
-    """Whether a plan is delivered yet: a meeting exists and is booked or within the horizon."""
+    """Whether a plan is delivered yet: a meeting exists and is booked, or the proposed meeting
+    is within the horizon (SPEC §5: TODAY >= M - horizon, measured from the meeting, not DUE —
+    an IEP due in August is met in May, and its tasks start in April)."""
     meeting = plan.meeting
     if meeting is None:
         return False
     if meeting.state != "proposed":
         return True
-    return plan.today >= plan.due_date - dt.timedelta(days=horizon_days)
+    return plan.today >= meeting.date - dt.timedelta(days=horizon_days)
 
 
 def desired_items(plans: Iterable[StudentPlan], options: DeliveryOptions) -> list[DesiredItem]:

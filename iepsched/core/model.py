@@ -145,6 +145,7 @@ class MeetingSettings:
     slots: tuple[dt.time, ...] = (dt.time(7, 45), dt.time(15, 30))
     duration_minutes: int = 60
     max_per_day: int = 2
+    providers_required: bool = False  # providers' meetings block their slots (SPEC §3.1 option)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +234,8 @@ WarningCode = Literal[
     "unplanned",  # the meeting could not be placed for another reason
     "at_risk",  # less than the buffer before DUE, or short notice
     "milestone_overdue",  # a step before the meeting is late
+    "unknown_building",  # the roster's building is not in [calendar.buildings]
+    "double_booked",  # an optional attendee (a provider) is invited to overlapping meetings
 ]
 
 

@@ -110,7 +110,11 @@ class MilestoneRule:
 class LadderRules:
     """Day counts of the meeting ladder (SPEC §3.1)."""
 
-    window_days: int = 60  # earliest on-track day: DUE - window_days
+    # On-track days: the `window_school_days` school days before `latest` = cal(DUE,
+    # -buffer_days), and `latest` itself, except the first `first_school_days_excluded` school
+    # days of a school year (a month of preparation must fall in school time).
+    window_school_days: int = 40
+    first_school_days_excluded: int = 20
     buffer_days: int = 14  # latest on-track day: cal(DUE, -buffer_days)
     notice_days: int = 14  # district notice: meeting >= TODAY + notice_days
     legal_notice_days: int = 10  # K.A.R. 91-40-17(a): meeting >= TODAY + legal_notice_days
@@ -282,6 +286,40 @@ _VALID: dict[str, Callable[[object], bool]] = {
 }
 
 
+# The on-track window used to be calendar days before DUE (`window_days = 60`); it is now counted
+# in school days back from `latest` (SPEC §3.1, revised 2026-11-30). An old rules file keeps
+# working: its value is converted (five school days a week) with a warning saying the new key.
+_OLD_WINDOW = "window_days"
+
+
+def _school_days_in(calendar_days: int) -> int:
+    return round(calendar_days * 5 / 7)
+
+
+def _old_window(where: str, value: object, has_new: bool) -> Problem:
+    loc = f"{where} [ladder] {_OLD_WINDOW}"
+    if not _days(value):
+        return Problem(
+            loc,
+            f"must be a whole number from 0 to {MAX_OFFSET_DAYS}, not {value!r} (and it is "
+            "deprecated: use window_school_days)",
+        )
+    if has_new:
+        return Problem(
+            loc,
+            "is deprecated and ignored: window_school_days is given; remove window_days",
+            "warning",
+        )
+    days = cast(int, value)
+    return Problem(
+        loc,
+        f"is deprecated: the on-track window is now counted in school days; read as "
+        f"window_school_days = {_school_days_in(days)} ({days} calendar days); replace "
+        f"window_days = {days} with window_school_days = {_school_days_in(days)}",
+        "warning",
+    )
+
+
 def rules_from_toml(data: Mapping[str, Any], where: str) -> tuple[Rules, list[Problem]]:
     """Merge a parsed rules TOML over the defaults; return the rules and every problem found.
 
@@ -294,7 +332,11 @@ def rules_from_toml(data: Mapping[str, Any], where: str) -> tuple[Rules, list[Pr
         problems.append(Problem(f"{where} [ladder]", "must be a table"))
         ladder_table = {}
     for name, value in ladder_table.items():
-        if name not in LadderRules.__dataclass_fields__:
+        if name == _OLD_WINDOW:
+            problems.append(_old_window(where, value, "window_school_days" in ladder_table))
+            if _days(value) and "window_school_days" not in ladder_table:
+                ladder = replace(ladder, window_school_days=_school_days_in(cast(int, value)))
+        elif name not in LadderRules.__dataclass_fields__:
             known = ", ".join(LadderRules.__dataclass_fields__)
             problems.append(
                 Problem(f"{where} [ladder] {name}", f"unknown key (known: {known})", "warning")
@@ -403,9 +445,11 @@ def rules_from_toml(data: Mapping[str, Any], where: str) -> tuple[Rules, list[Pr
         )
         contact_deadline = DEFAULT_CONTACT_DEADLINE
     due_soon = data.get("due_soon_days", 7)
-    if not isinstance(due_soon, int) or isinstance(due_soon, bool) or due_soon < 0:
+    if not isinstance(due_soon, int) or isinstance(due_soon, bool) or not 0 <= due_soon <= 366:
         problems.append(
-            Problem(f"{where} due_soon_days", f"must be a whole number >= 0, not {due_soon!r}")
+            Problem(
+                f"{where} due_soon_days", f"must be a whole number from 0 to 366, not {due_soon!r}"
+            )
         )
         due_soon = 7
     rules = Rules(

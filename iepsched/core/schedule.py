@@ -13,10 +13,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
-from .context import PlanContext, Span
+from .context import PlanContext
 from .dates import add_months, age_on, due_date_from, next_due_from
 from .dating import evaluate
-from .ladder import Occupancy, busy_index, hold_booked, keep_booked, place
+from .ladder import Occupancy, hold_booked, keep_booked, place
 from .milestones import (
     RunMemo,
     by_sort_key,
@@ -32,6 +32,7 @@ from .model import (
     Cycle,
     DistrictPlan,
     Interval,
+    Meeting,
     PlanWarning,
     Student,
     StudentPlan,
@@ -77,23 +78,27 @@ def plan_district(
     cycle_ids = cycle_ids or {}
     reeval_cycle_ids = reeval_cycle_ids or {}
     held_cycles = held_cycles or {}
-    occupancy = Occupancy()
-    free_busy = busy_index(busy, ctx.tz)
+    occupancy = Occupancy(ctx.spans, ctx.meetings.max_per_day)
+    occupancy.add_busy(busy, ctx.tz)
     active = [s for s in students if s.status == "active"]
     active.sort(key=lambda s: (s.due_date, s.student_id))
     by_id = {s.student_id: s for s in active}
 
     hold_booked(occupancy, booked, by_id, ctx, today)
 
+    # First every meeting (in placement order), then the overlaps they leave between people,
+    # then each student's timeline with all of its warnings.
+    placed = [_meeting_of(s, ctx, today, booked.get(s.student_id), occupancy) for s in active]
+    overlaps = _double_booked(active, placed, ctx)
     memo = RunMemo()
     plans = [
         _plan_student(
             s,
             ctx,
             today=today,
-            booked=booked.get(s.student_id),
-            occupancy=occupancy,
-            free_busy=free_busy,
+            meeting=meeting,
+            warnings=warnings + overlaps[i] if i in overlaps else warnings,
+            moved_by_person=(b := booked.get(s.student_id)) is not None and b.adopted,
             done=done.get(s.student_id, frozenset()),
             contacts=contacts.get(s.student_id, ()),
             cycle_id=cycle_ids.get(s.student_id, ""),
@@ -101,9 +106,91 @@ def plan_district(
             memo=memo,
             held=held_cycles.get(s.student_id),
         )
-        for s in active
+        for i, (s, (meeting, warnings)) in enumerate(zip(active, placed, strict=True))
     ]
     return DistrictPlan(today=today, plans=tuple(plans))
+
+
+def _meeting_of(
+    student: Student,
+    ctx: PlanContext,
+    today: dt.date,
+    booked: BookedMeeting | None,
+    occupancy: Occupancy,
+) -> tuple[Meeting | None, list[PlanWarning]]:
+    """The student's meeting (the booked one if it stands, else the ladder's) and warnings."""
+    warnings: list[PlanWarning] = []
+    note = ctx.building_notes.get(student.building) if ctx.building_notes else None
+    if note:
+        warnings.append(PlanWarning("unknown_building", note))
+    cal = ctx.calendar_for(student)
+    meeting = keep_booked(student, booked, cal, ctx, today, warnings)
+    if meeting is None:
+        meeting = place(student, cal, ctx, today, occupancy, warnings)
+    return meeting, warnings
+
+
+def _double_booked(
+    students: Sequence[Student],
+    placed: Sequence[tuple[Meeting | None, list[PlanWarning]]],
+    ctx: PlanContext,
+) -> dict[int, list[PlanWarning]]:
+    """A warning for each student whose meeting invites someone also invited to an overlapping
+    one, by position.
+
+    Providers are optional attendees, so the ladder does not keep their meetings apart (unless
+    `[meetings] providers_required`); a person moved in Outlook can also put two together.
+    """
+    # Providers are the usual case; required people only clash through booked meetings.
+    by_day: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
+    for index, (m, _) in enumerate(placed):
+        if m is None or m.state == "held":
+            continue
+        s = students[index]
+        people = (
+            s.provider_emails if m.state == "proposed" else (*s.required_emails, *s.provider_emails)
+        )
+        if not people:
+            continue
+        day = m.date.toordinal()
+        begin = m.start.hour * 60 + m.start.minute
+        finish = begin + int((m.end - m.start).total_seconds() // 60)
+        for email in people:
+            by_day.setdefault((email, day), []).append((begin, finish, index))
+    clashes: dict[int, dict[str, set[int]]] = {}
+    for (email, _day), meetings in by_day.items():
+        if len(meetings) < 2:
+            continue
+        meetings.sort()
+        for i, (_begin, finish, a) in enumerate(meetings):
+            for other_begin, _other_finish, b in meetings[i + 1 :]:
+                if other_begin >= finish:
+                    break
+                if a != b:
+                    clashes.setdefault(a, {}).setdefault(email, set()).add(b)
+                    clashes.setdefault(b, {}).setdefault(email, set()).add(a)
+    out: dict[int, list[PlanWarning]] = {}
+    for index, shared in clashes.items():
+        meeting = placed[index][0]
+        student = students[index]
+        assert meeting is not None
+        start = meeting.start
+        when = f"{meeting.date.isoformat()} {start.hour:02d}:{start.minute:02d}"
+        out[index] = [
+            PlanWarning(
+                "double_booked",
+                f"{email} is invited to this meeting ({when}) and to an overlapping one "
+                f"({', '.join(sorted(students[b].student_id for b in others))}): ask which they "
+                "will attend, or move one"
+                + (
+                    "."
+                    if ctx.meetings.providers_required or email in student.required_emails
+                    else "; [meetings] providers_required = true keeps providers' meetings apart."
+                ),
+            )
+            for email, others in sorted(shared.items())
+        ]
+    return out
 
 
 def _plan_student(
@@ -111,9 +198,9 @@ def _plan_student(
     ctx: PlanContext,
     *,
     today: dt.date,
-    booked: BookedMeeting | None,
-    occupancy: Occupancy,
-    free_busy: Mapping[tuple[str, dt.date], list[Span]],
+    meeting: Meeting | None,
+    warnings: list[PlanWarning],
+    moved_by_person: bool,
     done: frozenset[str],
     contacts: Sequence[Contact],
     cycle_id: str,
@@ -124,11 +211,6 @@ def _plan_student(
     cal = ctx.calendar_for(student)
     rules = ctx.rules
     due = student.due_date
-    warnings: list[PlanWarning] = []
-
-    meeting = keep_booked(student, booked, cal, ctx, today, warnings)
-    if meeting is None:
-        meeting = place(student, cal, ctx, today, occupancy, free_busy, warnings)
 
     m_date = meeting.date if meeting else None
     next_due = next_due_from(m_date) if m_date else None
@@ -177,7 +259,17 @@ def _plan_student(
             ]
 
     student_status = status_of_student(student, meeting, milestones, today)
-    status_warnings(student_status, student, meeting, milestones, today, warnings, rules)
+    status_warnings(
+        student_status,
+        student,
+        meeting,
+        milestones,
+        today,
+        warnings,
+        rules,
+        cal=cal,
+        moved_by_person=moved_by_person and meeting is not None,
+    )
     previous = None
     if held is not None:
         previous, held_warnings = held_cycle(student, cal, rules, today, *held, memo)

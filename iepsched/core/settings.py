@@ -56,6 +56,8 @@ class CalendarSettings:
     path: Path | None
     buildings: dict[str, Path] = field(default_factory=dict)
     ics: IcsFeedSettings | None = None
+    # A roster building not in `buildings`: planned on the default calendar, or an error.
+    unlisted_buildings: Literal["default", "error"] = "default"
 
 
 # The environment variables iepsched reads its only secrets from (never the config file).

@@ -3,6 +3,7 @@ requirement (SPEC §3.4). Pure."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Sequence
 
@@ -17,6 +18,7 @@ from .model import (
     StudentStatus,
 )
 from .rules import Rules
+from .schoolcal import SchoolCalendar, UnknownDate
 
 
 def status_of_student(
@@ -48,31 +50,55 @@ def status_warnings(
     today: dt.date,
     warnings: list[PlanWarning],
     rules: Rules,
+    *,
+    cal: SchoolCalendar | None = None,
+    moved_by_person: bool = False,
 ) -> None:
-    """Add the sentence a coordinator acts on for every status other than on_track."""
+    """Add the sentence a coordinator acts on for every status other than on_track.
+
+    A date it asks for is a school day: the milestone's own date (written notice), never a
+    calendar-day offset that may fall on a Sunday or in summer (SPEC §3.3). `moved_by_person`:
+    the booked meeting is where a person put it in Outlook, so the rules did not choose it.
+    """
     due = student.due_date.isoformat()
+    notice = _notice_clause(milestones, meeting, today, cal, rules)
     if status == "overdue":
-        when = f" The earliest slot is {meeting.date.isoformat()}." if meeting else ""
+        when = ""
+        if meeting is not None and meeting.state == "booked":
+            when = f" The meeting is booked for {meeting.date.isoformat()}."
+        elif meeting is not None:
+            when = f" The earliest slot is {meeting.date.isoformat()}."
         warnings.insert(
             0,
             PlanWarning(
                 "overdue",
                 f"The IEP was due {due} and no meeting has been held: hold it as soon as "
-                f"possible, document the reason for the delay and tell the coordinator.{when}",
+                f"possible, document the reason for the delay and tell the coordinator.{when}"
+                + _due_now(notice, milestones, today, rules),
             ),
         )
     elif status == "infeasible" and meeting is not None:
-        late = (meeting.date - student.due_date).days
-        warnings.insert(
-            0,
-            PlanWarning(
-                "infeasible",
+        late = _days(meeting.date - student.due_date)
+        if moved_by_person:
+            text = (
+                f"The meeting was moved by a person to {meeting.date.isoformat()}, after the due "
+                f"date {due}: the IEP will be {late} late unless the team meets on or before "
+                f"{due}; if it cannot, document the reason for the delay."
+            )
+            warnings.insert(0, PlanWarning("moved_by_person", text))
+        else:
+            text = (
                 f"No usable slot on or before the due date {due}: the earliest is "
-                f"{meeting.date.isoformat()} ({late} days late). Free a slot for the case "
-                "manager, LEA and teachers, or ask the parents to agree to meet sooner.",
-            ),
-        )
-    elif status == "unplanned" and not any(w.code == "unknown_year" for w in warnings):
+                f"{meeting.date.isoformat()} ({late} late). Free a slot for the case "
+                "manager, LEA and teachers, or ask the parents to agree to meet sooner."
+            )
+            warnings.insert(
+                0,
+                PlanWarning("infeasible", text + _due_now(notice, milestones, today, rules)),
+            )
+    elif status == "unplanned" and not any(
+        w.code in ("unknown_year", "unknown_building") for w in warnings
+    ):
         warnings.insert(
             0,
             PlanWarning(
@@ -87,27 +113,26 @@ def status_warnings(
             if m.status == "overdue" and m.date is not None and m.date < meeting.date
         ]
         if meeting.rung == "at_risk":
-            notice_by = meeting.date - dt.timedelta(days=rules.ladder.legal_notice_days)
             if meeting.state == "proposed" and meeting.date < today + dt.timedelta(
                 days=rules.ladder.notice_days
             ):
+                ask = f"{notice} and reach" if notice else "reach"
                 warnings.insert(
                     0,
                     PlanWarning(
                         "at_risk",
-                        f"Only {(meeting.date - today).days} days' notice is possible: send "
-                        f"written notice no later than {notice_by.isoformat()} (10-day legal "
-                        f"minimum) and reach the parents now; the IEP is due {due}.",
+                        f"Only {_days(meeting.date - today)}' notice is possible: {ask} the "
+                        f"parents now; the IEP is due {due}.",
                     ),
                 )
             else:
+                ask = f", and {notice}" if notice else ""
                 warnings.insert(
                     0,
                     PlanWarning(
                         "at_risk",
                         f"The meeting on {meeting.date.isoformat()} leaves less than 2 weeks "
-                        f"before the due date {due}: move it earlier if the team can, and send "
-                        f"written notice by {notice_by.isoformat()}.",
+                        f"before the due date {due}: move it earlier if the team can{ask}.",
                     ),
                 )
         for m in overdue:
@@ -118,6 +143,51 @@ def status_warnings(
                     "do it now and mark the task complete.",
                 )
             )
+
+
+def _days(delta: dt.timedelta) -> str:
+    return f"{delta.days} day" if delta.days == 1 else f"{delta.days} days"
+
+
+def _notice_clause(
+    milestones: Sequence[Milestone],
+    meeting: Meeting | None,
+    today: dt.date,
+    cal: SchoolCalendar | None,
+    rules: Rules,
+) -> str:
+    """What to do about the parents' written notice ("send written notice by D"), or "" when it
+    is done, not a step of these rules, or the meeting is held."""
+    notice = next((m for m in milestones if m.key == "written_notice"), None)
+    if meeting is None or meeting.state == "held" or notice is None or notice.status == "done":
+        return ""
+    if notice.date is None:
+        return ""
+    if notice.date >= today:
+        return f"send written notice by {notice.date.isoformat()}"
+    # The district's date has passed; the legal minimum (M - 10 days, K.A.R. 91-40-17(a)) may not
+    # have: its last school day.
+    legal = meeting.date - dt.timedelta(days=rules.ladder.legal_notice_days)
+    if cal is not None:
+        with contextlib.suppress(UnknownDate):  # an unloaded year: the plain date, unmoved
+            legal = cal.prev_school_day(legal)
+    if legal <= today:
+        return f"send written notice today (it was due {notice.date.isoformat()})"
+    return (
+        f"send written notice now (it was due {notice.date.isoformat()}; the 10-day legal "
+        f"minimum needs it by {legal.isoformat()})"
+    )
+
+
+def _due_now(notice: str, milestones: Sequence[Milestone], today: dt.date, rules: Rules) -> str:
+    """The written-notice sentence for overdue and infeasible warnings, when notice is due now
+    (overdue or due soon)."""
+    step = next((m for m in milestones if m.key == "written_notice"), None)
+    if not notice or step is None or step.date is None:
+        return ""
+    if step.date > today + dt.timedelta(days=rules.due_soon_days):
+        return ""
+    return f" {notice[0].upper()}{notice[1:]}."
 
 
 # -- contacts ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ..core.model import ClosedDays, GradingPeriod, SchoolYear, Student
 from ..core.schoolcal import DayInfo, SchoolCalendar, school_year_label
 from ..core.settings import Config
 from .config import building_key, display_path, read_toml, unmatched_buildings
+from .config_values import close_matches
 from .icsfeed import EARLIEST, LATEST, calendar_from_ics
 
 _YEAR_KEYS = ("name", "first_day", "last_day", "closed", "grading_periods")
@@ -234,25 +235,66 @@ class CalendarSet:
     default: SchoolCalendar | None
     buildings: Mapping[str, SchoolCalendar] = field(default_factory=dict)  # name as configured
     where: str = "[calendar.buildings]"  # where to point a coordinator at a missing building
+    # A building not in `buildings` (when any is listed): "default" plans it on the default
+    # calendar, "error" refuses it (`[calendar] unlisted_buildings`).
+    unlisted: str = "default"
     _index: Mapping[str, SchoolCalendar] = field(init=False, repr=False, compare=False)
+    _seen: dict[str, SchoolCalendar] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # The planner asks once per student: index the normalised names once.
+        # The planner asks once per student: index the normalised names once, and remember
+        # each roster spelling's answer (a district has a few buildings, not thousands).
         index = {building_key(name): cal for name, cal in self.buildings.items()}
         object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_seen", {})
 
     def for_building(self, building: str) -> SchoolCalendar:
         """The building's calendar (case-insensitive), else the default; `UserError` if none."""
         found = self._index.get(building_key(building))
         if found is not None:
             return found
-        if self.default is not None:
+        if self.default is not None and (self.unlisted == "default" or not self.buildings):
             return self.default
-        raise UserError(Problem(self.where, _no_calendar_message(building)))
+        raise UserError(Problem(self.where, self._unknown_message(building)))
+
+    def is_listed(self, building: str) -> bool:
+        """Whether the building has its own entry in [calendar.buildings]."""
+        return building_key(building) in self._index
+
+    def closest(self, building: str) -> str | None:
+        """The listed building name closest to `building` (difflib), if any is close."""
+        return next(iter(close_matches(building, list(self.buildings))), None)
+
+    def _unknown_message(self, building: str) -> str:
+        if self.default is None:
+            return _no_calendar_message(building)
+        return (
+            f"building {building!r} is not listed in [calendar.buildings]"
+            f"{_did_you_mean(self.closest(building))}: fix the roster, add the building there, "
+            'or set [calendar] unlisted_buildings = "default" to plan it on the default '
+            "calendar"
+        )
+
+    def unlisted_note(self, building: str) -> str:
+        """The warning a student's plan carries when their building falls back to the default
+        calendar but looks like a misspelling of a listed one; "" otherwise."""
+        if not self.buildings or self.is_listed(building) or self.default is None:
+            return ""
+        near = self.closest(building)
+        if near is None:
+            return ""
+        return (
+            f"The building {building!r} is not listed in [calendar.buildings]"
+            f"{_did_you_mean(near)}: this plan uses the default calendar "
+            f"({self.default.name}). Fix the roster if the building is misspelt."
+        )
 
     def calendar_for(self, student: Student) -> SchoolCalendar:
         """The calendar a student is planned on (by building). For `PlanContext.calendar_for`."""
-        return self.for_building(student.building)
+        found = self._seen.get(student.building)
+        if found is None:
+            found = self._seen[student.building] = self.for_building(student.building)
+        return found
 
     def calendars(self) -> tuple[SchoolCalendar, ...]:
         """Each distinct calendar once, the default first."""
@@ -270,23 +312,44 @@ class CalendarSet:
         problems: list[Problem] = []
         ids: dict[str, list[str]] = {}
         names: dict[str, str] = {}
+        keys: dict[str, str] = {}
         for s in students:
-            key = building_key(s.building)
-            ids.setdefault(key, []).append(s.student_id)
+            key = keys.get(s.building)
+            if key is None:
+                key = keys[s.building] = building_key(s.building)
+            ids.setdefault(key, []).append(
+                f"{s.student_id} (line {s.line})" if s.line else s.student_id
+            )
             names.setdefault(key, s.building)
         configured = {building_key(name) for name in self.buildings}
-        if self.default is None:
-            for key, some in ids.items():
-                if key not in configured:
-                    shown_ids = ", ".join(some[:5]) + (", ..." if len(some) > 5 else "")
-                    problems.append(
-                        Problem(
-                            self.where,
-                            f"{_no_calendar_message(names[key])} (students {shown_ids})",
-                        )
+        refused = self.default is None or (self.unlisted == "error" and bool(self.buildings))
+        for key, some in ids.items():
+            if key in configured:
+                continue
+            shown_ids = ", ".join(some[:5]) + (
+                f", and {len(some) - 5} more" if len(some) > 5 else ""
+            )
+            if refused:
+                message = f"{self._unknown_message(names[key])} (students {shown_ids})"
+                problems.append(Problem(self.where, message))
+            elif self.buildings and (near := self.closest(names[key])) is not None:
+                # Falling back is allowed, but this looks like a misspelling of a listed one.
+                problems.append(
+                    Problem(
+                        self.where,
+                        f"building {names[key]!r} is not listed{_did_you_mean(near)}; its "
+                        f"students ({shown_ids}) are planned on the default calendar "
+                        f"({self.default.name if self.default else ''}): fix the roster if it "
+                        "is misspelt",
+                        "warning",
                     )
+                )
         problems.extend(unmatched_buildings(self.buildings, students, where=self.where))
         return problems
+
+
+def _did_you_mean(name: str | None) -> str:
+    return f" (did you mean {name!r}?)" if name else ""
 
 
 def _no_calendar_message(building: str) -> str:
@@ -330,6 +393,7 @@ def load_calendars(config: Config) -> CalendarSet:
         default=default,
         buildings=buildings,
         where=f"{display_path(config.source)} [calendar.buildings]",
+        unlisted=settings.unlisted_buildings,
     )
 
 

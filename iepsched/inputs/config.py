@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..core.errors import Problem, UserError
 from ..core.model import MeetingSettings, Student
@@ -54,6 +54,8 @@ from .config_values import (
     text_list,
     time_of_day,
     timezone_name,
+    true_or_false,
+    unlisted_value,
     whole,
 )
 
@@ -77,8 +79,8 @@ __all__ = [
 _KNOWN: dict[str, tuple[str, ...]] = {
     "district": ("name", "timezone", "installation"),
     "roster": ("path", "columns"),
-    "calendar": ("path", "buildings", "ics"),
-    "meetings": ("slots", "duration_minutes", "max_per_day"),
+    "calendar": ("path", "buildings", "ics", "unlisted_buildings"),
+    "meetings": ("slots", "duration_minutes", "max_per_day", "providers_required"),
     "rules": ("path",),
     "graph": GRAPH_KEYS,
     "state": ("path",),
@@ -140,7 +142,7 @@ def unmatched_buildings(
     names: Iterable[str], students: Iterable[Student], *, where: str
 ) -> list[Problem]:
     """A warning for each configured building name that no student of the roster is in."""
-    roster = {building_key(s.building): s.building for s in students}
+    roster = {building_key(name): name for name in {s.building for s in students}}
     listed = ", ".join(sorted(roster.values()))
     return [
         Problem(
@@ -340,7 +342,23 @@ class _ConfigReader(Reader):
                 'missing; give the default school calendar (path = "calendars/district.toml"), '
                 "a calendar per building in [calendar.buildings], or an ICS feed in [calendar.ics]",
             )
-        return CalendarSettings(path=path, buildings=buildings, ics=ics)
+        # SPEC §2.1: the default calendar serves the buildings [calendar.buildings] does not
+        # list; a roster building close to a listed name is warned about as a likely misspelling
+        # (and "error" refuses every unlisted building). Without a default calendar an unlisted
+        # building cannot be planned at all.
+        absent: Literal["default", "error"] = (
+            "default" if path is not None or ics is not None or not buildings else "error"
+        )
+        unlisted = self.get(table, "calendar", "unlisted_buildings", unlisted_value, absent)
+        if unlisted == "default" and path is None and ics is None and "unlisted_buildings" in table:
+            self.error(
+                "calendar",
+                "unlisted_buildings",
+                '"default" needs a default calendar: set [calendar] path (or [calendar.ics])',
+            )
+        return CalendarSettings(
+            path=path, buildings=buildings, ics=ics, unlisted_buildings=unlisted
+        )
 
     def ics(self, calendar: Mapping[str, Any]) -> IcsFeedSettings | None:
         if "ics" not in calendar:
@@ -387,6 +405,9 @@ class _ConfigReader(Reader):
             ),
             max_per_day=self.get(
                 table, "meetings", "max_per_day", whole(minimum=1), base.max_per_day
+            ),
+            providers_required=self.get(
+                table, "meetings", "providers_required", true_or_false, base.providers_required
             ),
         )
 

@@ -12,7 +12,7 @@ import string
 import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tzlocal.windows_tz import tz_win
@@ -209,6 +209,22 @@ def email_address(value: Any) -> str:
     if not EMAIL.match(text):
         raise ValueError(f"{value!r} is not an email address (expected name@example.org)")
     return text
+
+
+def true_or_false(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false (no quotes), not {describe(value)}")
+    return value
+
+
+def unlisted_value(value: Any) -> Literal["default", "error"]:
+    if value not in ("default", "error"):
+        raise ValueError(
+            'must be "default" (a building not in [calendar.buildings] is planned on the default '
+            'calendar) or "error" (every roster building must be listed), '
+            f"not {describe(value)}"
+        )
+    return cast(Literal["default", "error"], value)
 
 
 def tasks_value(value: Any) -> Any:

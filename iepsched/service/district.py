@@ -7,6 +7,7 @@ the answer sync would book: the same cycles, booked meetings, completed items an
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -20,6 +21,8 @@ from ..core.settings import Config
 from ..inputs.calendars import CalendarSet, load_calendars
 from ..inputs.config import check_rooms, display_path, load_rules_checked
 from ..inputs.roster import RosterResult, read_roster
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # the state adapter (sqlite3) is only loaded when a state file exists
     from ..core.items import DeliveryOptions
@@ -37,6 +40,8 @@ class District:
     ctx: PlanContext
     problems: tuple[Problem, ...]
     unplannable: frozenset[str] = frozenset()  # ids whose building has no calendar
+    # Why they are not planned (errors naming building, students and roster lines).
+    unplannable_problems: tuple[Problem, ...] = ()
     by_id: Mapping[str, Student] = field(default_factory=dict)
 
     @property
@@ -50,6 +55,14 @@ class District:
         if found is None:
             folded = student_id.casefold()
             found = next((s for k, s in self.by_id.items() if k.casefold() == folded), None)
+        if found is not None and found.student_id in self.unplannable:
+            try:
+                self.calendars.calendar_for(found)
+            except UserError as exc:
+                where = f"{display_path(self.config.roster.path)} line {found.line}"
+                raise UserError(
+                    Problem(where, f"{found.student_id} is not planned: {exc.problems[0].message}")
+                ) from None
         if found is None:
             roster = display_path(self.config.roster.path)
             hint = ""
@@ -83,13 +96,20 @@ def load_district(config: Config) -> District:
     calendars = load_calendars(config)
     roster = read_roster(config.roster.path, config.roster.columns)
     building_problems = calendars.check_buildings(roster.students)
-    unplannable = frozenset(s.student_id for s in roster.students if _has_no_calendar(calendars, s))
+    # Judged once per building spelling, not once per student.
+    spellings = {s.building: s for s in roster.students}
+    no_calendar = {b for b, s in spellings.items() if _has_no_calendar(calendars, s)}
+    unplannable = frozenset(s.student_id for s in roster.students if s.building in no_calendar)
+    notes = {
+        b: note for b in spellings if b not in no_calendar and (note := calendars.unlisted_note(b))
+    }
     ctx = PlanContext(
         calendar_for=calendars.calendar_for,
         rules=rules,
         meetings=config.meetings,
         tz=config.district.tz,
         rooms=config.rooms,  # a BuildingMap: names match regardless of case and spacing
+        building_notes=notes,
     )
     problems = (
         *roster.problems,
@@ -105,6 +125,7 @@ def load_district(config: Config) -> District:
         ctx=ctx,
         problems=tuple(problems),
         unplannable=unplannable,
+        unplannable_problems=tuple(p for p in building_problems if p.severity == "error"),
         by_id={s.student_id: s for s in roster.students},
     )
 
@@ -120,7 +141,13 @@ def _has_no_calendar(calendars: CalendarSet, student: Student) -> bool:
 def plan_with_state(
     district: District, *, today: dt.date, store: StateStore | None = None
 ) -> DistrictPlan:
-    """The district plan as sync would book it (read-only: nothing is written)."""
+    """The district plan as sync would book it (read-only: nothing is written).
+
+    Students whose building has no calendar are not in it: each reason is logged as a warning,
+    so no student leaves `plan --all`, `export` or `report` without a word on stderr.
+    """
+    for problem in district.unplannable_problems:
+        log.warning("%s", problem)
     students = district.students
     if store is None:
         return plan_district(students, district.ctx, today=today)
