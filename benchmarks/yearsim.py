@@ -628,7 +628,7 @@ class Year:
             self.event("exit", row["student_id"])
         moved = sorted({k.split("/", 1)[0] for k in self.moved} & {r["student_id"] for r in active})
         # A plain transfer picks a student whose meeting no person moved: that combination is
-        # its own kind (transfer_moved), a known defect.
+        # its own kind (transfer_moved), so each can be switched on and off alone.
         unmoved = [r for r in active if r["student_id"] not in moved]
         if unmoved and self.happens("transfer"):
             row = rng.choice(unmoved)

@@ -139,7 +139,7 @@ def sync_once(
         run_id = store.start_run(today=today, dry_run=dry_run)
         options = SyncOptions(
             today=today,
-            now=dt.datetime.now(dt.UTC),
+            now=run_clock(today, district.ctx.tz),
             dry_run=dry_run,
             force_cancel=force_cancel,
             rebook=rebook,
@@ -167,6 +167,17 @@ def sync_once(
     finally:
         store.unlock()
     return report
+
+
+def run_clock(today: dt.date, tz: dt.tzinfo) -> dt.datetime:
+    """The run's `now`: the clock, unless --today names another day; then the start of that day
+    in the district's time zone, so `now` and `today` agree on which meetings already took place
+    (a simulated night must not take next week's meetings for history because the real clock
+    has passed them)."""
+    now = dt.datetime.now(tz)
+    if now.date() == today:
+        return now
+    return dt.datetime.combine(today, dt.time(0), tzinfo=tz)
 
 
 def journal_warnings(store: StateStore) -> None:

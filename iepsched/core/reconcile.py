@@ -336,6 +336,10 @@ def _for_desired(item: DesiredItem, st: ItemState | None, scope: Scope) -> Actio
         return act("create", "wanted again")
     if st.state != LIVE or item.held:
         return None  # completed tasks and held meetings are never rewritten
+    if st.mailbox != item.mailbox:
+        # Left in a former case manager's calendar because it already took place (see
+        # `took_place`): history, and its id means nothing in the new mailbox.
+        return None
     timed = item.kind == "event"
     changed = tuple(
         name
@@ -367,7 +371,7 @@ def _for_unwanted(st: ItemState, scope: Scope, now: dt.datetime) -> Action | Non
     else:
         reason = "no longer in the plan"
     if kind == "event":
-        if st.end is not None and st.end <= now:
+        if took_place(st, now):
             return None  # a meeting that took place is history, not something to cancel
         return Action(
             "cancel",
@@ -392,6 +396,13 @@ def _for_unwanted(st: ItemState, scope: Scope, now: dt.datetime) -> Action | Non
             moving_from=st.moving_from,
         )
     return None
+
+
+def took_place(st: ItemState, now: dt.datetime) -> bool:
+    """Whether a delivered meeting is over: never cancelled, nor moved to a new case manager (the
+    plan may still count a meeting of today as not held; this is what the removal side uses,
+    so a hand-over never leaves an old copy that nothing will cancel)."""
+    return st.kind == "event" and st.end is not None and st.end <= now
 
 
 def is_move(action: Action) -> bool:
