@@ -1040,3 +1040,73 @@ def test_transfer_of_a_moved_meeting_killed_mid_way(tmp_path: Path) -> None:
             assert state[key].remote_id == obj["id"], key
     assert state[meeting].start == start and state[meeting].moved
     assert w.sync().actions == [] and w.last_writes == 0
+
+
+def test_dry_run_shows_what_a_snow_day_moves(tmp_path: Path) -> None:
+    """A snow day on a booked meeting's day: the dry run names that meeting and its tasks old ->
+    new (district time, text and JSON), and writes nothing."""
+    from iepsched.cli.sync_cmd import change_text
+
+    w = World(tmp_path, "memory")
+    first = w.sync()
+    meeting = meeting_key(first)
+    old = w.item(meeting).start
+    assert old is not None
+    day = old.astimezone(TZ).date()
+    calendar = w.root / "config" / "calendars" / "usd901-prairie-valley.toml"
+    text = calendar.read_text(encoding="utf-8")
+    anchor = "closed = [\n"
+    assert anchor in text
+    snow = f'{anchor}  {{ date = {day.isoformat()}, label = "Snow day" }},\n'
+    calendar.write_text(text.replace(anchor, snow, 1), encoding="utf-8")
+    state = w.state()
+
+    dry = w.sync(dry_run=True)
+    assert (w.last_writes, w.last_attempts) == (0, 0) and w.state() == state
+    by_key = {a.key: a for a in dry.actions}
+    moved = by_key[meeting]
+    assert moved.op == "update" and moved.before == old
+    assert isinstance(moved.after, dt.datetime) and moved.after.date() != day
+    new = moved.after.astimezone(TZ)
+    assert change_text(moved, TZ) == (f"{old.astimezone(TZ):%Y-%m-%d %H:%M} → {new:%Y-%m-%d %H:%M}")
+    assert moved.as_dict()["before"] == old.isoformat(timespec="minutes")
+    assert moved.as_dict()["after"] == moved.after.isoformat(timespec="minutes")
+    plan = dry.plan.get(SUBJECT)  # type: ignore[union-attr]
+    assert plan is not None
+    was = first.plan.get(SUBJECT)  # type: ignore[union-attr]
+    assert was is not None
+    tasks = [
+        a
+        for a in dry.actions
+        if a.student_id == SUBJECT and a.kind == "task" and "dueDateTime" in a.changed
+    ]
+    assert tasks
+    for a in tasks:
+        milestone = a.key.rsplit("/", 1)[1]
+        then, now = was.milestone(milestone), plan.milestone(milestone)
+        assert then is not None and now is not None
+        assert (a.before, a.after) == (then.date, now.date), a.key
+        assert change_text(a, TZ) == f"due {then.date} → {now.date}"
+        assert a.as_dict()["before"] == str(then.date)
+
+    real = w.sync()
+    assert [a.as_dict() for a in real.actions] == [a.as_dict() for a in dry.actions]
+    assert parse_datetime(w.live()[meeting]["start"]) == moved.after
+
+
+def test_dry_run_text_names_creates_and_cancels_with_their_times(tmp_path: Path) -> None:
+    """Creates show when the new item is; a cancelled meeting shows when it was."""
+    from iepsched.cli.sync_cmd import change_text
+
+    w = World(tmp_path, "memory")
+    first = w.sync(dry_run=True)
+    create = next(a for a in first.actions if a.kind == "task")
+    assert change_text(create, TZ) == f"due {create.after}" and create.before is None
+    meeting = meeting_key(w.sync())
+    start = w.item(meeting).start
+    assert start is not None
+    w.set_field(SUBJECT, status="exited")
+    gone = {a.key: a for a in w.sync(dry_run=True, force_cancel=True).actions}
+    assert gone[meeting].op == "cancel"
+    assert change_text(gone[meeting], TZ) == f"{start.astimezone(TZ):%Y-%m-%d %H:%M}"
+    assert gone[meeting].as_dict()["after"] is None
