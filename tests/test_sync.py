@@ -1110,3 +1110,18 @@ def test_dry_run_text_names_creates_and_cancels_with_their_times(tmp_path: Path)
     assert gone[meeting].op == "cancel"
     assert change_text(gone[meeting], TZ) == f"{start.astimezone(TZ):%Y-%m-%d %H:%M}"
     assert gone[meeting].as_dict()["after"] is None
+
+
+def test_a_run_for_another_day_runs_at_the_start_of_that_day() -> None:
+    """`sync --today DAY` (another day than the clock's) takes `now` as the start of DAY in the
+    district's zone, so it agrees with DAY on which meetings already took place.
+
+    Regression (found by the school year): a simulated night used the real clock, took the
+    coming week's meetings for history, and so never cancelled their old copies on a hand-over.
+    """
+    from iepsched.cli.sync_cmd import run_clock
+
+    real = dt.datetime.now(TZ)
+    assert run_clock(TODAY, TZ) == dt.datetime.combine(TODAY, dt.time(0), tzinfo=TZ)
+    clock = run_clock(real.date(), TZ)
+    assert clock.date() == real.date() and abs(clock - real) < dt.timedelta(minutes=5)
