@@ -276,7 +276,9 @@ def _hidden(items: Mapping[str, ItemState], snapshot: Snapshot) -> set[str]:
         if st.mailbox not in snapshot.mailboxes:
             continue
         found: RemoteEvent | RemoteTask | None = (
-            snapshot.tasks.get(st.key) if st.kind == "task" else snapshot.events.get(st.key)
+            snapshot.events.get(st.key)
+            if st.kind in ("event", "calendar_item")
+            else snapshot.tasks.get(st.key)
         )
         if found is not None and found.mailbox != st.mailbox:
             out.add(st.mailbox)
