@@ -1125,3 +1125,27 @@ def test_a_run_for_another_day_runs_at_the_start_of_that_day() -> None:
     assert run_clock(TODAY, TZ) == dt.datetime.combine(TODAY, dt.time(0), tzinfo=TZ)
     clock = run_clock(real.date(), TZ)
     assert clock.date() == real.date() and abs(clock - real) < dt.timedelta(minutes=5)
+
+
+def test_accept_loss_recreates_a_moved_meeting_where_the_person_put_it(tmp_path: Path) -> None:
+    """A wiped mailbox's meeting that a person had moved (and sync had adopted) comes back, on
+    --accept-loss, at the person's time, not at a time planned anew: people win."""
+    w = World(tmp_path, "memory")
+    first = w.sync()
+    meeting = meeting_key(first)
+    st = w.item(meeting)
+    assert st.start is not None
+    plan = first.plan.get(SUBJECT)  # type: ignore[union-attr]
+    assert plan is not None
+    cal = w.district().calendars.calendar_for(plan.student)
+    day = cal.next_school_day(st.start.astimezone(TZ).date() + dt.timedelta(days=1))
+    moved = dt.datetime.combine(day, dt.time(13, 0), tzinfo=TZ)
+    w.move_meeting(meeting, moved)
+    assert w.sync().exit_code == ExitCode.OK and w.item(meeting).moved
+    for key in [k for k, s in w.state().items() if s.state == "live" and s.mailbox == st.mailbox]:
+        w.delete(key)
+    report = w.sync(accept_loss=True)
+    assert report.exit_code == ExitCode.OK, report.failures
+    assert _meetings(w, meeting) == [(st.mailbox, moved)]
+    assert w.item(meeting).moved and w.item(meeting).start == moved
+    assert w.sync().actions == [] and w.last_writes == 0
