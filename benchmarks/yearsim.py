@@ -414,6 +414,7 @@ class Year:
         self.seconds: dict[str, float] = {}  # night -> wall time of its sync(s)
         self.last_dump: dict[str, Any] | None = None
         self.moved: dict[str, str] = {}  # meeting key -> where the person put it (local time)
+        self.moved_tonight: set[str] = set()  # of those, moved since the last sync
         self.deleted: set[str] = set()  # task keys a person deleted
         self.completed: dict[str, str] = {}  # contact task key -> night completed, until logged
         self.touched: set[str] = set()  # keys a person changed (excluded from cancel checks)
@@ -537,6 +538,7 @@ class Year:
     def night(self, night: dt.date, once: list[str]) -> None:
         self.tally.nights += 1
         self.today = night
+        self.moved_tonight = set()
         # Nothing changes between last night's check and now: its dump is tonight's "before".
         dump = self.last_dump if self.last_dump is not None else self.sb.dump()
         before = {f.key: f for f in found_items(dump) if f.live}
@@ -628,7 +630,7 @@ class Year:
             self.event("exit", row["student_id"])
         moved = sorted({k.split("/", 1)[0] for k in self.moved} & {r["student_id"] for r in active})
         # A plain transfer picks a student whose meeting no person moved: that combination is
-        # its own kind (transfer_moved), a known defect.
+        # its own kind (transfer_moved), so each can be switched on and off alone.
         unmoved = [r for r in active if r["student_id"] not in moved]
         if unmoved and self.happens("transfer"):
             row = rng.choice(unmoved)
@@ -755,6 +757,7 @@ class Year:
             },
         )
         self.moved[f.key] = new.strftime("%Y-%m-%d %H:%M")
+        self.moved_tonight.add(f.key)
         self.touched.add(f.key)
         self.event("move_meeting", f"{f.key} -> {self.moved[f.key]}")
 
@@ -783,6 +786,11 @@ class Year:
                 self.person.call("DELETE", f"/users/{_q(mailbox)}/todo/lists/{tl['id']}")
         self.last_dump = None
         self.wiped = mailbox
+        # The wipe erased a move a person made there tonight, before any sync saw it; and what
+        # vanished with it is the wipe's doing, not a spoiled export's.
+        gone = {f.key for f in found_items(dump) if f.mailbox == mailbox}
+        self.moved = {k: w for k, w in self.moved.items() if k not in gone & self.moved_tonight}
+        self.touched |= gone
 
     # invariants --------------------------------------------------------------------------------
 

@@ -69,7 +69,7 @@ def test_mailboxes_not_read_are_not_judged() -> None:
 
 
 def test_accepted_loss_makes_the_items_be_created_again() -> None:
-    """The vanished items become deleted rows, which reconcile creates again."""
+    """The vanished items become pending rows, which reconcile creates again."""
     state = tasks(3)
     (loss,) = mass_losses(state, snapshot([]), limit=10)
     again = {st.row_id: st for st in to_recreate(state, [loss])}

@@ -172,6 +172,7 @@ class World:
         max_cancellations: int | None = None,
         recover: bool = False,
         accept_loss: bool = False,
+        at: dt.datetime | None = None,
     ) -> SyncReport:
         day = today or self.today
         district = self.district()
@@ -185,7 +186,7 @@ class World:
                 self.remote,
                 SyncOptions(
                     today=day,
-                    now=night(day),
+                    now=at or night(day),
                     dry_run=dry_run,
                     force_cancel=force_cancel,
                     rebook=frozenset(rebook),
@@ -928,3 +929,228 @@ def test_next_reevaluation_is_delivered_after_one_is_completed(tmp_path: Path) -
     created = {a.key for a in report.actions if a.op == "create"}
     assert any(k.startswith(f"{sid}/R") and k.endswith("/reeval_consent") for k in created)
     assert not created & set(done)
+
+
+class _Killed(Exception):
+    """The sync process killed mid-run (SIGKILL): nothing after it runs."""
+
+
+class _KilledAfterCreates:
+    """A remote whose run is killed once its creates landed, before any removal was sent (a
+    batched, concurrent apply sends them in any order): nothing is confirmed in the state."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def snapshot(self, mailboxes: Iterable[str]) -> Any:
+        return self.inner.snapshot(mailboxes)
+
+    def free_busy(self, *args: Any, **kwargs: Any) -> Any:
+        return self.inner.free_busy(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)  # the test's view of the mailboxes
+
+    def apply(self, actions: Any) -> Iterator[Any]:
+        for _ in self.inner.apply([a for a in actions if a.op == "create"]):
+            pass
+        raise _Killed
+        yield  # a generator, like the real ones
+
+
+def _moved_then_transferred(w: World) -> tuple[str, dt.datetime, str, str]:
+    """SUBJECT's meeting moved by a person, one task completed and one deleted, then the
+    student handed to another case manager. The meeting key, its new start, the old and new
+    case managers."""
+    old, new = "cm.okafor@pvsec.example.org", "cm.rivera@pvsec.example.org"
+    first = w.sync()
+    meeting = meeting_key(first)
+    plan = first.plan.get(SUBJECT)  # type: ignore[union-attr]
+    assert plan is not None and plan.student.case_manager_email == old
+    st = w.item(meeting)
+    assert st.start is not None
+    cal = w.district().calendars.calendar_for(plan.student)
+    day = cal.next_school_day(st.start.astimezone(TZ).date() + dt.timedelta(days=1))
+    start = dt.datetime.combine(day, dt.time(7, 45), tzinfo=TZ)
+    w.move_meeting(meeting, start)
+    mine = sorted(k for k in w.live() if k.startswith(f"{SUBJECT}/"))
+    w.complete(next(k for k in mine if k.endswith("/parent_contact_1")), ["Phone"])
+    w.delete(next(k for k in mine if k.endswith("/create_draft_in_webkidss")))
+    assert w.sync().exit_code == ExitCode.OK
+    assert w.item(meeting).moved
+    w.set_field(SUBJECT, case_manager_email=new)
+    return meeting, start, old, new
+
+
+def _meetings(w: World, key: str) -> list[tuple[str, dt.datetime]]:
+    """(mailbox, start) of every live copy of one meeting, in every mailbox."""
+    return [
+        (mb, parse_datetime(ev["start"]))
+        for mb in w.mailboxes
+        for ev in w.remote.events(mb)
+        if not ev.get("isCancelled") and (found := event_from_graph(ev, mb)) and found.key == key
+    ]
+
+
+def test_transfer_on_the_day_of_a_moved_meeting_that_already_ended(tmp_path: Path) -> None:
+    """A hand-over synced after the (person-moved) meeting ended that day: the meeting stays
+    where it took place, one copy; the open tasks move.
+
+    Regression (found by the school year): the plan counted a meeting of today as not yet held,
+    so it was created again in the new calendar, while the old one, being over, was never
+    cancelled: two invitations.
+    """
+    w = World(tmp_path, "memory")
+    meeting, start, old, new = _moved_then_transferred(w)
+    day = start.astimezone(TZ).date()
+    report = w.sync(today=day, at=start + dt.timedelta(hours=3))
+    assert report.exit_code == ExitCode.OK, report.failures
+    assert meeting not in {a.key for a in report.actions}
+    assert _meetings(w, meeting) == [(old, start)]
+    live = w.live()
+    state = w.state()
+    assert {state[k].mailbox for k in live if k.startswith(SUBJECT) and k != meeting} == {new}
+    later = day + dt.timedelta(days=1)
+    for _ in range(2):
+        assert w.sync(today=later).exit_code == ExitCode.OK
+        assert _meetings(w, meeting) == [(old, start)]
+    assert w.sync(today=later).actions == [] and w.last_writes == 0
+
+
+def test_transfer_of_a_moved_meeting_killed_mid_way(tmp_path: Path) -> None:
+    """A hand-over killed after the new copies landed but before the old ones were removed:
+    the next run adopts the new copies (not the old ones, same key, other mailbox), removes
+    the old ones once, and the state matches the mailboxes: one meeting, at the person's time.
+
+    Regression (found by the school year): the re-run took the old mailbox's copies for the
+    new ones, then removed them: rows live in the state but missing from the mailbox.
+    """
+    w = World(tmp_path, "memory")
+    meeting, start, _old, new = _moved_then_transferred(w)
+    inner = w.remote
+    w.remote = _KilledAfterCreates(inner)
+    with pytest.raises(_Killed):
+        w.sync()
+    w.remote = inner
+    assert len(_meetings(w, meeting)) == 2  # the kill left both copies
+    report = w.sync()
+    assert report.exit_code == ExitCode.OK, report.failures
+    assert [a.op for a in report.actions if a.op == "create"] == []
+    assert _meetings(w, meeting) == [(new, start)]
+    live = w.live()
+    state = w.state()
+    for key, obj in live.items():
+        if key.startswith(f"{SUBJECT}/"):
+            assert state[key].mailbox == new, key
+            assert state[key].remote_id == obj["id"], key
+    assert state[meeting].start == start and state[meeting].moved
+    assert w.sync().actions == [] and w.last_writes == 0
+
+
+def test_dry_run_shows_what_a_snow_day_moves(tmp_path: Path) -> None:
+    """A snow day on a booked meeting's day: the dry run names that meeting and its tasks old ->
+    new (district time, text and JSON), and writes nothing."""
+    from iepsched.cli.sync_cmd import change_text
+
+    w = World(tmp_path, "memory")
+    first = w.sync()
+    meeting = meeting_key(first)
+    old = w.item(meeting).start
+    assert old is not None
+    day = old.astimezone(TZ).date()
+    calendar = w.root / "config" / "calendars" / "usd901-prairie-valley.toml"
+    text = calendar.read_text(encoding="utf-8")
+    anchor = "closed = [\n"
+    assert anchor in text
+    snow = f'{anchor}  {{ date = {day.isoformat()}, label = "Snow day" }},\n'
+    calendar.write_text(text.replace(anchor, snow, 1), encoding="utf-8")
+    state = w.state()
+
+    dry = w.sync(dry_run=True)
+    assert (w.last_writes, w.last_attempts) == (0, 0) and w.state() == state
+    by_key = {a.key: a for a in dry.actions}
+    moved = by_key[meeting]
+    assert moved.op == "update" and moved.before == old
+    assert isinstance(moved.after, dt.datetime) and moved.after.date() != day
+    new = moved.after.astimezone(TZ)
+    assert change_text(moved, TZ) == (f"{old.astimezone(TZ):%Y-%m-%d %H:%M} → {new:%Y-%m-%d %H:%M}")
+    assert moved.as_dict()["before"] == old.isoformat(timespec="minutes")
+    assert moved.as_dict()["after"] == moved.after.isoformat(timespec="minutes")
+    plan = dry.plan.get(SUBJECT)  # type: ignore[union-attr]
+    assert plan is not None
+    was = first.plan.get(SUBJECT)  # type: ignore[union-attr]
+    assert was is not None
+    tasks = [
+        a
+        for a in dry.actions
+        if a.student_id == SUBJECT and a.kind == "task" and "dueDateTime" in a.changed
+    ]
+    assert tasks
+    for a in tasks:
+        milestone = a.key.rsplit("/", 1)[1]
+        then, now = was.milestone(milestone), plan.milestone(milestone)
+        assert then is not None and now is not None
+        assert (a.before, a.after) == (then.date, now.date), a.key
+        assert change_text(a, TZ) == f"due {then.date} → {now.date}"
+        assert a.as_dict()["before"] == str(then.date)
+
+    real = w.sync()
+    assert [a.as_dict() for a in real.actions] == [a.as_dict() for a in dry.actions]
+    assert parse_datetime(w.live()[meeting]["start"]) == moved.after
+
+
+def test_dry_run_text_names_creates_and_cancels_with_their_times(tmp_path: Path) -> None:
+    """Creates show when the new item is; a cancelled meeting shows when it was."""
+    from iepsched.cli.sync_cmd import change_text
+
+    w = World(tmp_path, "memory")
+    first = w.sync(dry_run=True)
+    create = next(a for a in first.actions if a.kind == "task")
+    assert change_text(create, TZ) == f"due {create.after}" and create.before is None
+    meeting = meeting_key(w.sync())
+    start = w.item(meeting).start
+    assert start is not None
+    w.set_field(SUBJECT, status="exited")
+    gone = {a.key: a for a in w.sync(dry_run=True, force_cancel=True).actions}
+    assert gone[meeting].op == "cancel"
+    assert change_text(gone[meeting], TZ) == f"{start.astimezone(TZ):%Y-%m-%d %H:%M}"
+    assert gone[meeting].as_dict()["after"] is None
+
+
+def test_a_run_for_another_day_runs_at_the_start_of_that_day() -> None:
+    """`sync --today DAY` (another day than the clock's) takes `now` as the start of DAY in the
+    district's zone, so it agrees with DAY on which meetings already took place.
+
+    Regression (found by the school year): a simulated night used the real clock, took the
+    coming week's meetings for history, and so never cancelled their old copies on a hand-over.
+    """
+    from iepsched.cli.sync_cmd import run_clock
+
+    real = dt.datetime.now(TZ)
+    assert run_clock(TODAY, TZ) == dt.datetime.combine(TODAY, dt.time(0), tzinfo=TZ)
+    clock = run_clock(real.date(), TZ)
+    assert clock.date() == real.date() and abs(clock - real) < dt.timedelta(minutes=5)
+
+
+def test_accept_loss_recreates_a_moved_meeting_where_the_person_put_it(tmp_path: Path) -> None:
+    """A wiped mailbox's meeting that a person had moved (and sync had adopted) comes back, on
+    --accept-loss, at the person's time, not at a time planned anew: people win."""
+    w = World(tmp_path, "memory")
+    first = w.sync()
+    meeting = meeting_key(first)
+    st = w.item(meeting)
+    assert st.start is not None
+    plan = first.plan.get(SUBJECT)  # type: ignore[union-attr]
+    assert plan is not None
+    cal = w.district().calendars.calendar_for(plan.student)
+    day = cal.next_school_day(st.start.astimezone(TZ).date() + dt.timedelta(days=1))
+    moved = dt.datetime.combine(day, dt.time(13, 0), tzinfo=TZ)
+    w.move_meeting(meeting, moved)
+    assert w.sync().exit_code == ExitCode.OK and w.item(meeting).moved
+    for key in [k for k, s in w.state().items() if s.state == "live" and s.mailbox == st.mailbox]:
+        w.delete(key)
+    report = w.sync(accept_loss=True)
+    assert report.exit_code == ExitCode.OK, report.failures
+    assert _meetings(w, meeting) == [(st.mailbox, moved)]
+    assert w.item(meeting).moved and w.item(meeting).start == moved
+    assert w.sync().actions == [] and w.last_writes == 0

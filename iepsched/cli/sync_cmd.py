@@ -17,7 +17,7 @@ from .skipped import skipped_notice
 
 if TYPE_CHECKING:
     from ..core.model import SkippedRow
-    from ..core.remote import Remote, Result
+    from ..core.remote import Action, Remote, Result
     from ..service.district import District
     from ..service.sync import SyncOptions, SyncReport
     from ..state.store import StateStore
@@ -109,7 +109,7 @@ def sync(
     finally:
         client.close()
     skipped = district.roster.skipped
-    render_report(report, fmt=fmt, dry_run=dry_run, skipped=skipped)
+    render_report(report, fmt=fmt, dry_run=dry_run, skipped=skipped, tz=district.ctx.tz)
     notice = skipped_notice(skipped)
     if notice:
         click.echo(notice, err=True)
@@ -139,7 +139,7 @@ def sync_once(
         run_id = store.start_run(today=today, dry_run=dry_run)
         options = SyncOptions(
             today=today,
-            now=dt.datetime.now(dt.UTC),
+            now=run_clock(today, district.ctx.tz),
             dry_run=dry_run,
             force_cancel=force_cancel,
             rebook=rebook,
@@ -174,6 +174,17 @@ def sync_once(
     return report
 
 
+def run_clock(today: dt.date, tz: dt.tzinfo) -> dt.datetime:
+    """The run's `now`: the clock, unless --today names another day; then the start of that day
+    in the district's time zone, so `now` and `today` agree on which meetings already took place
+    (a simulated night must not take next week's meetings for history because the real clock
+    has passed them)."""
+    now = dt.datetime.now(tz)
+    if now.date() == today:
+        return now
+    return dt.datetime.combine(today, dt.time(0), tzinfo=tz)
+
+
 def journal_warnings(store: StateStore) -> None:
     """What opening the state found in the legal-log journal, on stderr (never fatal)."""
     check = store.journal_check
@@ -200,9 +211,15 @@ def _run(
 
 
 def render_report(
-    report: SyncReport, *, fmt: str, dry_run: bool, skipped: Sequence[SkippedRow] = ()
+    report: SyncReport,
+    *,
+    fmt: str,
+    dry_run: bool,
+    skipped: Sequence[SkippedRow] = (),
+    tz: dt.tzinfo | None = None,
 ) -> None:
-    """Print what a run decided and did (ids and keys only, no names)."""
+    """Print what a run decided and did (ids and keys only, no names); times in `tz` (the
+    district's zone)."""
     if fmt == "json":
         click.echo(
             json.dumps(
@@ -225,7 +242,12 @@ def render_report(
         click.echo(line)
     if dry_run or report.safety_stop:
         for a in report.actions:
-            click.echo(f"{a.op:<7} {a.kind:<14} {a.key}  ({a.reason})")
+            when = change_text(a, tz)
+            click.echo(
+                f"{a.op:<7} {a.kind:<14} {a.key}  "
+                + (f"{when}  " if when else "")
+                + f"({a.reason})"
+            )
         click.echo(
             f"{len(report.actions)} actions" + (" (dry run: nothing written)" if dry_run else "")
         )
@@ -240,4 +262,23 @@ def render_report(
         click.echo(f"error: {failure}", err=True)
 
 
-__all__ = ["journal_warnings", "render_report", "sync_once"]
+def change_text(action: Action, tz: dt.tzinfo | None) -> str:
+    """When the item is and will be, as a coordinator reads it: `2027-01-12 07:45 → 2027-01-13
+    07:45` for a meeting, `due 2027-01-06 → 2027-01-07` for a task; one side for a create or a
+    removal; `?` for a date the state does not know."""
+    before, after = action.before, action.after
+    due = "" if action.kind == "event" else "due "
+    if action.op == "update" and after is not None and before != after:
+        old = "?" if before is None else _when_text(before, tz)
+        return f"{due}{old} → {_when_text(after, tz)}"
+    shown = after if action.op in ("create", "update") else before
+    return "" if shown is None else due + _when_text(shown, tz)
+
+
+def _when_text(value: dt.datetime | dt.date, tz: dt.tzinfo | None) -> str:
+    if isinstance(value, dt.datetime):
+        return (value.astimezone(tz) if tz else value).strftime("%Y-%m-%d %H:%M")
+    return value.isoformat()
+
+
+__all__ = ["change_text", "journal_warnings", "render_report", "sync_once"]

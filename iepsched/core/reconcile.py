@@ -15,13 +15,15 @@ Three steps, each a function of values only:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
 
 from .items import methods_from_checklist
 from .model import Contact, Cycle, ItemState, Student
-from .remote import Action, DesiredItem, Op, Snapshot
+from .remote import Action, DesiredItem, Op, Snapshot, When
 
 LIVE: Final = "live"
 PENDING: Final = "pending"
@@ -325,6 +327,8 @@ def _for_desired(item: DesiredItem, st: ItemState | None, scope: Scope) -> Actio
             remote_id=st.remote_id if st else None,
             list_id=st.list_id if st else None,
             changed=changed,
+            before=_before(item, st, changed) if op == "update" and st else None,
+            after=_when(item),
         )
 
     if st is None:
@@ -339,6 +343,10 @@ def _for_desired(item: DesiredItem, st: ItemState | None, scope: Scope) -> Actio
         return act("create", "wanted again")
     if st.state != LIVE or item.held:
         return None  # completed tasks and held meetings are never rewritten
+    if st.mailbox != item.mailbox:
+        # Left in a former case manager's calendar because it already took place (see
+        # `took_place`): history, and its id means nothing in the new mailbox.
+        return None
     timed = item.kind == "event"
     changed = tuple(
         name
@@ -372,7 +380,7 @@ def _for_unwanted(st: ItemState, scope: Scope, now: dt.datetime) -> Action | Non
     else:
         reason = "no longer in the plan"
     if kind == "event":
-        if st.end is not None and st.end <= now:
+        if took_place(st, now):
             return None  # a meeting that took place is history, not something to cancel
         return Action(
             "cancel",
@@ -383,6 +391,7 @@ def _for_unwanted(st: ItemState, scope: Scope, now: dt.datetime) -> Action | Non
             reason,
             remote_id=st.remote_id,
             moving_from=st.moving_from,
+            before=st.start,
         )
     if sid in scope.exited or sid in scope.active:
         return Action(
@@ -397,6 +406,62 @@ def _for_unwanted(st: ItemState, scope: Scope, now: dt.datetime) -> Action | Non
             moving_from=st.moving_from,
         )
     return None
+
+
+def _when(item: DesiredItem) -> When | None:
+    return item.start if item.kind == "event" else item.due
+
+
+def _before(item: DesiredItem, st: ItemState, changed: tuple[str, ...]) -> When | None:
+    """When the item is now, for an update (the dry run shows old -> new)."""
+    if item.kind == "event":
+        if st.start is None or item.start is None:
+            return st.start
+        return st.start.astimezone(item.start.tzinfo)  # shown in the plan's own zone
+    name = "start" if item.kind == "calendar_item" else "dueDateTime"
+    if name not in changed:
+        return item.due
+    return _old_day(item, st, name)
+
+
+# How far from the new due date an old one is looked for (snow days, corrections, new meetings).
+_SEARCH_DAYS: Final = 400
+
+
+def _old_day(item: DesiredItem, st: ItemState, name: str) -> dt.date | None:
+    """The day a task's date field held when last written. The state keeps that field's hash
+    only, so the days around the new one are hashed until one matches."""
+    new, old_hash = item.fields.get(name), st.field_hashes.get(name)
+    if item.due is None or old_hash is None or not isinstance(new, Mapping):
+        return None
+    text = str(new.get("dateTime", ""))
+    if not text.startswith(item.due.isoformat()):
+        return None
+
+    def hashed(day: dt.date) -> str:
+        return _field_hash({**new, "dateTime": day.isoformat() + text[10:]})
+
+    if hashed(item.due) != item.field_hashes.get(name):
+        return None  # hashed some other way than `_field_hash` expects: say it is unknown
+    step = dt.timedelta(days=1)
+    for n in range(1, _SEARCH_DAYS + 1):
+        for day in (item.due - n * step, item.due + n * step):
+            if hashed(day) == old_hash:
+                return day
+    return None
+
+
+def _field_hash(value: object) -> str:
+    """A managed field's hash as `items` computes it (checked against the item's own above)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def took_place(st: ItemState, now: dt.datetime) -> bool:
+    """Whether a delivered meeting is over: never cancelled, nor moved to a new case manager (the
+    plan may still count a meeting of today as not held; this is what the removal side uses,
+    so a hand-over never leaves an old copy that nothing will cancel)."""
+    return st.kind == "event" and st.end is not None and st.end <= now
 
 
 def is_move(action: Action) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from .model import Cycle, ItemKind, ItemState, Student, Track
-from .reconcile import DELETED, LIVE
+from .reconcile import LIVE, PENDING
 from .remote import DesiredItem, Snapshot
 
 # "All of a mailbox's items vanished" is a mass loss only from this many items up: a case
@@ -70,9 +70,15 @@ def mass_losses(
 
 def to_recreate(state: Mapping[str, ItemState], losses: Iterable[MassLoss]) -> list[ItemState]:
     """The vanished items of accepted losses, as rows the next reconcile creates again (a
-    replaced mailbox gets its items back; nothing is recorded as deleted by a person)."""
+    replaced mailbox gets its items back; nothing is recorded as deleted by a person).
+
+    Pending, not deleted: a pending meeting still books its time, so the plan puts it back
+    where it was (a person's move included: people win) instead of placing it anew.
+    """
     return [
-        replace(state[row], state=DELETED, remote_id=None, list_id=None, change_key=None)
+        replace(
+            state[row], state=PENDING, intent=None, remote_id=None, list_id=None, change_key=None
+        )
         for loss in losses
         for row in loss.rows
     ]

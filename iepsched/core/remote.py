@@ -23,6 +23,9 @@ KEY_PROPERTY_ID = "String {6f0a3c55-5f2e-4f43-9d8b-1e2a7c1b9e21} Name iepschedKe
 APPLICATION_NAME = "iepsched"
 
 
+When = dt.datetime | dt.date  # an event's aware start, or a task's due date
+
+
 @dataclass(frozen=True, slots=True)
 class DesiredItem:
     """One Outlook event or To Do task as the plan wants it to be.
@@ -104,6 +107,11 @@ class Action:
     # The removal of the copy left in this former mailbox (the item was re-created in the new
     # one): not a loss, so not counted against the cancellation limit.
     moving_from: str | None = None
+    # When the item is now and will be after the write (what `sync --dry-run` shows a coordinator):
+    # a meeting's start, a task's or calendar item's due date. None where there is none (a
+    # create has no before, a removal no after) or it is not known (a removed task's due date).
+    before: When | None = None
+    after: When | None = None
 
     @property
     def row_id(self) -> str:
@@ -120,7 +128,15 @@ class Action:
             "mailbox": self.mailbox,
             "reason": self.reason,
             "changed": list(self.changed),
+            "before": _iso(self.before),
+            "after": _iso(self.after),
         }
+
+
+def _iso(value: When | None) -> str | None:
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="minutes")
+    return None if value is None else value.isoformat()
 
 
 @dataclass(frozen=True, slots=True)

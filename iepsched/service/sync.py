@@ -37,9 +37,18 @@ from ..core.reconcile import (
     is_move,
     observe,
     reconcile,
+    took_place,
 )
 from ..core.recovery import found_count, mass_losses, to_recreate
-from ..core.remote import Action, DesiredItem, Remote, Result, Snapshot
+from ..core.remote import (
+    Action,
+    DesiredItem,
+    Remote,
+    RemoteEvent,
+    RemoteTask,
+    Result,
+    Snapshot,
+)
 from ..state.store import StateStore
 from .district import District, plan_inputs
 from .losses import (
@@ -125,7 +134,7 @@ def run_sync(
             store.save(recreate)
         items = {**items, **{st.row_id: st for st in recreate}}
         report.reports.extend(f"{x.describe()}: creating them again" for x in losses)
-    items = _observe(store, items, snapshot, options, report)
+    items = _observe(store, remote, items, snapshot, options, report)
 
     inputs = state_inputs(
         district.students,
@@ -179,7 +188,7 @@ def run_sync(
         )
         items = store.items()
         snapshot = remote.snapshot(again_mailboxes, _known_events(items))
-        items = _observe(store, items, snapshot, options, report, quiet=True)
+        items = _observe(store, remote, items, snapshot, options, report, quiet=True)
         keys = {a.key for a in uncertain}
         wanted = [d for d in desired if d.key in keys]
         items = adopt_orphans(store, items, wanted, snapshot, dry_run=options.dry_run)
@@ -223,6 +232,7 @@ def _known_events(items: Mapping[str, ItemState]) -> dict[str, str]:
 
 def _observe(
     store: StateStore,
+    remote: Remote,
     items: dict[str, ItemState],
     snapshot: Snapshot,
     options: SyncOptions,
@@ -230,7 +240,17 @@ def _observe(
     *,
     quiet: bool = False,
 ) -> dict[str, ItemState]:
-    obs = observe(items, snapshot, now=options.now)
+    hidden = _hidden(items, snapshot)
+    obs = observe(items, replace(snapshot, mailboxes=snapshot.mailboxes - hidden), now=options.now)
+    for mailbox in sorted(hidden):
+        # Read alone, a mailbox shows its own copy of every key.
+        known = {i: m for i, m in _known_events(items).items() if m == mailbox}
+        own = observe(items, remote.snapshot([mailbox], known), now=options.now)
+        obs.updates.extend(own.updates)
+        obs.contacts.extend(own.contacts)
+        obs.reports.extend(own.reports)
+        for what, n in own.counts.items():
+            obs.counts[what] = obs.counts.get(what, 0) + n
     if not quiet:
         report.reports.extend(obs.reports)
         report.counts.update(obs.counts)
@@ -249,6 +269,30 @@ def _observe(
     merged = dict(items)
     merged.update((u.row_id, u) for u in obs.updates)
     return merged
+
+
+def _hidden(items: Mapping[str, ItemState], snapshot: Snapshot) -> set[str]:
+    """Mailboxes whose own copy of an item the snapshot may hide behind another mailbox's copy.
+
+    A snapshot reports one copy per key; during a hand-over (until the old copy is removed, e.g.
+    after a run killed half-way) the same key lives in two mailboxes, and taking the old copy
+    for the new one would adopt its id, then remove it: a row live in the state, missing in
+    Microsoft 365.
+    """
+    out: set[str] = set()
+    for st in items.values():
+        if st.moving_from is not None or st.state not in (LIVE, PENDING):
+            continue
+        if st.mailbox not in snapshot.mailboxes:
+            continue
+        found: RemoteEvent | RemoteTask | None = (
+            snapshot.events.get(st.key)
+            if st.kind in ("event", "calendar_item")
+            else snapshot.tasks.get(st.key)
+        )
+        if found is not None and found.mailbox != st.mailbox:
+            out.add(st.mailbox)
+    return out
 
 
 def _plan(
@@ -306,9 +350,10 @@ def _rehome(
         st = items.get(d.key)
         if st is None or st.state != LIVE or not st.remote_id or st.mailbox == d.mailbox:
             continue
-        if d.held:
+        if d.held or took_place(st, options.now):
             # A meeting that took place is history: it stays in the calendar it happened in (its
             # old copy, being in the past, would never be cancelled: the team would see two).
+            # Earlier today counts: the plan calls a meeting of today not yet held.
             continue
         moved.append(replace(st, moving_from=st.mailbox))
         moved.append(replace(st, state=DELETED, remote_id=None, list_id=None, change_key=None))
