@@ -942,8 +942,8 @@ class _KilledAfterCreates:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
 
-    def snapshot(self, mailboxes: Iterable[str]) -> Any:
-        return self.inner.snapshot(mailboxes)
+    def snapshot(self, mailboxes: Iterable[str], known: Any = None) -> Any:
+        return self.inner.snapshot(mailboxes, known)
 
     def free_busy(self, *args: Any, **kwargs: Any) -> Any:
         return self.inner.free_busy(*args, **kwargs)

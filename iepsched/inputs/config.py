@@ -288,9 +288,19 @@ class _ConfigReader(Reader):
         if not name or not timezone:
             return None
         # Derived from the config, not the state file: a lost state still knows its own items.
-        installation = self.get(
-            table, "district", "installation", installation_id, installation_id(name)
-        )
+        try:
+            derived: str | None = installation_id(name)
+        except ValueError:
+            derived = None  # a name of punctuation only: the key must then be given
+        installation = self.get(table, "district", "installation", installation_id, derived)
+        if installation is None:
+            self.error(
+                "district",
+                "installation",
+                "missing: the district name has no letters or digits to derive it from; set "
+                'e.g. installation = "prairie-valley"',
+            )
+            return None
         return DistrictSettings(name=name, timezone=timezone, installation=installation)
 
     def roster(self, data: Mapping[str, Any]) -> RosterSettings | None:
