@@ -90,8 +90,8 @@ def report(
     outputs = [p for p in (html_path, csv_path, contacts_path, timeliness_path) if p is not None]
     if not outputs:
         raise click.UsageError(
-            "say what to write: --html FILE, --csv FILE, --contacts-csv FILE or "
-            "--timeliness-csv FILE"
+            "say what to write: --html FILE, --csv FILE or --contacts-csv FILE; "
+            "--timeliness-csv FILE for the meetings held, timely and late"
         )
     check_folders(outputs)
     from ..core.model import Contact, Cycle, Delay, DistrictPlan
