@@ -94,8 +94,8 @@ def test_report_writes_held_meetings_in_every_file(held_state: Path, tmp_path: P
     # Newest school year first, each with its counts and its late meetings.
     assert section.index("School year 2025-26") < section.index("School year 2024-25")
     assert re.search(
-        r'data-held="held">3</span> meetings held: <span data-held="timely">1</span> timely, '
-        r'<span data-held="late">2</span> late',
+        r'data-held="held">3</span> · timely: <span data-held="timely">1</span> · '
+        r'late: <span data-held="late">2</span>',
         section,
     )
     assert "LEA out for surgery" in section and "no reason logged" in section

@@ -84,8 +84,8 @@ def _dom(chromium: str, profile: Path, url: str) -> str:
 
 def _counts(dom: str) -> tuple[str, str, str]:
     found = re.search(
-        r'data-held="held">(\d+)</span> meetings held: <span data-held="timely">(\d+)</span> '
-        r'timely, <span data-held="late">(\d+)</span> late',
+        r'data-held="held">(\d+)</span> · timely: <span data-held="timely">(\d+)</span> '
+        r'· late: <span data-held="late">(\d+)</span>',
         dom,
     )
     assert found is not None

@@ -373,9 +373,9 @@ def held_section(years: Sequence[YearTimeliness], students: Mapping[str, Student
         name = _e(year.school_year)
         yield (
             f'<div class="held-year" data-year="{name}"><h3>School year {name}</h3>'
-            f'<p class="facts"><span data-held="held">{year.held}</span> meetings held: '
-            f'<span data-held="timely">{year.timely}</span> timely, '
-            f'<span data-held="late">{len(year.late)}</span> late</p>'
+            f'<p class="facts">Meetings held: <span data-held="held">{year.held}</span> · '
+            f'timely: <span data-held="timely">{year.timely}</span> · '
+            f'late: <span data-held="late">{len(year.late)}</span></p>'
         )
         if not year.late:
             yield "</div>"
