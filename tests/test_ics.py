@@ -516,3 +516,38 @@ def test_hostile_names_never_reach_the_calendar(tmp_path: Path) -> None:
     summaries = {e.summary.value for e in events(parse(data))}
     assert "IEP meeting — H001 =.<." in summaries
     assert "IEP meeting — H004 +.-." in summaries
+
+
+def _invite_plan(**student: object) -> StudentPlan:
+    """S1 of the small plan, 15 at the meeting, with an invite_student step."""
+    winter = small_plans()[0]
+    invite = Milestone(
+        "invite_student", dt.date(2026, 12, 23), "task", "upcoming", "Invite the student"
+    )
+    return dataclasses.replace(
+        winter,
+        student=dataclasses.replace(winter.student, **student),  # type: ignore[arg-type]
+        milestones=(*winter.milestones, invite),
+    )
+
+
+def _meeting_description(plan: StudentPlan) -> str:
+    data = plans_calendar(
+        (plan,), tz_name="America/Chicago", name="t", sequence_for=None, stamp=STAMP
+    )
+    by_uid = {e.uid.value: e for e in events(parse(data))}
+    return str(by_uid["S1/2027-01-20/meeting@iepsched"].description.value)
+
+
+def test_student_without_email_is_not_said_to_be_invited() -> None:
+    """A 14+ student with no email is no attendee: the event says to invite them in person."""
+    text = _meeting_description(_invite_plan(student_email=""))
+    assert "The student is invited" not in text
+    assert "Invite the student (14 or older) in person" in text
+
+
+def test_student_with_email_is_said_to_be_invited() -> None:
+    """A 14+ student with an email is an attendee of the Outlook event, and the ICS says so."""
+    text = _meeting_description(_invite_plan(student_email="maya@students.example.org"))
+    assert "The student is invited (14 or older)." in text
+    assert "in person" not in text

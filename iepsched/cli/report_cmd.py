@@ -51,6 +51,12 @@ def writing(path: Path) -> Iterator[None]:
     type=_file,
     help="Write the whole parent-contact log as CSV to this file.",
 )
+@click.option(
+    "--timeliness-csv",
+    "timeliness_path",
+    type=_file,
+    help="Write the meetings held, timely or late (days late, reason logged), as CSV.",
+)
 @caseload_options
 @today_option
 @click.pass_context
@@ -60,6 +66,7 @@ def report(
     html_path: Path | None,
     csv_path: Path | None,
     contacts_path: Path | None,
+    timeliness_path: Path | None,
     case_manager: str | None,
     building: str | None,
     today: str | None,
@@ -69,8 +76,10 @@ def report(
     The HTML page needs no network: status counts, the students who need attention with the
     warning and the next action, a month calendar of meetings and every student's timeline,
     with filters by case manager, building and status; it prints cleanly. The compliance CSV has
-    one row per student and step; the contact-log CSV is the append-only log. CSV cells that a
-    spreadsheet would run as formulas are prefixed with a quote.
+    one row per student and step, then one per meeting held (timely or late); the contact-log CSV
+    is the append-only log; the timeliness CSV has one row per meeting held with its days late
+    and the reason logged with `iepsched delay log`. CSV cells that a spreadsheet would run as
+    formulas are prefixed with a quote.
 
     --case-manager EMAIL and/or --building NAME write every file for that caseload only. A
     --today after today is a preview (said in the report's banner): meetings not yet held by
@@ -78,14 +87,22 @@ def report(
 
     Example: iepsched report --html report.html --csv compliance.csv --today 2026-11-30
     """
-    outputs = [p for p in (html_path, csv_path, contacts_path) if p is not None]
+    outputs = [p for p in (html_path, csv_path, contacts_path, timeliness_path) if p is not None]
     if not outputs:
-        raise click.UsageError("say what to write: --html FILE, --csv FILE or --contacts-csv FILE")
+        raise click.UsageError(
+            "say what to write: --html FILE, --csv FILE or --contacts-csv FILE; "
+            "--timeliness-csv FILE for the meetings held, timely and late"
+        )
     check_folders(outputs)
-    from ..core.model import Contact, DistrictPlan
+    from ..core.model import Contact, Cycle, Delay, DistrictPlan
+    from ..core.timeliness import held_meetings, timeliness
     from ..fs.atomic import open_atomic
     from ..outputs.caseload import caseload_plans, resolve_caseload
-    from ..outputs.csvreport import write_compliance_csv, write_contacts_csv
+    from ..outputs.csvreport import (
+        write_compliance_csv,
+        write_contacts_csv,
+        write_timeliness_csv,
+    )
     from ..outputs.report import write_html_report
     from ..outputs.wording import future_note
     from ..service.district import load_district, plan_with_state
@@ -104,11 +121,22 @@ def report(
     actual = real_today(config)
     enabled = show_progress(application.verbosity, sys.stderr)
     contacts: list[Contact] = []
+    delays: list[Delay] = []
+    cycles: dict[tuple[str, str], list[Cycle]] = {}
     with open_state_readonly(config) as store:
         district_plan = plan_with_state(district, today=day, store=store)
         if store is not None:
             contacts = store.contacts()
+            delays = store.delays()
+            cycles = store.cycles()
         preview = store is None
+    roster = {s.student_id: s for s in district.roster.students}
+    held = held_meetings(cycles, district_plan.plans)
+    if not chosen.everyone:
+        held = tuple(
+            h for h in held if h.student_id in roster and chosen.holds(roster[h.student_id])
+        )
+    years = timeliness(held, delays)
     if not chosen.everyone:
         # The whole roster was planned (the answer sync would book); the files show the caseload.
         mine = caseload_plans(district_plan.plans, chosen)
@@ -138,13 +166,18 @@ def report(
                 each=each,
                 caseload=chosen.describe(),
                 actual_today=actual,
+                held=years,
+                students=roster,
             )
     if csv_path:
         with writing(csv_path):
-            write_compliance_csv(csv_path, district_plan, skipped)
+            write_compliance_csv(csv_path, district_plan, skipped, held=years, students=roster)
     if contacts_path:
         with writing(contacts_path):
             write_contacts_csv(contacts_path, contacts)
+    if timeliness_path:
+        with writing(timeliness_path):
+            write_timeliness_csv(timeliness_path, years)
     counts = Counter(p.status for p in district_plan.plans)
     summary = ", ".join(f"{counts[s]} {s}" for s in STUDENT_STATUS_ORDER if counts[s])
     of = "" if chosen.everyone else f" of {chosen.describe()}"

@@ -17,6 +17,7 @@ from .model import (
     Cycle,
     HeldCycle,
     Meeting,
+    MeetingState,
     Milestone,
     MilestoneStatus,
     Occurrence,
@@ -185,7 +186,7 @@ def _milestones(
     m_date: dt.date | None,
     next_due: dt.date | None,
     age: int,
-    delivered: bool,
+    delivered: MeetingState | None,
     done: frozenset[str],
     memo: RunMemo,
     track: str,
@@ -222,7 +223,7 @@ def _milestones(
             )
         else:
             date = m_date if key == "meeting" else dater.date(rule.rule, key)
-            if key in done or (delivered and (key == "meeting" or key == "staff_invite")):
+            if key in done or _event_done(key, delivered):
                 status = "done"
             elif date is None:
                 status = "unscheduled"
@@ -270,7 +271,7 @@ def shared_milestones(
     m_date: dt.date | None,
     next_due: dt.date | None,
     age: int,
-    delivered: bool,
+    delivered: MeetingState | None,
     done: frozenset[str],
     memo: RunMemo,
 ) -> MilestoneSet:
@@ -420,8 +421,21 @@ def _old_enough_at_next_due(
     return age_on(student.birth_date, day) >= years
 
 
-def meeting_delivered(meeting: Meeting | None) -> bool:
-    return meeting is not None and meeting.state in ("booked", "held")
+def meeting_delivered(meeting: Meeting | None) -> MeetingState | None:
+    """The meeting's state once its event exists ("booked" or "held"); None while it is only
+    proposed (or not placed). Part of the milestones' sharing key: see `_event_done`."""
+    if meeting is None or meeting.state == "proposed":
+        return None
+    return meeting.state
+
+
+def _event_done(key: str, delivered: MeetingState | None) -> bool:
+    """Whether the meeting event makes this milestone done (SPEC §3.3): `staff_invite` is the
+    invitation the event sends, done once the event exists (booked); `meeting` is done only once
+    it is held — a booked meeting still ahead may be moved or cancelled, so it is never done."""
+    if key == "staff_invite":
+        return delivered is not None
+    return key == "meeting" and delivered == "held"
 
 
 def date_of(milestones: Sequence[Milestone], key: str) -> dt.date | None:

@@ -1,10 +1,13 @@
-"""The coordinators' CSVs: compliance (a row per student and milestone) and the contact log.
+"""The coordinators' CSVs: compliance (a row per student and milestone), the contact log and the
+meetings held, timely or late (SPEC §3.3, §6).
 
 Every cell passes through `csvsafe.neutralise`, so roster values can never become formulas; files
 are written atomically, UTF-8 with a BOM so Excel reads them as UTF-8. The compliance CSV is
 streamed row by row (a 100,000-student district has some two million rows), and it starts with a
 `skipped_row` row for every roster row that could not be planned, so a coordinator filtering the
-file sees who is missing (SPEC §2.2).
+file sees who is missing (SPEC §2.2). It ends with a `meeting_held:YEAR` row per meeting held
+(milestone_status `timely` or `late`), so the file counts each school year's meetings held; the
+timeliness CSV has their days late and reasons.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from ..core.model import Contact, DistrictPlan, SkippedRow, StudentPlan
+from ..core.model import Contact, DistrictPlan, SkippedRow, Student, StudentPlan
+from ..core.timeliness import YearTimeliness
 from ..fs.atomic import open_atomic, write_atomic
 from .csvsafe import neutralise
 
@@ -44,8 +48,19 @@ CONTACT_COLUMNS: tuple[str, ...] = (
     "source",
 )
 
+TIMELINESS_COLUMNS: tuple[str, ...] = (
+    "school_year",
+    "student_id",
+    "due_date",
+    "held_on",
+    "days_late",
+    "status",
+    "reason",
+)
+
 
 SKIPPED_STATUS = "skipped_row"  # student_status of a roster row that was not planned
+HELD_MILESTONE = "meeting_held"  # milestone of a held meeting's row: meeting_held:2026-27
 
 
 class _Writable(Protocol):
@@ -73,17 +88,26 @@ def _contacts_met(plan: StudentPlan) -> str:
 
 
 def compliance_rows(
-    district_plan: DistrictPlan, skipped: Sequence[SkippedRow] = ()
+    district_plan: DistrictPlan,
+    skipped: Sequence[SkippedRow] = (),
+    *,
+    held: Sequence[YearTimeliness] = (),
+    students: Mapping[str, Student] | None = None,
 ) -> list[dict[str, str]]:
     """One row per student and milestone (a student without milestones gets one row)."""
-    return list(iter_compliance_rows(district_plan, skipped))
+    return list(iter_compliance_rows(district_plan, skipped, held=held, students=students))
 
 
 def iter_compliance_rows(
-    district_plan: DistrictPlan, skipped: Sequence[SkippedRow] = ()
+    district_plan: DistrictPlan,
+    skipped: Sequence[SkippedRow] = (),
+    *,
+    held: Sequence[YearTimeliness] = (),
+    students: Mapping[str, Student] | None = None,
 ) -> Iterator[dict[str, str]]:
     """The compliance rows one at a time: first a `skipped_row` row per skipped roster row (its id
-    where readable and its line, nothing else of the row), then each student's milestones."""
+    where readable and its line, nothing else of the row), then each student's milestones, then
+    a row per meeting held (`held_rows`)."""
     blank = dict.fromkeys(COMPLIANCE_COLUMNS, "")
     for row in skipped:
         yield blank | {
@@ -117,19 +141,88 @@ def iter_compliance_rows(
                 "milestone_date": m.date.isoformat() if m.date else "",
                 "milestone_status": m.status,
             }
+    statuses = {p.student_id: p.status for p in district_plan.plans}
+    yield from held_rows(held, students or {}, statuses)
 
 
-def compliance_csv(district_plan: DistrictPlan, skipped: Sequence[SkippedRow] = ()) -> str:
+def held_rows(
+    years: Sequence[YearTimeliness],
+    students: Mapping[str, Student],
+    statuses: Mapping[str, str],
+) -> Iterator[dict[str, str]]:
+    """The compliance CSV's row per meeting held (SPEC §6): milestone `meeting_held:YEAR`, dated
+    the held day, status `timely` or `late`; due_date is the DUE it was held against. Names,
+    building and case manager come from the roster (blank for a student no longer on it)."""
+    for year in years:
+        for m in year.meetings:
+            s = students.get(m.student_id)
+            yield {
+                "student_id": m.student_id,
+                "last_name": s.last_name if s else "",
+                "first_name": s.first_name if s else "",
+                "building": s.building if s else "",
+                "case_manager_email": s.case_manager_email if s else "",
+                "due_date": m.due_date.isoformat(),
+                "student_status": statuses.get(m.student_id, ""),
+                "meeting_date": m.held_on.isoformat(),
+                "meeting_state": "held",
+                "milestone": f"{HELD_MILESTONE}:{year.school_year}",
+                "milestone_date": m.held_on.isoformat(),
+                "milestone_status": m.status,
+                "contacts_met": "",
+            }
+
+
+def compliance_csv(
+    district_plan: DistrictPlan,
+    skipped: Sequence[SkippedRow] = (),
+    *,
+    held: Sequence[YearTimeliness] = (),
+    students: Mapping[str, Student] | None = None,
+) -> str:
     """The compliance CSV as text (cells neutralised, CRLF line ends, no BOM)."""
-    return _csv_text(COMPLIANCE_COLUMNS, iter_compliance_rows(district_plan, skipped))
+    rows = iter_compliance_rows(district_plan, skipped, held=held, students=students)
+    return _csv_text(COMPLIANCE_COLUMNS, rows)
 
 
 def write_compliance_csv(
-    path: Path, district_plan: DistrictPlan, skipped: Sequence[SkippedRow] = ()
+    path: Path,
+    district_plan: DistrictPlan,
+    skipped: Sequence[SkippedRow] = (),
+    *,
+    held: Sequence[YearTimeliness] = (),
+    students: Mapping[str, Student] | None = None,
 ) -> None:
     """Write the compliance CSV atomically and row by row, UTF-8 with a BOM (for Excel)."""
+    rows = iter_compliance_rows(district_plan, skipped, held=held, students=students)
     with open_atomic(path, encoding="utf-8-sig") as out:
-        _write_csv(out, COMPLIANCE_COLUMNS, iter_compliance_rows(district_plan, skipped))
+        _write_csv(out, COMPLIANCE_COLUMNS, rows)
+
+
+def timeliness_rows(years: Sequence[YearTimeliness]) -> Iterator[dict[str, str]]:
+    """One row per meeting held, oldest school year first (SPEC §3.3): its DUE, held date, days
+    late, `timely` or `late`, and for a late one the logged reason (or "no reason logged")."""
+    for year in years:
+        for m in year.meetings:
+            yield {
+                "school_year": year.school_year,
+                "student_id": m.student_id,
+                "due_date": m.due_date.isoformat(),
+                "held_on": m.held_on.isoformat(),
+                "days_late": str(m.days_late),
+                "status": m.status,
+                "reason": m.reason,
+            }
+
+
+def timeliness_csv(years: Sequence[YearTimeliness]) -> str:
+    """The meetings-held CSV as text (cells neutralised, no BOM)."""
+    return _csv_text(TIMELINESS_COLUMNS, timeliness_rows(years))
+
+
+def write_timeliness_csv(path: Path, years: Sequence[YearTimeliness]) -> None:
+    """Write the meetings-held CSV atomically, UTF-8 with a BOM (opens right in Excel)."""
+    write_atomic(path, timeliness_csv(years).encode("utf-8-sig"))
 
 
 def contact_rows(contacts: Iterable[Contact]) -> list[dict[str, str]]:

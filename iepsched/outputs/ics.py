@@ -177,8 +177,13 @@ def _meeting_event(
     ]
     if s.provider_emails:
         lines.append("Optional: " + ", ".join(s.provider_emails))
-    if any(m.key == "invite_student" for m in plan.milestones):
-        lines.append("The student is invited (14 or older).")
+    if plan.milestone("invite_student") is not None:
+        # Only a student with an email is an attendee of the Outlook event (core.items); one
+        # without is invited by the case manager, so the event must not claim an invitation.
+        if s.student_email:
+            lines.append("The student is invited (14 or older).")
+        else:
+            lines.append("Invite the student (14 or older) in person: no email on the roster.")
     event = _base_event(
         uid_for(item_key(s.student_id, cycle, "meeting")),
         subject(privacy.meeting_subject_template, plan, "IEP meeting"),

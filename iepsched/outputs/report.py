@@ -28,8 +28,10 @@ from ..core.model import (
     Meeting,
     Milestone,
     SkippedRow,
+    Student,
     StudentPlan,
 )
+from ..core.timeliness import NO_REASON, YearTimeliness
 from ..fs.atomic import write_atomic
 from .csvreport import COMPLIANCE_COLUMNS, contact_rows, contacts_csv
 from .reportcal import STATUS_LABELS, calendar_section
@@ -87,6 +89,8 @@ def html_report(
     inline_timelines: int = INLINE_TIMELINES,
     caseload: str = "",
     actual_today: dt.date | None = None,
+    held: Sequence[YearTimeliness] = (),
+    students: Mapping[str, Student] | None = None,
 ) -> str:
     """The whole report as one HTML document (UTF-8 text); see `write_html_report`."""
     out = io.StringIO()
@@ -104,6 +108,8 @@ def html_report(
         inline_timelines=inline_timelines,
         caseload=caseload,
         actual_today=actual_today,
+        held=held,
+        students=students,
     )
     return out.getvalue()
 
@@ -123,6 +129,8 @@ def write_html_report(
     inline_timelines: int = INLINE_TIMELINES,
     caseload: str = "",
     actual_today: dt.date | None = None,
+    held: Sequence[YearTimeliness] = (),
+    students: Mapping[str, Student] | None = None,
 ) -> None:
     """Write the report to `out` piece by piece (nothing loaded from anywhere when it is viewed).
 
@@ -130,7 +138,9 @@ def write_html_report(
     top: those students are not in the plan at all); `preview` says no sync has run yet; `each`
     wraps the per-student loop (a progress bar); `inline_timelines` is the largest district whose
     timelines are written out in full; `caseload` names the case manager or building the plans
-    were chosen for; `actual_today` is the real date, and a `today` after it is a preview.
+    were chosen for; `actual_today` is the real date, and a `today` after it is a preview;
+    `held` is each school year's meetings held, timely and late (`core.timeliness`), and
+    `students` the roster by id, whose case manager and building let the filters apply to them.
     """
     plans = district_plan.plans
     by_due = sorted(plans, key=lambda p: (p.due_date, p.student_id))
@@ -167,7 +177,7 @@ def write_html_report(
     problems_link = '<a href="#problems">Input problems</a> ' if problems or skipped else ""
     head.append(
         f'<nav class="toc">{problems_link}<a href="#summary">Summary</a> '
-        '<a href="#attention">Needs attention</a>'
+        '<a href="#attention">Needs attention</a> <a href="#held">Meetings held</a>'
         ' <a href="#calendar">Meetings by month</a> <a href="#timelines">Student timelines</a>'
         "</nav>"
     )
@@ -178,6 +188,7 @@ def write_html_report(
     out.write(_filters(plans) + "\n<main>\n")
     out.write(_summary(plans) + "\n")
     _write(out, _attention(by_due))
+    _write(out, held_section(held, students or {p.student_id: p.student for p in plans}))
     _write(out, calendar_section(by_due, today))
     rows: dict[str, int] | None = None if len(plans) <= inline_timelines else {}
     _write(out, _timelines(by_due, contacts_by_student, each, rows))
@@ -338,6 +349,68 @@ def _attention(by_due: Sequence[StudentPlan]) -> Iterator[str]:
             "</tr>"
         )
     yield "</tbody></table></section>"
+
+
+def held_section(years: Sequence[YearTimeliness], students: Mapping[str, Student]) -> Iterator[str]:
+    """ "Meetings held: timely and late" (SPEC §3.3, §6): per school year, newest first, the
+    counts and a table of the late meetings with days late and the logged reason.
+
+    The filters apply: each late row carries its student's case manager and building (`flt-cl`:
+    the status filter does not hide it, as a held meeting has no status of its own), and the
+    counts per (case manager, building) are written as JSON for the script to sum.
+    """
+    yield '<section id="held"><h2>Meetings held: timely and late</h2>'
+    if not years:
+        yield "<p>No meeting held is recorded yet.</p></section>"
+        return
+    counts: dict[tuple[str, str, str], list[int]] = {}
+    for year in reversed(years):
+        for m in year.meetings:
+            s = students.get(m.student_id)
+            key = (year.school_year, s.case_manager_email if s else "", s.building if s else "")
+            tally = counts.setdefault(key, [0, 0])
+            tally[m.status == "late"] += 1
+        name = _e(year.school_year)
+        yield (
+            f'<div class="held-year" data-year="{name}"><h3>School year {name}</h3>'
+            f'<p class="facts">Meetings held: <span data-held="held">{year.held}</span> · '
+            f'timely: <span data-held="timely">{year.timely}</span> · '
+            f'late: <span data-held="late">{len(year.late)}</span></p>'
+        )
+        if not year.late:
+            yield "</div>"
+            continue
+        yield (
+            '<table class="late"><thead><tr><th>Student</th><th>Building · case manager</th>'
+            "<th>IEP due</th><th>Held</th><th>Days late</th><th>Reason logged</th></tr></thead>"
+            "<tbody>"
+        )
+        for m in year.late:
+            s = students.get(m.student_id)
+            where = (
+                f'{_e(s.building)}<br><span class="cm">{_e(s.case_manager_label)}</span>'
+                if s
+                else "not on the roster"
+            )
+            attrs = (
+                f' data-cm="{_e(s.case_manager_email)}" data-building="{_e(s.building)}"'
+                if s
+                else ' data-cm="" data-building=""'
+            )
+            ini = f' <span class="ini">{_e(s.initials)}</span>' if s else ""
+            reason_cls = ' class="noreason"' if m.reason == NO_REASON else ""
+            yield (
+                f'<tr class="flt-cl"{attrs}><td>{_e(m.student_id)}{ini}</td>'
+                f'<td class="who">{where}</td><td class="nowrap">{_e(m.due_date.isoformat())}</td>'
+                f'<td class="nowrap">{_e(m.held_on.isoformat())}</td><td>{m.days_late}</td>'
+                f"<td{reason_cls}>{_e(m.reason)}</td>"
+                "</tr>"
+            )
+        yield "</tbody></table></div>"
+    # [year, case manager, building, timely, late]; "</" written "<\/" so no value ends the script.
+    listed = json.dumps([[*k, *v] for k, v in counts.items()], ensure_ascii=False)
+    listed = listed.replace("</", "<\\/")
+    yield f'<script type="application/json" id="held-counts">{listed}</script></section>'
 
 
 def _meeting_text(meeting: Meeting | None) -> str:

@@ -72,6 +72,8 @@ p.contacts{margin:6px 0 0}p.contacts.unmet{color:#a1001d;font-weight:600}
 p.contacts.met{color:#17622f}.logged{color:var(--muted);font-weight:400}
 #problems.alert{background:#fde8eb;border:2px solid #a1001d;border-radius:8px;padding:4px 14px;
 margin:12px 0}#problems.alert h2{border-bottom-color:#f3b7c1;margin-top:8px}
+table.late{margin:6px 0 14px}td.noreason{color:#a1001d;font-style:italic}
+.held-year h3{margin:14px 0 2px}
 details.tl{margin:6px 0}details.tl summary{cursor:pointer;color:#2450a8}
 footer{margin-top:30px;color:var(--muted);font-size:12px;border-top:1px solid var(--line)}
 @media print{
@@ -136,6 +138,12 @@ JS = r"""
   var cards = document.querySelectorAll('li.count[data-count]');
   var facts = document.querySelectorAll('#summary [data-fact]');
   var factKeys = 'FACT_KEYS'.split(' ');
+  // Meetings held (SPEC §6): late rows follow the case manager and building (a held meeting has
+  // no status); each year's counts are summed from [year, cm, building, timely, late] entries.
+  var lateRows = document.querySelectorAll('.flt-cl');
+  var heldSource = document.getElementById('held-counts');
+  var held = heldSource ? JSON.parse(heldSource.textContent) : [];
+  var years = document.querySelectorAll('.held-year[data-year]');
   var selects = {cm: cm, building: building, status: status};
   function matches(el, sel, attr) { return !sel.value || el.getAttribute(attr) === sel.value; }
   function apply() {
@@ -157,6 +165,24 @@ JS = r"""
           }
         }
       } else if (el.tagName === 'TR' && ok) { attention++; }
+    }
+    for (i = 0; i < lateRows.length; i++) {
+      lateRows[i].hidden = !(matches(lateRows[i], cm, 'data-cm') &&
+        matches(lateRows[i], building, 'data-building'));
+    }
+    var tally = {};
+    for (i = 0; i < held.length; i++) {
+      var h = held[i];
+      if ((!cm.value || h[1] === cm.value) && (!building.value || h[2] === building.value)) {
+        var t = tally[h[0]] || (tally[h[0]] = [0, 0]);
+        t[0] += h[3]; t[1] += h[4];
+      }
+    }
+    for (i = 0; i < years.length; i++) {
+      var y = tally[years[i].getAttribute('data-year')] || [0, 0];
+      years[i].querySelector('[data-held="held"]').textContent = y[0] + y[1];
+      years[i].querySelector('[data-held="timely"]').textContent = y[0];
+      years[i].querySelector('[data-held="late"]').textContent = y[1];
     }
     count.textContent = shown + ' of ' + total + ' students shown';
     none.hidden = shown !== 0;
