@@ -84,3 +84,30 @@ def test_a_lost_state_file_does_not_make_an_installation_refuse_its_items(
     done = cli(toml, "sync", "--today", TODAY, "--format", "json", "--recover")
     assert done.exit_code == 0, done.output
     assert held(sb) == before
+
+
+def test_a_district_name_without_letters_asks_for_an_installation(tmp_path: Path) -> None:
+    """[district] name = ":" cannot give an installation id: a config problem, not a crash."""
+    from iepsched.core.errors import UserError
+    from iepsched.inputs.config import load_config
+
+    toml = tmp_path / "iepsched.toml"
+    sample = Path(__file__).resolve().parents[1] / "config" / "iepsched.toml"
+    text = sample.read_text(encoding="utf-8")
+    name_line = next(line for line in text.splitlines() if line.startswith("name = "))
+    toml.write_text(text.replace(name_line, 'name = ":"', 1), encoding="utf-8")
+    for path in ("roster.csv", "calendars", "rules.toml"):
+        source = sample.parent / path
+        target = tmp_path / path
+        if source.is_dir():
+            import shutil
+
+            shutil.copytree(source, target)
+        elif source.exists():
+            target.write_bytes(source.read_bytes())
+    try:
+        load_config(toml)
+    except UserError as exc:
+        assert "[district] installation" in str(exc)
+    else:
+        raise AssertionError("a name with no letters or digits must ask for an installation")

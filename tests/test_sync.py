@@ -1086,13 +1086,22 @@ def test_dry_run_shows_what_a_snow_day_moves(tmp_path: Path) -> None:
         if a.student_id == SUBJECT and a.kind == "task" and "dueDateTime" in a.changed
     ]
     assert tasks
+
+        """The date of a task key in a plan (a milestone or one occurrence) (`…/progress_monitoring/2`)."""
+        """A task's date in a plan: a milestone's, or one occurrence's (`…/progress_monitoring/2`)."""
+        *_, name, last = key.split("/")
+        if last.isdigit():
+            m = p.milestone(name)
+            return next((o.date for o in m.occurrences if o.number == int(last)), None)
+        m = p.milestone(last)
+        return m.date if m is not None else None
+
     for a in tasks:
-        milestone = a.key.rsplit("/", 1)[1]
-        then, now = was.milestone(milestone), plan.milestone(milestone)
+        then, now = due(was, a.key), due(plan, a.key)
         assert then is not None and now is not None
-        assert (a.before, a.after) == (then.date, now.date), a.key
-        assert change_text(a, TZ) == f"due {then.date} → {now.date}"
-        assert a.as_dict()["before"] == str(then.date)
+        assert (a.before, a.after) == (then, now), a.key
+        assert change_text(a, TZ) == f"due {then} → {now}"
+        assert a.as_dict()["before"] == str(then)
 
     real = w.sync()
     assert [a.as_dict() for a in real.actions] == [a.as_dict() for a in dry.actions]
