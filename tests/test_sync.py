@@ -1087,8 +1087,8 @@ def test_dry_run_shows_what_a_snow_day_moves(tmp_path: Path) -> None:
     ]
     assert tasks
 
-        """The date of a task key in a plan (a milestone or one occurrence) (`…/progress_monitoring/2`)."""
-        """A task's date in a plan: a milestone's, or one occurrence's (`…/progress_monitoring/2`)."""
+    def due(p: Any, key: str) -> Any:
+        """The date of a task key in a plan: a milestone's, or an occurrence's (`…/pm/2`)."""
         *_, name, last = key.split("/")
         if last.isdigit():
             m = p.milestone(name)
