@@ -28,6 +28,7 @@ from .event_render import render
 from .httpd import Drop, Handler, HttpAnswer, Server, answer, error
 from .messages import ItemRequest
 from .pipeline import Pipeline
+from .reqlog import LoggedRequest, RequestLog
 from .store import GraphError, Store
 from .throttle import FAULT_KINDS, Gate
 from .view import View
@@ -60,6 +61,7 @@ class GraphSandbox:
         deny_mailboxes: Iterable[str] = (),
         roles: Iterable[str] | None = None,
         room_policies: Mapping[str, str] | None = None,
+        record: bool = False,
     ) -> None:
         """Configure (but do not start) a sandbox.
 
@@ -75,6 +77,7 @@ class GraphSandbox:
         are the application permissions in every token (default: the ones iepsched needs).
         `room_policies` maps a room's address to how it answers invitations: "accept" (the
         default: accept when free, decline a conflict), "decline", "tentative" or "none".
+        `record=True` logs every Graph request (see :meth:`requests`).
         """
         if latency_ms < 0:
             raise ValueError("latency_ms must be >= 0")
@@ -101,7 +104,8 @@ class GraphSandbox:
         self.store.tenant = Tenant.of(mailboxes, deny_mailboxes)
         self.store.room_policies = events.room_policies(room_policies or {})
         self.api = GraphApi(self.store, lambda: self.graph_url)
-        self.pipeline = Pipeline(self.gate, self.api, self._sleep)
+        self.request_log: RequestLog | None = RequestLog() if record else None
+        self.pipeline = Pipeline(self.gate, self.api, self._sleep, self.request_log)
         self.tokens = TokenService(
             tenant_id, lambda: self._base_url, client_secret=client_secret, roles=roles
         )
@@ -239,6 +243,19 @@ class GraphSandbox:
         }
         return snap
 
+    def requests(self) -> list[LoggedRequest]:
+        """Every Graph request received so far (method, decoded path and query, the headers of
+        interest, JSON body, answer status and error code); a $batch's items one by one,
+        then its envelope. Needs ``GraphSandbox(record=True)``."""
+        if self.request_log is None:
+            raise RuntimeError("the sandbox records requests only with GraphSandbox(record=True)")
+        return self.request_log.items()
+
+    def clear_requests(self) -> None:
+        """Forget the logged requests (no-op unless recording)."""
+        if self.request_log is not None:
+            self.request_log.clear()
+
     def reset_stats(self) -> None:
         """Zero the statistics (data is kept)."""
         self.gate.stats.reset()
@@ -338,7 +355,18 @@ class GraphSandbox:
                 if method != "POST":
                     self._sleep()
                     return error(405, "BadRequest", "$batch accepts POST only.")
-                return batch.execute(self.pipeline, headers, body, roles)
+                if self.request_log is None:
+                    return batch.execute(self.pipeline, headers, body, roles)
+                status: int | None = None  # stays None when a fault drops the connection
+                result: Any = None
+                try:
+                    done = batch.execute(self.pipeline, headers, body, roles)
+                    status, result = done.status, done.body
+                    return done
+                finally:  # the envelope is logged after its items
+                    self.request_log.add(
+                        method, "/$batch", headers, body, status=status, answer=result
+                    )
             item = ItemRequest(method, rel, headers, body, roles)
             reply = self.pipeline.run([item], first_wave=True)[0]
             if reply.drop_after:
