@@ -340,6 +340,31 @@ def test_undocumented_extended_property_filters_are_refused(g: Graph, flt: str) 
     }
 
 
+@pytest.mark.parametrize(
+    "flt",
+    [f"id ne '{PROP}'", "startswith(id, 'String')", f"id eq '{PROP}' and id eq '{PROP}'"],
+)
+def test_expanding_extended_properties_needs_id_eq(g: Graph, flt: str) -> None:
+    """$expand=singleValueExtendedProperties takes only the documented $filter=id eq '{id}' (or
+    several joined with or); another test of the id is a 400, not a silent expansion."""
+    ev = g.post(
+        ev_path("cm@d.org"), meeting(singleValueExtendedProperties=[{"id": PROP, "value": "v"}])
+    ).json()
+    other = "String {00000000-0000-0000-0000-000000000001} Name other"
+    both = g.get(
+        ev_path("cm@d.org", ev["id"]),
+        params={
+            "$expand": f"singleValueExtendedProperties($filter=id eq '{PROP}' or id eq '{other}')"
+        },
+    )
+    assert both.status_code == 200 and len(both.json()["singleValueExtendedProperties"]) == 1
+    bad = g.get(
+        ev_path("cm@d.org", ev["id"]),
+        params={"$expand": f"singleValueExtendedProperties($filter={flt})"},
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "ErrorInvalidUrlQuery"
+
+
 def test_duplicate_transaction_id_is_refused(g: Graph) -> None:
     """Re-using a transactionId in a mailbox gives 400 ErrorDuplicateTransactionId, no duplicate."""
     body = meeting(transactionId="tx-1")

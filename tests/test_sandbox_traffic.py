@@ -420,7 +420,16 @@ def test_request_log_records_items_then_their_envelope() -> None:
         assert item.body["subject"] == "e1"
         assert (envelope.path, envelope.status, envelope.in_batch) == ("/$batch", 200, False)
         assert "authorization" not in str(sb.requests()).lower()
+        control = requests.get(sb.base_url + "/_sandbox/requests", timeout=5).json()["requests"]
+        assert [(r["method"], r["path"], r["status"]) for r in control] == [
+            ("GET", "/users/cm@d.org/events", 200),
+            ("POST", "/users/cm@d.org/events", 201),
+            ("POST", "/$batch", 200),
+        ]
         sb.clear_requests()
         assert sb.requests() == []
-    with GraphSandbox() as plain, pytest.raises(RuntimeError, match="record=True"):
-        plain.requests()
+    with GraphSandbox() as plain:
+        with pytest.raises(RuntimeError, match="record=True"):
+            plain.requests()
+        refused = requests.get(plain.base_url + "/_sandbox/requests", timeout=5)
+        assert refused.status_code == 400 and "record=True" in refused.text

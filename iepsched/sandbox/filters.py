@@ -97,25 +97,11 @@ def _is_value_test(node: odata.Node, var: str) -> bool:
     return False
 
 
-def _ext_ids_in_node(node: odata.Node) -> list[str]:
-    found: list[str] = []
-    for part in odata.walk(node):
-        if (
-            isinstance(part, odata.BinOp)
-            and part.op == "eq"
-            and isinstance(part.left, odata.Path)
-            and part.left.segments[-1].lower() == "id"
-            and isinstance(part.right, odata.Literal)
-            and isinstance(part.right.value, str)
-        ):
-            found.append(part.right.value)
-    return found
-
-
 def ext_ids_in(flt: str) -> list[tuple[str, ...]]:
-    """Keys of the extended-property ids a $expand filter names (``id eq '...'``)."""
+    """Keys of the extended-property ids a $expand filter names: ``id eq '{id}'`` (the documented
+    form), several joined with ``or``; any other test of the id is Graph's 400."""
     node = _parse(flt, "ErrorInvalidUrlQuery")
-    ids = _ext_ids_in_node(node)
+    ids = _or_of_id_tests(node)
     if not ids:
         raise GraphError(
             400, "ErrorInvalidUrlQuery", "Expand the extended property with $filter=id eq '{id}'."
@@ -127,6 +113,23 @@ def ext_ids_in(flt: str) -> list[tuple[str, ...]]:
         except ValueError as exc:
             raise GraphError(400, "ErrorInvalidUrlQuery", str(exc)) from exc
     return keys
+
+
+def _or_of_id_tests(node: odata.Node) -> list[str]:
+    """The ids of ``id eq 'a' [or id eq 'b' ...]``; empty for any other shape."""
+    if isinstance(node, odata.BinOp) and node.op == "or":
+        left, right = _or_of_id_tests(node.left), _or_of_id_tests(node.right)
+        return left + right if left and right else []
+    if (
+        isinstance(node, odata.BinOp)
+        and node.op == "eq"
+        and isinstance(node.left, odata.Path)
+        and [s.lower() for s in node.left.segments] == ["id"]
+        and isinstance(node.right, odata.Literal)
+        and isinstance(node.right.value, str)
+    ):
+        return [node.right.value]
+    return []
 
 
 _TASK_FILTERABLE = {

@@ -8,6 +8,7 @@ endpoints; anything else goes to the identity routes of :mod:`identity`. The HTT
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import ssl
@@ -240,6 +241,7 @@ class GraphSandbox:
             "deny_mailboxes": sorted(self.store.tenant.denied),
             "roles": list(self.tokens.roles),
             "room_policies": dict(self.store.room_policies),
+            "record": self.request_log is not None,
         }
         return snap
 
@@ -386,6 +388,9 @@ class GraphSandbox:
                 return HttpAnswer(200, self.stats())
             if method == "GET" and name == "dump":
                 return HttpAnswer(200, self.dump())
+            if method == "GET" and name == "requests":
+                logged = [dataclasses.asdict(r) for r in self.requests()]
+                return HttpAnswer(200, {"requests": logged})
             if method == "GET" and name == "health":
                 return HttpAnswer(200, {"ok": True, "graph_url": self.graph_url})
             if method == "POST" and name == "reset_stats":
@@ -410,7 +415,7 @@ class GraphSandbox:
                 return HttpAnswer(204)
         except GraphError as exc:
             return error(exc.status, exc.code, exc.message)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, RuntimeError) as exc:
             return error(400, "BadRequest", str(exc))
         return error(404, "NotFound", f"No sandbox control endpoint {method} {path}.")
 
