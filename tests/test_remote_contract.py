@@ -1,8 +1,11 @@
-"""One contract for every `Remote`: MemoryRemote, and GraphRemote against the Graph sandbox.
+"""One contract for every `Remote`: MemoryRemote, and GraphRemote against the Graph sandbox —
+and against a real tenant when the IEPSCHED_TEST_* environment variables name one (README,
+"Testing against a real tenant"); without them those runs are skipped, saying why.
 
-Each test runs twice. The harness plays the people (move, complete, delete, decline) — in memory
-through MemoryRemote's helpers, against the sandbox through plain Graph calls — and exposes what
-the tenant holds and every request body the remote sent, so both are checked the same way.
+Each test runs for each harness. The harness plays the people (move, complete, delete,
+decline) — in memory through MemoryRemote's helpers, against the sandbox and a tenant through
+plain Graph calls — and exposes what the tenant holds and every request body the remote sent,
+so all are checked the same way.
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from functools import cache
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
@@ -31,14 +37,39 @@ from iepsched.m365.auth import make_token_provider
 from iepsched.m365.graph import GraphClient
 from iepsched.m365.graphremote import CANCEL_COMMENT, GraphRemote
 from iepsched.m365.graphwire import TokenProvider
+from iepsched.m365.graphwrite import expand_property, property_filter, query_string, tasks_url
 from iepsched.m365.memory import MemoryRemote
 from iepsched.m365.ownership import ForeignInstallation
 from iepsched.sandbox import GraphSandbox
 
+# A real tenant, when these name one (a certificate path may replace the secret). The mailboxes
+# must be test mailboxes: every iepsched event and the iepsched To Do list in them is deleted
+# before and after each test. AUTHORITY and GRAPH_ENDPOINT are for national clouds.
+TENANT_VARS = (
+    "IEPSCHED_TEST_TENANT_ID",
+    "IEPSCHED_TEST_CLIENT_ID",
+    "IEPSCHED_TEST_MAILBOX",
+    "IEPSCHED_TEST_MAILBOX2",
+    "IEPSCHED_TEST_ATTENDEE",
+)
+TENANT: dict[str, str] | None = (
+    {name: os.environ[name] for name in TENANT_VARS}
+    if all(os.environ.get(name) for name in TENANT_VARS)
+    and (
+        os.environ.get("IEPSCHED_TEST_CLIENT_SECRET") or os.environ.get("IEPSCHED_TEST_CERTIFICATE")
+    )
+    else None
+)
+NO_TENANT = (
+    "no real tenant: set "
+    + ", ".join(TENANT_VARS)
+    + " and IEPSCHED_TEST_CLIENT_SECRET or IEPSCHED_TEST_CERTIFICATE to run the contract there"
+)
+
 TZ = "America/Chicago"
-CM = "cm1@usd500.org"
-CM2 = "cm2@usd500.org"
-LEA = "lea1@usd500.org"
+CM = TENANT["IEPSCHED_TEST_MAILBOX"].lower() if TENANT else "cm1@usd500.org"
+CM2 = TENANT["IEPSCHED_TEST_MAILBOX2"].lower() if TENANT else "cm2@usd500.org"
+LEA = TENANT["IEPSCHED_TEST_ATTENDEE"].lower() if TENANT else "lea1@usd500.org"
 LIST_NAME = "IEP deadlines"
 TODAY = dt.date(2026, 12, 1)
 
@@ -46,19 +77,35 @@ TODAY = dt.date(2026, 12, 1)
 # -- desired items from a small hand-made district ------------------------------------------------
 
 
+# A real tenant remembers every transactionId a mailbox used, deleted events' too, so each tenant
+# test gets fresh student ids (hence keys and transactionIds); see the `h` fixture.
+RUN = {"salt": ""}
+
+
 @cache
-def district_items(tasks: str = "todo") -> tuple[DesiredItem, ...]:
+def district_items(tasks: str = "todo", salt: str = "") -> tuple[DesiredItem, ...]:
     """Items for two students of two case managers (S1001 is 16: invited to the meeting)."""
+    # Against a real tenant only its test addresses are invited (no invitation to strangers).
+    others: dict[str, dict[str, Any]] = {
+        "S1001": {"student_email": "s1001@usd500.org"},
+        "S1002": {"lea_email": "lea2@usd500.org", "gen_ed_emails": ("gen2@usd500.org",)},
+    }
+    if TENANT:
+        others = {sid: {"lea_email": LEA, "gen_ed_emails": ()} for sid in others}
     students = [
-        student("S1001", birth_date=dt.date(2010, 1, 5), student_email="s1001@usd500.org"),
         student(
-            "S1002",
+            f"S1001{salt}",
+            birth_date=dt.date(2010, 1, 5),
+            case_manager_email=CM,
+            **others["S1001"],
+        ),
+        student(
+            f"S1002{salt}",
             first_name="Avery",
             last_name="Lee",
             case_manager_email=CM2,
-            lea_email="lea2@usd500.org",
-            gen_ed_emails=("gen2@usd500.org",),
             due_date=dt.date(2027, 1, 27),
+            **others["S1002"],
         ),
     ]
     plan = plan_district(students, context(), today=TODAY)
@@ -69,7 +116,7 @@ def pick(
     kind: str, *, contact: bool = False, mailbox: str = CM, tasks: str = "todo"
 ) -> DesiredItem:
     """The first item of a kind (and contact flag) in a mailbox."""
-    for item in district_items(tasks):
+    for item in district_items(tasks, RUN["salt"]):
         if item.kind == kind and item.contact == contact and item.mailbox == mailbox:
             return item
     raise LookupError(kind)
@@ -417,6 +464,83 @@ class SandboxHarness:
         self.session.before = fail
 
 
+class TenantHarness(SandboxHarness):
+    """GraphRemote against a real tenant (TENANT); people act through Graph, what the mailboxes
+    hold is read through Graph, and every iepsched item is removed before and after the test."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        authority = os.environ.get("IEPSCHED_TEST_AUTHORITY", "")
+        self.endpoint = os.environ.get(
+            "IEPSCHED_TEST_GRAPH_ENDPOINT", "https://graph.microsoft.com/v1.0"
+        )
+        certificate = os.environ.get("IEPSCHED_TEST_CERTIFICATE")
+        self.tokens = make_token_provider(
+            GraphSettings(
+                tenant_id=env["IEPSCHED_TEST_TENANT_ID"],
+                client_id=env["IEPSCHED_TEST_CLIENT_ID"],
+                authority=authority,
+                endpoint=self.endpoint,
+                certificate_path=Path(certificate) if certificate else None,
+            ),
+            client_secret=os.environ.get("IEPSCHED_TEST_CLIENT_SECRET"),
+            certificate_password=os.environ.get("IEPSCHED_TEST_CERTIFICATE_PASSWORD"),
+        )
+        self.session = RecordingSession()
+        self.client = self._client(self.session)
+        self.person = self._client(requests.Session())
+        self.remote = GraphRemote(self.client, timezone=TZ, todo_list_name=LIST_NAME, page_size=100)
+
+    def _client(self, session: requests.Session, **kw: Any) -> GraphClient:
+        # A real tenant's Retry-After is honoured (no quick sleep).
+        return GraphClient(endpoint=self.endpoint, tokens=self.tokens, session=session, timezone=TZ)
+
+    def _events(self, mailbox: str, select: str | None = None) -> list[dict[str, Any]]:
+        """Every event carrying an iepsched key (any installation), the key expanded."""
+        params = {
+            "$filter": property_filter(KEY_PROPERTY_ID, "", "ne"),
+            "$expand": expand_property(KEY_PROPERTY_ID),
+            "$top": "100",
+        }
+        if select:
+            params["$select"] = select
+        return list(self.person.paginate(f"{self._u(mailbox)}/events?{query_string(params)}"))
+
+    def _lists(self, mailbox: str) -> list[dict[str, Any]]:
+        return list(self.person.paginate(f"{self._u(mailbox)}/todo/lists"))
+
+    def _box(self, mailbox: str) -> dict[str, Any]:
+        # Only the iepsched list and the default list: a real mailbox may hold others.
+        lists = [
+            tl
+            for tl in self._lists(mailbox)
+            if tl["displayName"] == LIST_NAME or tl.get("wellknownListName") == "defaultList"
+        ]
+        tasks = []
+        for tl in lists:
+            if tl["displayName"] != LIST_NAME:
+                continue
+            url = tasks_url(mailbox, tl["id"], page_size=100)
+            for task in self.person.paginate(url):
+                tasks.append({"@sandbox.listId": tl["id"], **task})
+        return {"events": self._events(mailbox), "tasks": tasks, "lists": lists}
+
+    def decline(self, mailbox: str, key: str, attendee: str) -> None:
+        pytest.skip("a decline needs the attendee to answer: the sandbox plays that, not a tenant")
+
+    def make_remote(self, **options: Any) -> Remote:
+        self.remote = GraphRemote(self.client, timezone=TZ, todo_list_name=LIST_NAME, **options)
+        return self.remote
+
+    def clean(self) -> None:
+        """Delete every iepsched event and the iepsched To Do list (its tasks with it)."""
+        for mailbox in (CM, CM2):
+            for ev in self._events(mailbox, select="id"):
+                self.person.delete(f"{self._u(mailbox)}/events/{quote(ev['id'], safe='')}")
+            for tl in self._lists(mailbox):
+                if tl["displayName"] == LIST_NAME:
+                    self.person.delete(f"{self._u(mailbox)}/todo/lists/{quote(tl['id'], safe='')}")
+
+
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[GraphSandbox]:
     with GraphSandbox(latency_ms=0, max_retry_after=0.01) as sb:
@@ -441,13 +565,28 @@ def sandbox_tokens(sandbox: GraphSandbox) -> TokenProvider:
     return sandbox_token_provider(sandbox)
 
 
-@pytest.fixture(params=["memory", "graph"])
-def h(
-    request: pytest.FixtureRequest, sandbox: GraphSandbox, sandbox_tokens: TokenProvider
-) -> Iterator[Harness]:
+@pytest.fixture(params=["memory", "graph", "tenant"])
+def h(request: pytest.FixtureRequest) -> Iterator[Harness]:
     if request.param == "memory":
         yield MemoryHarness()
         return
+    if request.param == "tenant":
+        if TENANT is None:
+            pytest.skip(NO_TENANT)
+        tenant = TenantHarness(TENANT)
+        tenant.clean()  # what an earlier, interrupted run left
+        RUN["salt"] = uuid.uuid4().hex[:8].upper()
+        try:
+            yield tenant
+        finally:  # every item the test created goes, whatever the test did
+            RUN["salt"] = ""
+            tenant.session.before = tenant.session.drop_after = None
+            tenant.clean()
+            tenant.client.close()
+            tenant.person.close()
+        return
+    sandbox: GraphSandbox = request.getfixturevalue("sandbox")
+    sandbox_tokens: TokenProvider = request.getfixturevalue("sandbox_tokens")
     sandbox.reset()
     sandbox.set_faults(0.0)
     harness = SandboxHarness(sandbox, sandbox_tokens)
@@ -760,7 +899,8 @@ class TestRemoteContract:
 
     def test_a_second_snapshot_of_an_unchanged_tenant_is_equal(self, h: Harness) -> None:
         """Reading twice gives the same snapshot (ids and change keys are stable between writes)."""
-        apply_all(h.remote, [create(i) for i in district_items() if i.mailbox == CM])
+        items = district_items(salt=RUN["salt"])
+        apply_all(h.remote, [create(i) for i in items if i.mailbox == CM])
         assert snap(h, CM, CM2) == snap(h, CM, CM2)
         assert snap(h, CM, CM2).mailboxes == frozenset({CM, CM2})
 

@@ -261,7 +261,7 @@ def test_event_get_with_expand_and_select(g: Graph) -> None:
 
 
 def test_filter_events_by_extended_property(g: Graph) -> None:
-    """$filter on singleValueExtendedProperties/Any(...) finds events by id+value, prefix or id."""
+    """$filter on singleValueExtendedProperties/Any(...) finds events by id AND a value test."""
     for key in ("S1:meeting", "S2:meeting"):
         g.post(
             ev_path("cm@d.org"), meeting(singleValueExtendedProperties=[{"id": PROP, "value": key}])
@@ -282,7 +282,12 @@ def test_filter_events_by_extended_property(g: Graph) -> None:
         )
         == 1
     )
-    assert subjects_matching(f"singleValueExtendedProperties/any(ep: ep/id eq '{PROP}')") == 2
+    assert (
+        subjects_matching(
+            f"singleValueExtendedProperties/Any(ep: ep/id eq '{PROP}' and ep/value ne 'x')"
+        )
+        == 2
+    )
     assert (
         subjects_matching(
             f"singleValueExtendedProperties/Any(ep: ep/id eq '{PROP}'"
@@ -292,16 +297,72 @@ def test_filter_events_by_extended_property(g: Graph) -> None:
     )
     assert (
         subjects_matching(
+            f"singleValueExtendedProperties/Any(ep: ep/id eq '{PROP}'"
+            " and contains(ep/value, 'meet'))"
+        )
+        == 2
+    )
+    assert (
+        subjects_matching(
             "singleValueExtendedProperties/Any(ep: ep/id eq "
-            "'String {66f5a359-4659-4830-9070-00040ec6ac6e} Name IEPSCHEDKEY')"
+            "'String {66f5a359-4659-4830-9070-00040ec6ac6e} Name IEPSCHEDKEY' and ep/value ne 'x')"
         )
         == 0
     )
-    bad = g.get(
-        ev_path("cm@d.org"),
-        params={"$filter": "singleValueExtendedProperties/Any(ep: ep/value eq 'x')"},
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [
+        # The id alone: every Microsoft example also tests the value (graph-facts §8).
+        f"singleValueExtendedProperties/Any(ep: ep/id eq '{PROP}')",
+        f"singleValueExtendedProperties/any(ep: ep/id eq '{PROP}')",
+        "singleValueExtendedProperties/Any(ep: ep/value eq 'x')",
+        f"singleValueExtendedProperties/Any(ep: ep/id eq '{PROP}' or ep/value eq 'x')",
+        f"singleValueExtendedProperties/Any(ep: ep/id ne '{PROP}' and ep/value eq 'x')",
+        f"singleValueExtendedProperties/Any(ep: ep/id eq '{PROP}' and endswith(ep/value, 'x'))",
+        f"singleValueExtendedProperties/All(ep: ep/id eq '{PROP}' and ep/value eq 'x')",
+        f"singleValueExtendedProperties/Any(ep: ep/id eq '{PROP}' and ep/value eq 'x'"
+        " and ep/value ne 'y')",
+        "attendees/any(a: a/emailAddress/address eq 'x@d.org')",
+    ],
+)
+def test_undocumented_extended_property_filters_are_refused(g: Graph, flt: str) -> None:
+    """An extended-property filter other than the documented id-AND-value forms gets Graph's 400
+    ErrorInvalidUrlQueryFilter, never a silent answer (SPEC §5 "Only documented Graph")."""
+    g.post(ev_path("cm@d.org"), meeting(singleValueExtendedProperties=[{"id": PROP, "value": "x"}]))
+    bad = g.get(ev_path("cm@d.org"), params={"$filter": flt})
+    assert bad.status_code == 400, bad.text
+    assert bad.json()["error"] == {
+        **bad.json()["error"],
+        "code": "ErrorInvalidUrlQueryFilter",
+        "message": "The query filter contains one or more invalid nodes.",
+    }
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [f"id ne '{PROP}'", "startswith(id, 'String')", f"id eq '{PROP}' and id eq '{PROP}'"],
+)
+def test_expanding_extended_properties_needs_id_eq(g: Graph, flt: str) -> None:
+    """$expand=singleValueExtendedProperties takes only the documented $filter=id eq '{id}' (or
+    several joined with or); another test of the id is a 400, not a silent expansion."""
+    ev = g.post(
+        ev_path("cm@d.org"), meeting(singleValueExtendedProperties=[{"id": PROP, "value": "v"}])
+    ).json()
+    other = "String {00000000-0000-0000-0000-000000000001} Name other"
+    both = g.get(
+        ev_path("cm@d.org", ev["id"]),
+        params={
+            "$expand": f"singleValueExtendedProperties($filter=id eq '{PROP}' or id eq '{other}')"
+        },
     )
-    assert bad.status_code == 400 and bad.json()["error"]["code"] == "ErrorInvalidUrlQueryFilter"
+    assert both.status_code == 200 and len(both.json()["singleValueExtendedProperties"]) == 1
+    bad = g.get(
+        ev_path("cm@d.org", ev["id"]),
+        params={"$expand": f"singleValueExtendedProperties($filter={flt})"},
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "ErrorInvalidUrlQuery"
 
 
 def test_duplicate_transaction_id_is_refused(g: Graph) -> None:
@@ -839,6 +900,34 @@ def test_completing_a_recurring_task_creates_the_next_one(g: Graph) -> None:
     assert new["linkedResources"][0]["externalId"] == "S1:pm"
     assert new["linkedResources"][0]["id"] != task["linkedResources"][0]["id"]
     assert "recurrence" not in old and new["recurrence"]["pattern"]["type"] == "daily"
+
+
+def test_patching_a_task_recurrence_fails_as_graph_does(g: Graph) -> None:
+    """A PATCH carrying a todoTask recurrence gets Graph's 400 invalidRequest "Error converting
+    value ... to type 'Microsoft.OData.Edm.Date'" (graph-facts §8), and the task is unchanged."""
+    lst = g.post(todo_path("cm@d.org"), {"displayName": "IEP"}).json()
+    task = g.post(
+        todo_path("cm@d.org", lst["id"], "tasks"),
+        {
+            "title": "progress monitoring",
+            "dueDateTime": {"dateTime": "2026-09-15T00:00:00", "timeZone": "UTC"},
+            "recurrence": {
+                "pattern": {"type": "daily", "interval": 14},
+                "range": {"type": "noEnd", "startDate": "2026-09-15"},
+            },
+        },
+    ).json()
+    path = todo_path("cm@d.org", lst["id"], "tasks", task["id"])
+    refused = g.patch(path, {"title": "renamed", "recurrence": task["recurrence"]})
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["code"] == "invalidRequest"
+    assert error["message"].startswith(
+        'Invalid JSON, Error converting value "2026-09-15" to type '
+        "'Microsoft.OData.Edm.Date'. Path 'recurrence.range.startDate', line 1, position "
+    )
+    assert g.get(path).json()["title"] == "progress monitoring"
+    assert g.patch(path, {"title": "renamed"}).json()["title"] == "renamed"
 
 
 # --- dump, examples, serve ----------------------------------------------------------------------

@@ -262,7 +262,8 @@ def test_without_retry_after_max_values_stay_short_and_unchanged() -> None:
 
 
 def test_sandbox_serve_flags_reach_the_sandbox(tmp_path: Any) -> None:
-    """`sandbox serve --mailbox/--deny-mailbox/--role/--room-policy` configure what it serves."""
+    """`sandbox serve --mailbox/--deny-mailbox/--role/--room-policy/--record` configure what it
+    serves."""
     import socket
     import subprocess
     import sys
@@ -275,13 +276,14 @@ def test_sandbox_serve_flags_reach_the_sandbox(tmp_path: Any) -> None:
     exe = str(Path(sys.executable).with_name("iepsched"))
     args = [exe, "sandbox", "serve", "--port", str(port), "--mailbox", "cm@d.org"]
     args += ["--deny-mailbox", "out@d.org", "--role", "Calendars.ReadWrite"]
-    args += ["--room-policy", "r@d.org=decline", "--retry-after-max", "20"]
+    args += ["--room-policy", "r@d.org=decline", "--retry-after-max", "20", "--record"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
             try:
                 config = requests.get(base + "/_sandbox/stats", timeout=1).json()["config"]
+                logged = requests.get(base + "/_sandbox/requests", timeout=1).json()
                 break
             except requests.exceptions.ConnectionError:
                 time.sleep(0.05)
@@ -294,6 +296,7 @@ def test_sandbox_serve_flags_reach_the_sandbox(tmp_path: Any) -> None:
     assert config["deny_mailboxes"] == ["out@d.org"]
     assert config["roles"] == ["Calendars.ReadWrite"]
     assert config["room_policies"] == {"r@d.org": "decline"}
+    assert config["record"] is True and logged == {"requests": []}
 
 
 def test_sandbox_serve_refuses_a_bad_room_policy() -> None:

@@ -385,3 +385,51 @@ def test_stats_counting_rules(sb: GraphSandbox) -> None:
     assert stats["by_mailbox"]["cm@d.org"]["writes"] == 3
     assert requests.post(sb.base_url + "/_sandbox/reset_stats", timeout=5).status_code == 204
     assert sb.stats()["http_requests"] == 0
+
+
+# --- request log ----------------------------------------------------------------------------------
+
+
+def test_request_log_records_items_then_their_envelope() -> None:
+    """With record=True every request is logged — a batch's items one by one, then the envelope —
+    with decoded path and query, the Prefer header, the JSON body and the answer; never the
+    token. Without it, asking for the log is an error rather than an empty list."""
+    with GraphSandbox(record=True) as sb:
+        auth = bearer(sb)
+        prefer = {"Prefer": 'outlook.timezone="Central Standard Time"'}
+        requests.get(
+            sb.graph_url + "/users/cm@d.org/events?$top=2&$select=id",
+            headers={**auth, **prefer},
+            timeout=5,
+        )
+        batch(sb, auth, [create_item("1", "cm@d.org", "e1")])
+        direct, item, envelope = sb.requests()
+        assert (direct.method, direct.path, dict(direct.query)) == (
+            "GET",
+            "/users/cm@d.org/events",
+            {"$top": "2", "$select": "id"},
+        )
+        assert direct.headers == {"prefer": 'outlook.timezone="Central Standard Time"'}
+        assert (direct.status, direct.in_batch) == (200, False)
+        assert (item.method, item.path, item.status, item.in_batch) == (
+            "POST",
+            "/users/cm@d.org/events",
+            201,
+            True,
+        )
+        assert item.body["subject"] == "e1"
+        assert (envelope.path, envelope.status, envelope.in_batch) == ("/$batch", 200, False)
+        assert "authorization" not in str(sb.requests()).lower()
+        control = requests.get(sb.base_url + "/_sandbox/requests", timeout=5).json()["requests"]
+        assert [(r["method"], r["path"], r["status"]) for r in control] == [
+            ("GET", "/users/cm@d.org/events", 200),
+            ("POST", "/users/cm@d.org/events", 201),
+            ("POST", "/$batch", 200),
+        ]
+        sb.clear_requests()
+        assert sb.requests() == []
+    with GraphSandbox() as plain:
+        with pytest.raises(RuntimeError, match="record=True"):
+            plain.requests()
+        refused = requests.get(plain.base_url + "/_sandbox/requests", timeout=5)
+        assert refused.status_code == 400 and "record=True" in refused.text

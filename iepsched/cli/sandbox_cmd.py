@@ -88,6 +88,12 @@ def _room_policies(pairs: tuple[str, ...]) -> dict[str, str]:
     default=None,
     help="Let about one Retry-After in ten ask for a long wait, up to this many seconds.",
 )
+@click.option(
+    "--record",
+    is_flag=True,
+    help="Log every Graph request (method, path, query, Prefer, body, answer) for "
+    "GET /_sandbox/requests: which request forms a client sends.",
+)
 @handle_errors
 def serve(
     port: int,
@@ -100,6 +106,7 @@ def serve(
     roles: tuple[str, ...],
     room_policies: tuple[str, ...],
     retry_after_max: float | None,
+    record: bool,
 ) -> None:
     """Serve the sandbox until Ctrl-C; point [graph] endpoint and authority at it.
 
@@ -113,6 +120,7 @@ def serve(
         "roles": list(roles) or None,
         "room_policies": _room_policies(room_policies),
         "retry_after_max": retry_after_max,
+        "record": record,
     }
     if fault_kinds:
         options["fault_kinds"] = list(fault_kinds)
@@ -127,6 +135,8 @@ def serve(
         if mailboxes:
             click.echo(f"Mailboxes: {', '.join(mailboxes)} (any other answers 404)")
         click.echo("Stats: GET /_sandbox/stats   Dump: GET /_sandbox/dump   Ctrl-C stops.")
+        if record:
+            click.echo("Requests: GET /_sandbox/requests (every Graph request, as received)")
 
     try:
         serve_sandbox(port, latency_ms, fault_rate, seed, on_start=started, **options)

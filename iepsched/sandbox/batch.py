@@ -66,6 +66,17 @@ def execute(
                 )
             elif rid in plan.invalid:
                 results[rid] = plan.invalid[rid]
+                if pipeline.log is not None:  # refused unparsed: still a request the client sent
+                    refused = plan.requests[rid]
+                    pipeline.log.add(
+                        refused.method,
+                        refused.url,
+                        refused.headers,
+                        refused.body,
+                        status=results[rid].status,
+                        answer=results[rid].body,
+                        in_batch=True,
+                    )
             else:
                 runnable.append(rid)
         if not runnable:

@@ -18,17 +18,26 @@ from collections.abc import Callable
 from .api import GraphApi, is_write, mailbox_of
 from .httpd import Drop
 from .messages import ItemRequest, Reply
+from .reqlog import RequestLog
 from .throttle import Gate
 
 
 class Pipeline:
     """Runs items through faults, admission, latency and the resource layer, and counts them."""
 
-    def __init__(self, gate: Gate, api: GraphApi, sleep: Callable[[], None]) -> None:
-        """`sleep` waits the sandbox's current latency (it can change at runtime)."""
+    def __init__(
+        self,
+        gate: Gate,
+        api: GraphApi,
+        sleep: Callable[[], None],
+        log: RequestLog | None = None,
+    ) -> None:
+        """`sleep` waits the sandbox's current latency (it can change at runtime); `log`, when
+        given, records every item with its answer."""
         self.gate = gate
         self.api = api
         self.sleep = sleep
+        self.log = log
 
     def run(
         self, items: list[ItemRequest], *, first_wave: bool, in_batch: bool = False
@@ -71,7 +80,7 @@ class Pipeline:
                     continue
                 if faults[i] == "drop_before":
                     stats.fault("drop")
-                    self._count(items, mailboxes, replies)
+                    self._count(items, mailboxes, replies, in_batch)
                     raise Drop()
                 reply = self.api.handle(item)
                 if faults[i] == "drop_after":
@@ -90,13 +99,27 @@ class Pipeline:
         finally:
             for box in held:
                 gate.release(box)
-        self._count(items, mailboxes, replies)
+        self._count(items, mailboxes, replies, in_batch)
         return [r for r in replies if r is not None]
 
     def _count(
-        self, items: list[ItemRequest], mailboxes: list[str | None], replies: list[Reply | None]
+        self,
+        items: list[ItemRequest],
+        mailboxes: list[str | None],
+        replies: list[Reply | None],
+        in_batch: bool,
     ) -> None:
         for item, box, reply in zip(items, mailboxes, replies, strict=True):
+            if self.log is not None:
+                self.log.add(
+                    item.method,
+                    item.url,
+                    item.headers,
+                    item.body,
+                    status=reply.status if reply is not None else None,
+                    answer=reply.body if reply is not None else None,
+                    in_batch=in_batch,
+                )
             self.gate.stats.item(
                 box,
                 status=reply.status if reply is not None else None,

@@ -8,6 +8,7 @@ endpoints; anything else goes to the identity routes of :mod:`identity`. The HTT
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import ssl
@@ -28,6 +29,7 @@ from .event_render import render
 from .httpd import Drop, Handler, HttpAnswer, Server, answer, error
 from .messages import ItemRequest
 from .pipeline import Pipeline
+from .reqlog import LoggedRequest, RequestLog
 from .store import GraphError, Store
 from .throttle import FAULT_KINDS, Gate
 from .view import View
@@ -60,6 +62,7 @@ class GraphSandbox:
         deny_mailboxes: Iterable[str] = (),
         roles: Iterable[str] | None = None,
         room_policies: Mapping[str, str] | None = None,
+        record: bool = False,
     ) -> None:
         """Configure (but do not start) a sandbox.
 
@@ -75,6 +78,7 @@ class GraphSandbox:
         are the application permissions in every token (default: the ones iepsched needs).
         `room_policies` maps a room's address to how it answers invitations: "accept" (the
         default: accept when free, decline a conflict), "decline", "tentative" or "none".
+        `record=True` logs every Graph request (see :meth:`requests`).
         """
         if latency_ms < 0:
             raise ValueError("latency_ms must be >= 0")
@@ -101,7 +105,8 @@ class GraphSandbox:
         self.store.tenant = Tenant.of(mailboxes, deny_mailboxes)
         self.store.room_policies = events.room_policies(room_policies or {})
         self.api = GraphApi(self.store, lambda: self.graph_url)
-        self.pipeline = Pipeline(self.gate, self.api, self._sleep)
+        self.request_log: RequestLog | None = RequestLog() if record else None
+        self.pipeline = Pipeline(self.gate, self.api, self._sleep, self.request_log)
         self.tokens = TokenService(
             tenant_id, lambda: self._base_url, client_secret=client_secret, roles=roles
         )
@@ -236,8 +241,22 @@ class GraphSandbox:
             "deny_mailboxes": sorted(self.store.tenant.denied),
             "roles": list(self.tokens.roles),
             "room_policies": dict(self.store.room_policies),
+            "record": self.request_log is not None,
         }
         return snap
+
+    def requests(self) -> list[LoggedRequest]:
+        """Every Graph request received so far (method, decoded path and query, the headers of
+        interest, JSON body, answer status and error code); a $batch's items one by one,
+        then its envelope. Needs ``GraphSandbox(record=True)``."""
+        if self.request_log is None:
+            raise RuntimeError("the sandbox records requests only with GraphSandbox(record=True)")
+        return self.request_log.items()
+
+    def clear_requests(self) -> None:
+        """Forget the logged requests (no-op unless recording)."""
+        if self.request_log is not None:
+            self.request_log.clear()
 
     def reset_stats(self) -> None:
         """Zero the statistics (data is kept)."""
@@ -338,7 +357,18 @@ class GraphSandbox:
                 if method != "POST":
                     self._sleep()
                     return error(405, "BadRequest", "$batch accepts POST only.")
-                return batch.execute(self.pipeline, headers, body, roles)
+                if self.request_log is None:
+                    return batch.execute(self.pipeline, headers, body, roles)
+                status: int | None = None  # stays None when a fault drops the connection
+                result: Any = None
+                try:
+                    done = batch.execute(self.pipeline, headers, body, roles)
+                    status, result = done.status, done.body
+                    return done
+                finally:  # the envelope is logged after its items
+                    self.request_log.add(
+                        method, "/$batch", headers, body, status=status, answer=result
+                    )
             item = ItemRequest(method, rel, headers, body, roles)
             reply = self.pipeline.run([item], first_wave=True)[0]
             if reply.drop_after:
@@ -358,6 +388,9 @@ class GraphSandbox:
                 return HttpAnswer(200, self.stats())
             if method == "GET" and name == "dump":
                 return HttpAnswer(200, self.dump())
+            if method == "GET" and name == "requests":
+                logged = [dataclasses.asdict(r) for r in self.requests()]
+                return HttpAnswer(200, {"requests": logged})
             if method == "GET" and name == "health":
                 return HttpAnswer(200, {"ok": True, "graph_url": self.graph_url})
             if method == "POST" and name == "reset_stats":
@@ -382,7 +415,7 @@ class GraphSandbox:
                 return HttpAnswer(204)
         except GraphError as exc:
             return error(exc.status, exc.code, exc.message)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, RuntimeError) as exc:
             return error(400, "BadRequest", str(exc))
         return error(404, "NotFound", f"No sandbox control endpoint {method} {path}.")
 

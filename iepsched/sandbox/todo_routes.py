@@ -80,6 +80,8 @@ def route(ctx: RequestContext, box: Mailbox, rest: list[str], names: list[str]) 
                 raise GraphError(
                     400, "invalidRequest", f"{nav} cannot be changed with PATCH on the task."
                 )
+        if "recurrence" in patch_body:
+            raise _recurrence_refused(ctx.req.body, patch_body["recurrence"])
         todo.patch_task(ctx.store, box, tl, task, shapes.canonical("todoTask", patch_body))
         return Reply(200, todo.render_task(task, ctx.view, list_segment=tl.id), wrote=True)
     kind = names[3]
@@ -147,3 +149,24 @@ def _list_tasks(ctx: RequestContext, tl: Any, tasks_base: str) -> Reply:
             else full
         )
     return ctx.page(ctx.order(rendered), tasks_base)
+
+
+def _recurrence_refused(raw: bytes, recurrence: Any) -> GraphError:
+    """Graph's answer to a PATCH carrying a todoTask ``recurrence``: it cannot read back the dates
+    it wrote (microsoft-graph-docs #10503, #4330; msgraph-sdk-dotnet #2677 for endDate)."""
+    rng = recurrence.get("range") if isinstance(recurrence, dict) else None
+    rng = rng if isinstance(rng, dict) else {}
+    field = next((f for f in ("startDate", "endDate") if isinstance(rng.get(f), str)), None)
+    if field is None:
+        return GraphError(400, "invalidRequest", "Invalid JSON. Path 'recurrence'.")
+    value = str(rng[field])
+    text = raw.decode("utf-8", "replace")
+    at = text.find(f'"{field}"')
+    at = text.find(f'"{value}"', max(at, 0))
+    position = at + len(value) + 2 if at >= 0 else len(text)
+    return GraphError(
+        400,
+        "invalidRequest",
+        f"Invalid JSON, Error converting value \"{value}\" to type 'Microsoft.OData.Edm.Date'. "
+        f"Path 'recurrence.range.{field}', line 1, position {position}.",
+    )
