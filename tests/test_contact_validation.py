@@ -132,3 +132,23 @@ def test_a_damaged_state_file_is_a_clear_message(config: Path, command: tuple[st
     assert "Traceback" not in result.output
     assert str(state_file(config)) in result.output
     assert "damaged" in result.output
+
+
+def test_contact_log_counts_only_this_cycles_contacts_like_plan(config: Path) -> None:
+    """One definition of which contacts count: one from before this cycle (DUE - 1 year) is
+    not "counted so far" by `contact log`, exactly as `plan` leaves it out."""
+    # S1009's IEP is due 2027-01-25, so this cycle's contacts are those after 2026-01-25.
+    old = run(
+        config,
+        *("contact", "log", "S1009", "--method", "letter", "--with", "R. T."),
+        *("--outcome", "reached", "--at", "2025-12-01T10:00", "--today", TODAY),
+    )
+    assert old.exit_code == 0, old.output
+    assert "0 counted so far" in old.output
+    new = run(
+        config,
+        *("contact", "log", "S1009", "--method", "phone", "--with", "R. T."),
+        *("--outcome", "reached", "--at", "2026-11-20T10:00", "--today", TODAY),
+    )
+    assert new.exit_code == 0, new.output
+    assert "1 counted so far (phone)" in new.output

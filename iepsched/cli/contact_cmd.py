@@ -147,21 +147,18 @@ def contact_log(
     with open_state(config) as store:
         store.log_contact(contact)
         plan = plan_with_state(district, today=day, store=store).get(wanted.student_id)
-        logged = store.contacts(wanted.student_id)
     click.echo(
         f"logged: {wanted.student_id} {method.replace('_', ' ')} contact with {who} "
         f"({outcome.replace('_', ' ')}) at {when:%Y-%m-%d %H:%M %Z}"
     )
-    click.echo(requirement_message(plan, contact, logged, day))
+    click.echo(requirement_message(plan, contact, day))
 
 
 def _short(c: Contact) -> str:
     return f"{c.method.replace('_', ' ')} on {c.at.date().isoformat()}"
 
 
-def requirement_message(
-    plan: StudentPlan | None, contact: Contact, logged: list[Contact], today: dt.date
-) -> str:
+def requirement_message(plan: StudentPlan | None, contact: Contact, today: dt.date) -> str:
     """One line on the two-contact requirement after logging `contact`."""
     if plan is None:
         return "this student has exited: no contact requirement applies"
@@ -173,7 +170,7 @@ def requirement_message(
         first, second = req.qualifying
         return f"contact requirement MET (by {deadline}): {_short(first)} and {_short(second)}"
     late = contact.at.date() > req.deadline
-    counted = [c for c in logged if c.at.date() <= req.deadline]
+    counted = req.counted  # the plan's own definition of this cycle's contacts
     methods = sorted({c.method.replace("_", " ") for c in counted})
     so_far = f"{len(counted)} counted so far" + (f" ({', '.join(methods)})" if methods else "")
     if late or req.deadline < today:

@@ -271,6 +271,7 @@ class ContactRequirement:
     met: bool
     deadline: dt.date | None
     qualifying: tuple[Contact, ...] = ()
+    counted: tuple[Contact, ...] = ()  # this cycle's contacts on or before the deadline
 
 
 @dataclass(frozen=True, slots=True)

@@ -203,9 +203,11 @@ def contact_requirement(
     if deadline is None:
         return ContactRequirement(met=False, deadline=None)
     start = add_months(due, -12)
-    eligible = sorted((c for c in contacts if start < c.at.date() <= deadline), key=lambda c: c.at)
+    eligible = tuple(
+        sorted((c for c in contacts if start < c.at.date() <= deadline), key=lambda c: c.at)
+    )
     for i, first in enumerate(eligible):
         for second in eligible[i + 1 :]:
             if second.method != first.method:
-                return ContactRequirement(met=True, deadline=deadline, qualifying=(first, second))
-    return ContactRequirement(met=False, deadline=deadline)
+                return ContactRequirement(True, deadline, (first, second), eligible)
+    return ContactRequirement(False, deadline, (), eligible)
