@@ -21,7 +21,7 @@ from iepsched.outputs.csvreport import (
     compliance_csv,
     timeliness_csv,
 )
-from iepsched.outputs.report import held_section
+from iepsched.outputs.reportheld import held_section
 from iepsched.state.store import StateStore
 
 D = dt.date
