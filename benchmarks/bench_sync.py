@@ -32,6 +32,7 @@ from synth import generate
 
 from iepsched.cli.sync_cmd import sync_once
 from iepsched.core.items import desired_items
+from iepsched.core.remote import KEY_PROPERTY_ID
 from iepsched.core.settings import GraphSettings, StateSettings
 from iepsched.inputs.config import load_config
 from iepsched.m365.auth import make_token_provider
@@ -128,7 +129,8 @@ def _keys(dump: dict[str, Any]) -> Counter[str]:
     for mailbox in dump["mailboxes"].values():
         for event in mailbox.get("events", []):
             for prop in event.get("singleValueExtendedProperties") or []:
-                found[prop["value"]] += 1
+                if prop.get("id", "").lower() == KEY_PROPERTY_ID.lower():  # not the installation
+                    found[prop["value"]] += 1
         for task in mailbox.get("tasks", []):
             for link in task.get("linkedResources") or []:
                 if link.get("applicationName") == "iepsched":
