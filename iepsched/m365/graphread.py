@@ -219,7 +219,9 @@ def result_from_answer(
 ) -> Result:
     """The result of one write from Graph's answer to it."""
     if isinstance(answer, GraphError):
-        if isinstance(answer, GraphNotFound) and action.op in ("cancel", "delete"):
+        # A missing mailbox (ErrorInvalidUser) is not a missing item: nothing was removed.
+        gone = isinstance(answer, GraphNotFound) and answer.code != "ErrorInvalidUser"
+        if gone and action.op in ("cancel", "delete"):
             return Result(action, ok=True, remote_id=remote_id, list_id=list_id)  # already gone
         return failed(action, answer)
     body: Mapping[str, Any] = answer.body if isinstance(answer.body, Mapping) else {}

@@ -48,6 +48,7 @@ from ..core.remote import (
     RemoteTask,
     Result,
     Snapshot,
+    refused,
 )
 from .checklists import ChecklistJob, add_checklists, checklist_names
 from .graph import GraphClient
@@ -122,8 +123,9 @@ class GraphRemote:
 
     `timezone` is the district's IANA zone: free/busy windows are sent in it. Times Graph returns
     are read in whatever zone they are labelled with (the client asks for the district's zone).
-    With `skip_unreadable_mailboxes`, a mailbox that cannot be read for a reason other than
-    authorization is left out of `Snapshot.mailboxes` (and logged) instead of failing the read.
+    A mailbox Graph refuses (403/404) is left out of `Snapshot.mailboxes` and named in
+    `Snapshot.unread`; with `skip_unreadable_mailboxes`, so is one that cannot be read for a
+    reason other than authorization (logged) instead of failing the read.
     """
 
     def __init__(
@@ -191,9 +193,14 @@ class GraphRemote:
                     for mb in boxes:
                         try:
                             reads[mb] = futures[mb].result()
-                        except GraphAuthError:
-                            raise
                         except GraphError as exc:
+                            if refused(exc):
+                                # One mailbox Graph refuses never stops a district (SPEC §5).
+                                log.warning("mailbox %s refused: %s", mb, exc.code or exc.status)
+                                self.unread[mb] = exc
+                                continue
+                            if isinstance(exc, GraphAuthError):
+                                raise
                             if not self.skip_unreadable_mailboxes:
                                 raise type(exc)(
                                     f"could not read mailbox {mb}: {exc}",
@@ -222,7 +229,11 @@ class GraphRemote:
                 lists[mb] = read.list_id
             self._lists.saw(mb, read.list_id)
         return Snapshot(
-            events=events, tasks=tasks, lists=lists, mailboxes=frozenset(m for m in reads)
+            events=events,
+            tasks=tasks,
+            lists=lists,
+            mailboxes=frozenset(m for m in reads),
+            unread=dict(self.unread),
         )
 
     def _read_mailbox(self, mailbox: str, known: Sequence[str]) -> _Read:
