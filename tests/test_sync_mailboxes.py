@@ -125,3 +125,57 @@ def test_nothing_of_a_refused_mailbox_is_cancelled_or_taken_as_deleted(
     for key, st in before.items():
         assert after[key].state == st.state != REMOVED_BY_PERSON
     assert report.counts["removed_by_person"] == 0
+
+
+# --- unknown is not free ----------------------------------------------------------------------
+
+LEA = "j.albrecht@usd901.example.org"
+
+
+@pytest.fixture(params=["memory", "graph"])
+def outside(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    """The sample district in a tenant that lacks one LEA's mailbox."""
+    sb: Any = GraphSandbox(seed=3).__enter__() if request.param == "graph" else None
+    world = World(tmp_path, request.param, sandbox=sb)
+    others = sorted(addresses(world) - {LEA})
+    if sb is not None:
+        sb.store.tenant = Tenant.of(others)
+    else:
+        world.remote.mailboxes = set(others)
+    try:
+        yield world
+    finally:
+        world.close()
+        if sb is not None:
+            sb.__exit__(None, None, None)
+
+
+def test_free_busy_of_an_address_outside_the_tenant_is_unknown(outside: World) -> None:
+    """getSchedule's `error` entry leaves the address out of the answer (unknown), while an
+    address in the tenant is answered (free: an empty list)."""
+    import datetime as dt
+
+    start = dt.datetime(2027, 1, 4, tzinfo=dt.UTC)
+    other = "cm.rivera@pvsec.example.org"
+    busy = outside.remote.free_busy(
+        [LEA, other], start, start + dt.timedelta(days=3), organizer=other
+    )
+    assert LEA not in busy and busy[other] == []
+
+
+def test_an_unknown_attendee_warns_on_the_plans_of_the_students_who_need_them(
+    outside: World,
+) -> None:
+    """Each new meeting that needs the LEA whose free/busy is unknown warns, naming the LEA;
+    the meeting is still placed (around everyone else's calendar) and no other plan warns."""
+    report = outside.sync()
+    assert report.plan is not None
+    warned = [p for p in report.plan.plans if p.has_warning("free_busy_unknown")]
+    assert warned
+    for p in warned:
+        assert LEA in p.student.required_emails and p.meeting is not None
+        (text,) = [w.text for w in p.warnings if w.code == "free_busy_unknown"]
+        assert LEA in text
+        assert any(p.student_id in line and LEA in line for line in report.reports)
+    needing = {p.student_id for p in report.plan.plans if LEA in p.student.required_emails}
+    assert {p.student_id for p in warned} <= needing

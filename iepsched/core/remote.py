@@ -173,7 +173,11 @@ class Remote(Protocol):
     def free_busy(
         self, emails: Sequence[str], start: dt.datetime, end: dt.datetime, *, organizer: str
     ) -> dict[str, list[Interval]]:
-        """Busy intervals per email in [start, end) (getSchedule; chunked by the adapter)."""
+        """Busy intervals per email in [start, end) (getSchedule; chunked by the adapter).
+
+        An email Graph could not answer for (an `error` entry: no such mailbox, outside the
+        tenant) is left out of the answer: its free/busy is unknown, never free.
+        """
         ...
 
     def apply(self, actions: Sequence[Action]) -> Iterator[Result]:

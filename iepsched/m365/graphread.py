@@ -236,20 +236,23 @@ def result_from_answer(
     )
 
 
-def busy_from_schedule(body: Any) -> Iterator[tuple[str, dt.datetime, dt.datetime]]:
+def busy_from_schedule(
+    body: Any,
+) -> Iterator[tuple[str, dt.datetime, dt.datetime] | tuple[str, None, None]]:
     """(lower-cased schedule id, start, end) of each busy item in a getSchedule answer.
 
-    Busy means status busy, oof or tentative; a schedule Graph could not answer for (unknown
-    address) yields nothing.
+    Busy means status busy, oof or tentative; a schedule Graph could not answer for (an `error`
+    entry: unknown address) yields (schedule id, None, None): its free/busy is unknown.
     """
     page: Mapping[str, Any] = body if isinstance(body, Mapping) else {}
     for info in page.get("value") or []:
         if not isinstance(info, Mapping):
             continue
+        schedule_id = str(info.get("scheduleId", "")).lower()
         if info.get("error"):
             log.debug("getSchedule could not answer for one schedule")
+            yield schedule_id, None, None  # unknown, not free
             continue
-        schedule_id = str(info.get("scheduleId", "")).lower()
         for item in info.get("scheduleItems") or []:
             if not isinstance(item, Mapping):
                 continue

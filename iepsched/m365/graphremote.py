@@ -279,7 +279,8 @@ class GraphRemote:
         """Busy intervals per email: getSchedule in < 42-day windows and groups of ≤ 20, batched.
 
         Busy means a schedule item whose status is busy, oof or tentative. An email Graph cannot
-        answer for (unknown address) gets no intervals; a failed request raises.
+        answer for (an `error` entry: unknown address) is left out: unknown, never free. A
+        failed request raises.
         """
         wanted = list(dict.fromkeys(emails))
         out: dict[str, list[Interval]] = {email: [] for email in wanted}
@@ -291,19 +292,25 @@ class GraphRemote:
         )
         answers = self.client.batch(requests)
         seen: dict[str, set[tuple[dt.datetime, dt.datetime]]] = {email: set() for email in wanted}
+        unknown: set[str] = set()
         for req in requests:
             answer = answers[req.id]
             if isinstance(answer, GraphError):
                 raise answer
             for schedule_id, s, e in busy_from_schedule(answer.body):
                 email = by_lower.get(schedule_id)
-                if email is None or (s, e) in seen[email]:
+                if email is None:
+                    continue
+                if s is None or e is None:
+                    unknown.add(email)  # an `error` entry: unknown, never free
+                    continue
+                if (s, e) in seen[email]:
                     continue  # an item spanning two windows comes back twice
                 seen[email].add((s, e))
                 out[email].append(Interval(s, e))
         for intervals in out.values():
             intervals.sort(key=lambda i: (i.start, i.end))
-        return out
+        return {email: busy for email, busy in out.items() if email not in unknown}
 
     # -- writes ----------------------------------------------------------------------------------
 

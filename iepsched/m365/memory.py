@@ -223,12 +223,15 @@ class MemoryRemote(MemoryTenant):
     def free_busy(
         self, emails: Sequence[str], start: dt.datetime, end: dt.datetime, *, organizer: str
     ) -> dict[str, list[Interval]]:
-        """Busy intervals per email: events it organizes or has not declined, plus `add_busy`."""
+        """Busy intervals per email: events it organizes or has not declined, plus `add_busy`;
+        an address outside the tenant (`mailboxes`) is left out: unknown, never free."""
         out: dict[str, list[Interval]] = {}
         with self._lock:
             self.read_count["free_busy"] += 1
             for email in dict.fromkeys(emails):
                 address = email.lower()
+                if self._refusal(address, calendar=False) is not None:
+                    continue  # getSchedule's `error` entry: unknown, never free
                 found = [i for i in self._busy.get(address, []) if i.start < end and start < i.end]
                 for owner, box in self._boxes.items():
                     for ev in box.events.values():

@@ -155,6 +155,9 @@ def run_sync(
     plan = plan_with_free_busy(district, inputs, remote, options.today, unread)
     report.plan = plan
     for p in plan.plans:
+        report.reports.extend(
+            f"{p.student_id}: {w}" for w in p.warnings if w.code == "free_busy_unknown"
+        )
         for warning in p.warnings:
             if p.meeting is None or p.status != "on_track":
                 log.info("%s: %s", p.student_id, warning)
