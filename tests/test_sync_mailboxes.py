@@ -84,6 +84,9 @@ def test_a_refused_mailbox_is_skipped_and_delivered_once_allowed(refusing: Refus
     world = refusing.world
     mine = students_of(world, REFUSED)
     assert mine
+    dry = world.sync(dry_run=True)
+    assert dry.exit_code == ExitCode.FAILURES and any(REFUSED in f for f in dry.failures)
+    assert not any(a.mailbox.lower() == REFUSED for a in dry.actions)
     report = world.sync()
     assert report.exit_code == ExitCode.FAILURES
     (warning,) = [f for f in report.failures if REFUSED in f]
@@ -179,3 +182,17 @@ def test_an_unknown_attendee_warns_on_the_plans_of_the_students_who_need_them(
         assert any(p.student_id in line and LEA in line for line in report.reports)
     needing = {p.student_id for p in report.plan.plans if LEA in p.student.required_emails}
     assert {p.student_id for p in warned} <= needing
+
+
+def test_when_every_mailbox_is_refused_the_run_stops(tmp_path: Path) -> None:
+    """No mailbox readable is the app's access, not one mailbox: the run raises Graph's error
+    (exit 2) before writing anything."""
+    from iepsched.core.errors import GraphError
+
+    probe = World(tmp_path / "probe", "memory")
+    mine = students_of(probe, REFUSED)
+    world = World(tmp_path / "one", "memory", keep=mine)
+    world.remote.deny_mailboxes = {REFUSED}
+    with pytest.raises(GraphError) as info:
+        world.sync()
+    assert info.value.status == 403 and world.remote.writes == 0

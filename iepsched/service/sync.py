@@ -182,6 +182,7 @@ def run_sync(
         )
         return report
     if options.dry_run:
+        report.exit_code = ExitCode.FAILURES if report.failures else ExitCode.OK
         return report
 
     pending = actions
