@@ -65,3 +65,15 @@ def writable(actions: Iterable[Action], unread: Iterable[str]) -> list[Action]:
     """The actions that do not write to a refused mailbox."""
     boxes = {m.lower() for m in unread}
     return [a for a in actions if a.mailbox.lower() not in boxes]
+
+
+def all_refused(unread: Mapping[str, GraphError]) -> GraphError:
+    """The error to stop with when Graph refused every mailbox: the app's access or the
+    tenant is wrong, not one mailbox (the CLI explains it; exit 2, nothing written)."""
+    mailbox, error = sorted(unread.items())[0]
+    return type(error)(
+        f"no mailbox could be read ({len(unread)} refused), e.g. {mailbox}: {error}",
+        status=error.status,
+        code=error.code,
+        request_id=error.request_id,
+    )

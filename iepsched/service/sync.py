@@ -13,7 +13,8 @@ Loss safety (before anything is written, after the day's backup of the state): a
 knows no items while the mailboxes hold iepsched items was lost or replaced — the run stops
 unless told to recover (restore the newest backup, or rebuild from the mailboxes); a mailbox
 whose items all vanished at once was wiped or replaced — the run stops unless told to accept
-the loss (the items are then created again).
+the loss (the items are then created again). A mailbox Graph refuses (403/404) is skipped with a
+warning and its students protected; the rest of the district is synced (exit 1; `refusals`).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ from .losses import (
     with_found_cycles,
 )
 from .placing import plan_with_free_busy
-from .refusals import warn_refused, writable
+from .refusals import all_refused, warn_refused, writable
 
 log = logging.getLogger(__name__)
 Wrap = Callable[[Iterable[Result], int], Iterable[Result]]
@@ -120,7 +121,7 @@ def run_sync(
     snapshot = remote.snapshot(sorted(to_read), _known_events(items))
     if snapshot.unread and not snapshot.mailboxes:
         # Every mailbox refused: the app's access, not one mailbox (exit 2, nothing written).
-        raise next(iter(snapshot.unread.values()))
+        raise all_refused(snapshot.unread)
     cycles = store.cycles()
     if not items and found_count(snapshot):
         if not options.recover:
