@@ -260,7 +260,7 @@ class MemoryHarness:
 
     def fail_read(self, mailbox: str, kind: str) -> None:
         error: GraphError = (
-            GraphAuthError("403 ErrorAccessDenied", status=403)
+            GraphAuthError("403 ErrorAccessDenied", status=403, code="ErrorAccessDenied")
             if kind == "auth"
             else GraphTransportError("connection reset")
         )
@@ -851,11 +851,20 @@ class TestRemoteContract:
         assert [key_of_event(e) for e in h.events(CM)] == [meeting.key]
         assert [key_of_task(t) for t in h.tasks(CM)] == [task.key]
 
-    def test_an_unauthorized_mailbox_fails_the_snapshot(self, h: Harness) -> None:
-        """A mailbox the app may not read raises GraphAuthError: the run cannot be trusted."""
+    def test_a_refused_mailbox_is_reported_and_the_others_read(self, h: Harness) -> None:
+        """A mailbox Graph refuses (403 outside the access policy) is named in Snapshot.unread
+        with Graph's code and left out of Snapshot.mailboxes; the other mailboxes are read."""
+        task = pick("task", mailbox=CM2)
+        meeting = pick("event")
+        ok(apply_one(h.remote, create(task)))
+        ok(apply_one(h.remote, create(meeting)))
         h.fail_read(CM2, "auth")
-        with pytest.raises(GraphAuthError):
-            h.remote.snapshot([CM, CM2])
+        snapshot = h.remote.snapshot([CM, CM2])
+        assert snapshot.mailboxes == frozenset({CM}) and set(snapshot.unread) == {CM2}
+        error = snapshot.unread[CM2]
+        assert isinstance(error, GraphAuthError)
+        assert (error.status, error.code) == (403, "ErrorAccessDenied")
+        assert meeting.key in snapshot.events and task.key not in snapshot.tasks
 
     def test_an_unreadable_mailbox_fails_or_is_reported_missing(self, h: Harness) -> None:
         """Other read failures raise by default; when skipping is allowed the mailbox is left out

@@ -236,6 +236,7 @@ WarningCode = Literal[
     "milestone_overdue",  # a step before the meeting is late
     "unknown_building",  # the roster's building is not in [calendar.buildings]
     "double_booked",  # an optional attendee (a provider) is invited to overlapping meetings
+    "free_busy_unknown",  # Graph could not give a required attendee's free/busy (not "free")
 ]
 
 

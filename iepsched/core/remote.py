@@ -88,6 +88,9 @@ class Snapshot:
     tasks: Mapping[str, RemoteTask] = field(default_factory=dict)
     lists: Mapping[str, str] = field(default_factory=dict)  # mailbox -> To Do list id
     mailboxes: frozenset[str] = frozenset()  # the mailboxes actually read
+    # Mailboxes Graph refused (403 outside the app's access policy, 404 no mailbox or licence)
+    # and its error: skipped this run, nothing of them cancelled or recorded as deleted.
+    unread: Mapping[str, GraphError] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,12 +173,22 @@ class Remote(Protocol):
     def free_busy(
         self, emails: Sequence[str], start: dt.datetime, end: dt.datetime, *, organizer: str
     ) -> dict[str, list[Interval]]:
-        """Busy intervals per email in [start, end) (getSchedule; chunked by the adapter)."""
+        """Busy intervals per email in [start, end) (getSchedule; chunked by the adapter).
+
+        An email Graph could not answer for (an `error` entry: no such mailbox, outside the
+        tenant) is left out of the answer: its free/busy is unknown, never free.
+        """
         ...
 
     def apply(self, actions: Sequence[Action]) -> Iterator[Result]:
         """Carry out the actions (batched and concurrent as the adapter sees fit)."""
         ...
+
+
+def refused(error: GraphError) -> bool:
+    """Whether Graph refused one mailbox (403/404) rather than the app as a whole: a 401 or a
+    token that cannot be had stops the run; a mailbox outside the access policy does not."""
+    return error.status in (403, 404)
 
 
 def busy_window_chunks(

@@ -219,7 +219,9 @@ def result_from_answer(
 ) -> Result:
     """The result of one write from Graph's answer to it."""
     if isinstance(answer, GraphError):
-        if isinstance(answer, GraphNotFound) and action.op in ("cancel", "delete"):
+        # A missing mailbox (ErrorInvalidUser) is not a missing item: nothing was removed.
+        gone = isinstance(answer, GraphNotFound) and answer.code != "ErrorInvalidUser"
+        if gone and action.op in ("cancel", "delete"):
             return Result(action, ok=True, remote_id=remote_id, list_id=list_id)  # already gone
         return failed(action, answer)
     body: Mapping[str, Any] = answer.body if isinstance(answer.body, Mapping) else {}
@@ -234,20 +236,23 @@ def result_from_answer(
     )
 
 
-def busy_from_schedule(body: Any) -> Iterator[tuple[str, dt.datetime, dt.datetime]]:
+def busy_from_schedule(
+    body: Any,
+) -> Iterator[tuple[str, dt.datetime, dt.datetime] | tuple[str, None, None]]:
     """(lower-cased schedule id, start, end) of each busy item in a getSchedule answer.
 
-    Busy means status busy, oof or tentative; a schedule Graph could not answer for (unknown
-    address) yields nothing.
+    Busy means status busy, oof or tentative; a schedule Graph could not answer for (an `error`
+    entry: unknown address) yields (schedule id, None, None): its free/busy is unknown.
     """
     page: Mapping[str, Any] = body if isinstance(body, Mapping) else {}
     for info in page.get("value") or []:
         if not isinstance(info, Mapping):
             continue
+        schedule_id = str(info.get("scheduleId", "")).lower()
         if info.get("error"):
             log.debug("getSchedule could not answer for one schedule")
+            yield schedule_id, None, None  # unknown, not free
             continue
-        schedule_id = str(info.get("scheduleId", "")).lower()
         for item in info.get("scheduleItems") or []:
             if not isinstance(item, Mapping):
                 continue

@@ -48,6 +48,7 @@ from ..core.remote import (
     RemoteTask,
     Result,
     Snapshot,
+    refused,
 )
 from .checklists import ChecklistJob, add_checklists, checklist_names
 from .graph import GraphClient
@@ -122,8 +123,9 @@ class GraphRemote:
 
     `timezone` is the district's IANA zone: free/busy windows are sent in it. Times Graph returns
     are read in whatever zone they are labelled with (the client asks for the district's zone).
-    With `skip_unreadable_mailboxes`, a mailbox that cannot be read for a reason other than
-    authorization is left out of `Snapshot.mailboxes` (and logged) instead of failing the read.
+    A mailbox Graph refuses (403/404) is left out of `Snapshot.mailboxes` and named in
+    `Snapshot.unread`; with `skip_unreadable_mailboxes`, so is one that cannot be read for a
+    reason other than authorization (logged) instead of failing the read.
     """
 
     def __init__(
@@ -191,9 +193,14 @@ class GraphRemote:
                     for mb in boxes:
                         try:
                             reads[mb] = futures[mb].result()
-                        except GraphAuthError:
-                            raise
                         except GraphError as exc:
+                            if refused(exc):
+                                # One mailbox Graph refuses never stops a district (SPEC §5).
+                                log.warning("mailbox %s refused: %s", mb, exc.code or exc.status)
+                                self.unread[mb] = exc
+                                continue
+                            if isinstance(exc, GraphAuthError):
+                                raise
                             if not self.skip_unreadable_mailboxes:
                                 raise type(exc)(
                                     f"could not read mailbox {mb}: {exc}",
@@ -222,7 +229,11 @@ class GraphRemote:
                 lists[mb] = read.list_id
             self._lists.saw(mb, read.list_id)
         return Snapshot(
-            events=events, tasks=tasks, lists=lists, mailboxes=frozenset(m for m in reads)
+            events=events,
+            tasks=tasks,
+            lists=lists,
+            mailboxes=frozenset(m for m in reads),
+            unread=dict(self.unread),
         )
 
     def _read_mailbox(self, mailbox: str, known: Sequence[str]) -> _Read:
@@ -268,7 +279,8 @@ class GraphRemote:
         """Busy intervals per email: getSchedule in < 42-day windows and groups of ≤ 20, batched.
 
         Busy means a schedule item whose status is busy, oof or tentative. An email Graph cannot
-        answer for (unknown address) gets no intervals; a failed request raises.
+        answer for (an `error` entry: unknown address) is left out: unknown, never free. A
+        failed request raises.
         """
         wanted = list(dict.fromkeys(emails))
         out: dict[str, list[Interval]] = {email: [] for email in wanted}
@@ -280,19 +292,25 @@ class GraphRemote:
         )
         answers = self.client.batch(requests)
         seen: dict[str, set[tuple[dt.datetime, dt.datetime]]] = {email: set() for email in wanted}
+        unknown: set[str] = set()
         for req in requests:
             answer = answers[req.id]
             if isinstance(answer, GraphError):
                 raise answer
             for schedule_id, s, e in busy_from_schedule(answer.body):
                 email = by_lower.get(schedule_id)
-                if email is None or (s, e) in seen[email]:
+                if email is None:
+                    continue
+                if s is None or e is None:
+                    unknown.add(email)  # an `error` entry: unknown, never free
+                    continue
+                if (s, e) in seen[email]:
                     continue  # an item spanning two windows comes back twice
                 seen[email].add((s, e))
                 out[email].append(Interval(s, e))
         for intervals in out.values():
             intervals.sort(key=lambda i: (i.start, i.end))
-        return out
+        return {email: busy for email, busy in out.items() if email not in unknown}
 
     # -- writes ----------------------------------------------------------------------------------
 

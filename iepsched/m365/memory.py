@@ -42,7 +42,7 @@ from ..core.errors import (
 )
 from ..core.items import DEFAULT_INSTALLATION, transaction_id
 from ..core.model import Interval
-from ..core.remote import Action, RemoteEvent, RemoteTask, Result, Snapshot
+from ..core.remote import Action, RemoteEvent, RemoteTask, Result, Snapshot, refused
 from .graphwrite import CANCEL_COMMENT, EVENT_KINDS, MAX_GENERATIONS, TASK_KINDS
 from .memoryread import (
     BUSY,
@@ -73,6 +73,8 @@ class MemoryRemote(MemoryTenant):
         skip_unreadable_mailboxes: bool = False,
         now: dt.datetime | None = None,
         installation: str = DEFAULT_INSTALLATION,
+        mailboxes: Iterable[str] | None = None,
+        deny_mailboxes: Iterable[str] = (),
     ) -> None:
         if zone_named(timezone) is None:
             raise ValueError(f"unknown time zone {timezone!r}")
@@ -87,6 +89,9 @@ class MemoryRemote(MemoryTenant):
         self.sent: list[tuple[str, str, dict[str, Any]]] = []  # (method, graph type, body)
         self.cancellations: list[dict[str, Any]] = []  # {"mailbox", "comment", "event"}
         self.unread: dict[str, GraphError] = {}
+        # The tenant as the sandbox's `mailboxes=` / `deny_mailboxes=` (None: any address exists).
+        self.mailboxes = None if mailboxes is None else {m.lower() for m in mailboxes}
+        self.deny_mailboxes = {m.lower() for m in deny_mailboxes}
         self._boxes: dict[str, Box] = {}
         self._busy: dict[str, list[Interval]] = {}
         self._fail: dict[tuple[str, str], list[GraphError]] = {}
@@ -148,6 +153,18 @@ class MemoryRemote(MemoryTenant):
         with self._lock:
             self._fail_read[mailbox.lower()] = error
 
+    def _refusal(self, mailbox: str, *, calendar: bool = True) -> GraphError | None:
+        """Graph's answer for a mailbox the tenant lacks (404) or the access policy denies (403,
+        calendar paths only: access policies do not cover To Do), else None."""
+        address = mailbox.lower()
+        if self.mailboxes is not None and address not in self.mailboxes | self.deny_mailboxes:
+            message = f"The requested user '{mailbox}' is invalid."
+            return GraphNotFound(message, status=404, code="ErrorInvalidUser")
+        if calendar and address in self.deny_mailboxes:
+            message = "Access to OData is disabled."
+            return GraphAuthError(message, status=403, code="ErrorAccessDenied")
+        return None
+
     # -- Remote: reads ---------------------------------------------------------------------------
 
     def snapshot(
@@ -163,8 +180,11 @@ class MemoryRemote(MemoryTenant):
         self.unread = {}
         with self._lock:
             for mb in dict.fromkeys(mailboxes):
-                error = self._fail_read.pop(mb.lower(), None)
+                error = self._fail_read.pop(mb.lower(), None) or self._refusal(mb)
                 if error is not None:
+                    if refused(error):
+                        self.unread[mb] = error
+                        continue
                     if isinstance(error, GraphAuthError) or not self.skip_unreadable_mailboxes:
                         raise error
                     self.unread[mb] = error
@@ -192,17 +212,26 @@ class MemoryRemote(MemoryTenant):
                 if list_ids:
                     lists[mb] = list_ids[0]
                 read.add(mb)
-        return Snapshot(events=events, tasks=tasks, lists=lists, mailboxes=frozenset(read))
+        return Snapshot(
+            events=events,
+            tasks=tasks,
+            lists=lists,
+            mailboxes=frozenset(read),
+            unread=dict(self.unread),
+        )
 
     def free_busy(
         self, emails: Sequence[str], start: dt.datetime, end: dt.datetime, *, organizer: str
     ) -> dict[str, list[Interval]]:
-        """Busy intervals per email: events it organizes or has not declined, plus `add_busy`."""
+        """Busy intervals per email: events it organizes or has not declined, plus `add_busy`;
+        an address outside the tenant (`mailboxes`) is left out: unknown, never free."""
         out: dict[str, list[Interval]] = {}
         with self._lock:
             self.read_count["free_busy"] += 1
             for email in dict.fromkeys(emails):
                 address = email.lower()
+                if self._refusal(address, calendar=False) is not None:
+                    continue  # getSchedule's `error` entry: unknown, never free
                 found = [i for i in self._busy.get(address, []) if i.start < end and start < i.end]
                 for owner, box in self._boxes.items():
                     for ev in box.events.values():
@@ -229,6 +258,9 @@ class MemoryRemote(MemoryTenant):
         if queued:
             error = queued.pop(0)
             return _failed(action, error)
+        refusal = self._refusal(action.mailbox, calendar=action.kind in EVENT_KINDS)
+        if refusal is not None:
+            return _failed(action, refusal)
         before = self.writes
         try:
             result = self._dispatch(action)

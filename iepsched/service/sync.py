@@ -13,7 +13,8 @@ Loss safety (before anything is written, after the day's backup of the state): a
 knows no items while the mailboxes hold iepsched items was lost or replaced — the run stops
 unless told to recover (restore the newest backup, or rebuild from the mailboxes); a mailbox
 whose items all vanished at once was wiped or replaced — the run stops unless told to accept
-the loss (the items are then created again).
+the loss (the items are then created again). A mailbox Graph refuses (403/404) is skipped with a
+warning and its students protected; the rest of the district is synced (exit 1; `refusals`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from ..core.bookings import StateInputs, state_inputs
 from ..core.errors import ExitCode, GraphThrottled, GraphTransportError
 from ..core.items import deliverable, desired_items
-from ..core.model import DistrictPlan, Interval, ItemState, StudentPlan
+from ..core.model import DistrictPlan, ItemState
 from ..core.reconcile import (
     CANCELLED,
     DELETED,
@@ -50,7 +51,7 @@ from ..core.remote import (
     Snapshot,
 )
 from ..state.store import StateStore
-from .district import District, plan_inputs
+from .district import District
 from .losses import (
     adopt_orphans,
     loss_message,
@@ -59,6 +60,8 @@ from .losses import (
     recover,
     with_found_cycles,
 )
+from .placing import plan_with_free_busy
+from .refusals import all_refused, warn_refused, writable
 
 log = logging.getLogger(__name__)
 Wrap = Callable[[Iterable[Result], int], Iterable[Result]]
@@ -116,6 +119,9 @@ def run_sync(
         store.backup(options.now.date())
     to_read = mailboxes(district, items)
     snapshot = remote.snapshot(sorted(to_read), _known_events(items))
+    if snapshot.unread and not snapshot.mailboxes:
+        # Every mailbox refused: the app's access, not one mailbox (exit 2, nothing written).
+        raise all_refused(snapshot.unread)
     cycles = store.cycles()
     if not items and found_count(snapshot):
         if not options.recover:
@@ -146,9 +152,13 @@ def run_sync(
     )
     if not options.dry_run and inputs.cycle_rows:
         store.save_cycles(inputs.cycle_rows)
-    plan = _plan(district, inputs, remote, options)
+    unread = dict(snapshot.unread)
+    plan = plan_with_free_busy(district, inputs, remote, options.today, unread)
     report.plan = plan
     for p in plan.plans:
+        report.reports.extend(
+            f"{p.student_id}: {w}" for w in p.warnings if w.code == "free_busy_unknown"
+        )
         for warning in p.warnings:
             if p.meeting is None or p.status != "on_track":
                 log.info("%s: %s", p.student_id, warning)
@@ -156,9 +166,11 @@ def run_sync(
     desired = desired_items(plan.plans, district.delivery_options())
     items = adopt_orphans(store, items, desired, snapshot, dry_run=options.dry_run)
     items = _rehome(store, items, desired, options, report)
-    scope = _scope(district, plan, inputs, items, options)
+    refused_students, refusals = warn_refused(district, items, unread)
+    report.failures.extend(refusals)
+    scope = _scope(district, plan, inputs, items, options, refused_students)
     report.reports.extend(_missing_notes(district, items))
-    actions = reconcile(desired, items, scope, now=options.now)
+    actions = writable(reconcile(desired, items, scope, now=options.now), unread)
     report.actions = actions
     removals = [a for a in actions if a.op in ("cancel", "delete") and not is_move(a)]
     if len(removals) > options.max_cancellations and not options.force_cancel:
@@ -171,6 +183,7 @@ def run_sync(
         )
         return report
     if options.dry_run:
+        report.exit_code = ExitCode.FAILURES if report.failures else ExitCode.OK
         return report
 
     pending = actions
@@ -188,12 +201,16 @@ def run_sync(
         )
         items = store.items()
         snapshot = remote.snapshot(again_mailboxes, _known_events(items))
+        unread.update(snapshot.unread)
         items = _observe(store, remote, items, snapshot, options, report, quiet=True)
         keys = {a.key for a in uncertain}
         wanted = [d for d in desired if d.key in keys]
         items = adopt_orphans(store, items, wanted, snapshot, dry_run=options.dry_run)
         again = {row: st for row, st in items.items() if st.key in keys}
-        pending = [a for a in reconcile(wanted, again, scope, now=options.now) if a.key in keys]
+        redo = [a for a in reconcile(wanted, again, scope, now=options.now) if a.key in keys]
+        pending = writable(redo, unread)
+        refused = [a for a in redo if a not in pending]
+        report.failures.extend(f"{a.key}: mailbox {a.mailbox} refused" for a in refused)
         if not pending:
             break
         if attempt == options.max_passes - 1:
@@ -295,43 +312,6 @@ def _hidden(items: Mapping[str, ItemState], snapshot: Snapshot) -> set[str]:
     return out
 
 
-def _plan(
-    district: District, inputs: StateInputs, remote: Remote, options: SyncOptions
-) -> DistrictPlan:
-    """Plan; when new meetings must be placed, ask Graph who is busy and plan again."""
-    plan = plan_inputs(district, inputs, today=options.today)
-    horizon = district.config.delivery.booking_horizon_days
-    placing = [
-        p
-        for p in plan.plans
-        if p.meeting is not None and p.meeting.state == "proposed" and deliverable(p, horizon)
-    ]
-    if not placing:
-        return plan
-    busy = _free_busy(district, placing, remote, options)
-    return plan_inputs(district, inputs, today=options.today, busy=busy)
-
-
-def _free_busy(
-    district: District, placing: Sequence[StudentPlan], remote: Remote, options: SyncOptions
-) -> dict[str, list[Interval]]:
-    rooms = district.config.rooms
-    emails: set[str] = set()
-    for p in placing:
-        emails.update(p.student.required_emails)
-        room = rooms.get(p.student.building)
-        if room:
-            emails.add(room.lower())
-    tz = district.ctx.tz
-    ladder = district.rules.ladder
-    first = options.today + dt.timedelta(days=ladder.legal_notice_days)
-    last = max(p.due_date for p in placing) + dt.timedelta(days=42)
-    start = dt.datetime.combine(first, dt.time(0), tzinfo=tz)
-    end = dt.datetime.combine(last, dt.time(0), tzinfo=tz)
-    organizer = placing[0].student.case_manager_email
-    return remote.free_busy(sorted(emails), start, end, organizer=organizer)
-
-
 def _rehome(
     store: StateStore,
     items: dict[str, ItemState],
@@ -376,6 +356,7 @@ def _scope(
     inputs: StateInputs,
     items: Mapping[str, ItemState],
     options: SyncOptions,
+    refused: frozenset[str] = frozenset(),
 ) -> Scope:
     horizon = district.config.delivery.booking_horizon_days
     active = frozenset(p.student_id for p in plan.plans if deliverable(p, horizon))
@@ -385,7 +366,9 @@ def _scope(
         gone, missing = missing, set()
     else:
         gone = set()
-    protected = frozenset(district.roster.skipped_ids | district.unplannable | unplaced | missing)
+    protected = frozenset(
+        district.roster.skipped_ids | district.unplannable | unplaced | missing | refused
+    )
     exited = (
         frozenset(s.student_id for s in district.roster.students if s.status == "exited") | gone
     ) - protected
