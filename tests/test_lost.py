@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_sync import TODAY, TZ, TZ_NAME, World, night
+from test_sync import SUBJECT, TODAY, TZ, TZ_NAME, World, night
 from test_sync import world as world  # the memory + sandbox fixture
 
 from iepsched.core.errors import ExitCode
@@ -202,3 +202,26 @@ def test_sync_takes_one_private_backup_a_day(tmp_path: Path) -> None:
     (only,) = folder.iterdir()
     assert only.stat().st_mode & 0o777 == 0o600
     assert journal_path(world.config().state_path).parent == world.config().state_path.parent
+
+
+def test_a_recovery_adopts_items_created_again_after_the_backup(world: World) -> None:
+    """Items the restored backup holds as deleted by iepsched but created again since (wanted
+    again) are adopted by --recover, not created a second time."""
+    world.sync()
+    world.edit_config("max_cancellations = 10", "max_cancellations = 50")
+    world.set_field(SUBJECT, status="exited")
+    world.today = TODAY + dt.timedelta(days=1)
+    assert world.sync().exit_code == ExitCode.OK
+    world.set_field(SUBJECT, status="active")
+    world.today = TODAY + dt.timedelta(days=2)
+    again = world.sync()  # backs up the state with the student's items deleted, then recreates
+    assert again.exit_code == ExitCode.OK, again.failures
+    assert any(a.op == "create" and a.key.startswith(f"{SUBJECT}/") for a in again.actions)
+    live = world.live()
+
+    _lose_state(world, backups=True)
+    report = world.sync(recover=True)
+    assert report.exit_code == ExitCode.OK, report.failures
+    assert not [a for a in report.actions if a.op == "create"]
+    assert world.live() == live  # unique keys, same objects
+    assert world.sync().actions == [] and world.last_writes == 0

@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from .model import Cycle, ItemKind, ItemState, Student, Track
-from .reconcile import LIVE, PENDING
-from .remote import DesiredItem, Snapshot
+from .reconcile import CANCELLED, DELETED, LIVE, PENDING
+from .remote import DesiredItem, RemoteTask, Snapshot
 
 # "All of a mailbox's items vanished" is a mass loss only from this many items up: a case
 # manager deleting the one or two items left in their mailbox is a person's edit.
@@ -126,6 +126,48 @@ def found_items(snapshot: Snapshot, student_ids: Iterable[str]) -> list[ItemStat
                     remote_id=task.remote_id, list_id=task.list_id, change_key=task.change_key,
                 )
             )  # fmt: skip
+    return out
+
+
+def created_since(
+    restored: Mapping[str, ItemState], found: Iterable[ItemState], snapshot: Snapshot
+) -> list[ItemState]:
+    """Of the items found in the mailboxes, those a restored backup does not hold as there: rows
+    it lacks or holds as removed by iepsched (deleted, cancelled) were created since the backup
+    was taken (a new occurrence, an item wanted again). Adopted before planning, so the plan
+    books their meetings where Outlook has them and nothing is created a second time."""
+    out = []
+    for st in found:
+        known = restored.get(st.row_id)
+        if known is not None and known.state not in (CANCELLED, DELETED):
+            continue
+        event = snapshot.events.get(st.key)
+        if event is not None and event.is_cancelled:
+            continue  # the one iepsched cancelled, or a person's cancellation: nothing to adopt
+        out.append(st)
+    return out
+
+
+def missing_checklists(
+    keys: Iterable[str], desired: Iterable[DesiredItem], snapshot: Snapshot
+) -> list[tuple[RemoteTask, tuple[str, ...]]]:
+    """Of these tasks (adopted after a run that created them was cut off before their checklist
+    items were posted), the open ones lacking checklist items they are created with, and the
+    names to add: without them a person cannot tick how the parent was contacted."""
+    wanted = set(keys)
+    out = []
+    for d in desired:
+        task = snapshot.tasks.get(d.key)
+        if d.key not in wanted or task is None or task.status == "completed":
+            continue
+        names = [
+            str(c.get("displayName"))
+            for c in d.create_extra.get("checklistItems") or []
+            if isinstance(c, Mapping) and c.get("displayName")
+        ]
+        missing = tuple(n for n in names if n not in task.checklist)
+        if missing:
+            out.append((task, missing))
     return out
 
 

@@ -78,6 +78,7 @@ class RemoteTask:
     completed_on: dt.date | None = None
     checked: tuple[str, ...] = ()  # displayName of every ticked checklist item
     change_key: str = ""
+    checklist: tuple[str, ...] = ()  # displayName of every checklist item, ticked or not
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +183,10 @@ class Remote(Protocol):
 
     def apply(self, actions: Sequence[Action]) -> Iterator[Result]:
         """Carry out the actions (batched and concurrent as the adapter sees fit)."""
+        ...
+
+    def add_checklist_items(self, tasks: Sequence[tuple[RemoteTask, tuple[str, ...]]]) -> None:
+        """Give each task these checklist items (in order); one left incomplete is logged."""
         ...
 
 

@@ -191,6 +191,11 @@ def task_from_graph(obj: Mapping[str, Any], mailbox: str, list_id: str) -> Remot
         completed_on=parse_date(obj.get("completedDateTime")) if status == "completed" else None,
         checked=checked,
         change_key=etag_value(obj.get("@odata.etag")),
+        checklist=tuple(
+            str(item.get("displayName", ""))
+            for item in obj.get("checklistItems") or []
+            if isinstance(item, Mapping)
+        ),
     )
 
 

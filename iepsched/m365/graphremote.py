@@ -440,6 +440,14 @@ class GraphRemote:
             self._add_checklists(done)
         return [done[i] for i in range(len(actions))]
 
+    def add_checklist_items(self, tasks: Sequence[tuple[RemoteTask, tuple[str, ...]]]) -> None:
+        jobs = {
+            str(i): ChecklistJob(t.mailbox, t.list_id, t.remote_id, names)
+            for i, (t, names) in enumerate(tasks)
+        }
+        for j, error in add_checklists(self.client, jobs).items():
+            log.warning("task %s: checklist incomplete: %s", tasks[int(j)][0].key, error)
+
     def _add_checklists(self, done: Mapping[int, Result]) -> None:
         """The checklist items of the tasks just created, in a following batch; a task whose
         checklist stays incomplete is still created (logged: its items can be added by hand).

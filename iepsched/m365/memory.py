@@ -246,6 +246,25 @@ class MemoryRemote(MemoryTenant):
 
     # -- Remote: writes --------------------------------------------------------------------------
 
+    def add_checklist_items(self, tasks: Sequence[tuple[RemoteTask, tuple[str, ...]]]) -> None:
+        """Append the checklist items (one POST each, as Graph takes them)."""
+        with self._lock:
+            for t, names in tasks:
+                task = self._box(t.mailbox).tasks.get(t.list_id, {}).get(t.remote_id)
+                if task is None:
+                    continue
+                for name in names:
+                    task.setdefault("checklistItems", []).append(
+                        {
+                            "displayName": name,
+                            "isChecked": False,
+                            "createdDateTime": self._stamp(),
+                            "id": self._id("check"),
+                        }
+                    )
+                    self.write_count["checklist"] += 1
+                self._touch(task)
+
     def apply(self, actions: Sequence[Action]) -> Iterator[Result]:
         """Carry out the actions one by one; one result per action, never raising for one."""
         for action in actions:

@@ -125,6 +125,7 @@ def task_of(obj: Mapping[str, Any], mailbox: str, list_id: str) -> RemoteTask | 
             if c.get("isChecked")
         ),
         change_key=etag_inner(obj),
+        checklist=tuple(str(c.get("displayName", "")) for c in obj.get("checklistItems", [])),
     )
 
 

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..core.model import Cycle, ItemState
-from ..core.reconcile import LIVE, PENDING
-from ..core.recovery import MassLoss, as_written, found_cycles, found_items
+from ..core.reconcile import CANCELLED, DELETED, LIVE, PENDING
+from ..core.recovery import MassLoss, as_written, created_since, found_cycles, found_items
 from ..core.remote import DesiredItem, Remote, Snapshot
 from ..state.store import StateStore
 from .district import District
@@ -73,19 +73,27 @@ def recover(
 ) -> Recovered:
     """A lost state: the newest backup put back (its items keep their hashes, their removals
     by people, their moves), or — without one, or in a dry run — the items found in the
-    mailboxes adopted. Either way what the backup lacks is adopted later (`_adopt_orphans`)."""
+    mailboxes adopted. What the mailboxes hold that the backup lacks, or holds as removed by
+    iepsched, was created since: adopted as found (`created_since`), before the plan is made."""
     backup = store.newest_backup()
     if backup is not None and not dry_run:
         store.restore(backup)
         items = store.items()
+        restored = len(items)
         wanted = mailboxes(district, items)
         if not wanted <= snapshot.mailboxes:
             snapshot = remote.snapshot(sorted(wanted | snapshot.mailboxes))
+        students = (s.student_id for s in district.students)
+        newer = created_since(items, found_items(snapshot, students), snapshot)
+        if newer:
+            store.save(newer)
+            items = store.items()
         note = (
-            f"the state was restored from {backup} ({len(items)} items); "
-            f"{store.journal_check.restored} contacts taken back from the journal."
+            f"the state was restored from {backup} ({restored} items"
+            + (f", {len(newer)} created since adopted" if newer else "")
+            + f"); {store.journal_check.restored} contacts taken back from the journal."
         )
-        return Recovered(items, snapshot, note, "restored", len(items))
+        return Recovered(items, snapshot, note, "restored", restored)
     found = found_items(snapshot, (s.student_id for s in district.students))
     if not dry_run:
         store.save(found)
@@ -120,16 +128,23 @@ def adopt_orphans(
     """Items Graph holds that the state doesn't know (state restored from a backup, or lost):
     adopt them instead of creating duplicates, taken as holding what iepsched would write now
     (`as_written`), so adopting sends nothing identical again. Rows adopted from the mailboxes
-    without hashes get theirs the same way."""
+    without hashes get theirs the same way.
+
+    A row the restored state holds as removed by iepsched (deleted, cancelled) whose key the
+    mailboxes hold again was created after the backup (wanted again): adopted too, or the
+    plan would create it a second time."""
     adopted: list[ItemState] = []
     for d in desired:
         st = items.get(d.key)
-        if st is not None:
+        event = snapshot.events.get(d.key)
+        task = snapshot.tasks.get(d.key)
+        if st is not None and st.state in (CANCELLED, DELETED):
+            if event is not None and event.is_cancelled:
+                continue  # still the one iepsched cancelled
+        elif st is not None:
             if st.state == LIVE and st.hash is None and st.remote_id:
                 adopted.append(as_written(st, d))
             continue
-        event = snapshot.events.get(d.key)
-        task = snapshot.tasks.get(d.key)
         if event is None and task is None:
             continue
         found = ItemState(

@@ -40,7 +40,7 @@ from ..core.reconcile import (
     reconcile,
     took_place,
 )
-from ..core.recovery import found_count, mass_losses, to_recreate
+from ..core.recovery import found_count, mass_losses, missing_checklists, to_recreate
 from ..core.remote import (
     Action,
     DesiredItem,
@@ -140,6 +140,8 @@ def run_sync(
             store.save(recreate)
         items = {**items, **{st.row_id: st for st in recreate}}
         report.reports.extend(f"{x.describe()}: creating them again" for x in losses)
+    # Tasks a cut-off run created but never confirmed: adopted now, maybe without their checklist.
+    unconfirmed = {st.key for st in items.values() if st.state == PENDING and st.kind == "task"}
     items = _observe(store, remote, items, snapshot, options, report)
 
     inputs = state_inputs(
@@ -165,6 +167,9 @@ def run_sync(
 
     desired = desired_items(plan.plans, district.delivery_options())
     items = adopt_orphans(store, items, desired, snapshot, dry_run=options.dry_run)
+    lacking = missing_checklists(unconfirmed, desired, snapshot)
+    if lacking and not options.dry_run:
+        remote.add_checklist_items(lacking)
     items = _rehome(store, items, desired, options, report)
     refused_students, refusals = warn_refused(district, items, unread)
     report.failures.extend(refusals)
