@@ -116,11 +116,6 @@ def test_transfer_after_a_person_moved_the_meeting(tmp_path: Path) -> None:
     assert problems(report) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="SPEC §5 measures the booking horizon from the proposed meeting (M - 60 days); "
-    "the code measures it from DUE",
-)
 def test_meetings_are_delivered_within_the_horizon_of_the_meeting(tmp_path: Path) -> None:
     """A proposed meeting within 60 days is in the calendar (SPEC §5), even if DUE is later."""
     report = short_year(tmp_path, events=frozenset(), max_nights=3, check_spec_horizon=True)
