@@ -724,6 +724,34 @@ def test_batch_envelopes_are_full_whatever_the_mailbox_spread(
     assert all(isinstance(results[r.id], GraphResponse) for r in reqs)
 
 
+def test_batch_sends_envelopes_shared_by_mailboxes_concurrently(
+    rs: responses.RequestsMock, client: GraphClient
+) -> None:
+    """Sixty one-item mailboxes make three shared envelopes that are in flight together, not
+    one after another (in turn, a throttled item's Retry-After held up all the others)."""
+    lock = threading.Lock()
+    flying = [0, 0]  # now, most at once
+    answer = _batch_callback(_ok)
+
+    def slow(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        with lock:
+            flying[0] += 1
+            flying[1] = max(flying)
+        time.sleep(0.2)
+        with lock:
+            flying[0] -= 1
+        return answer(request)
+
+    rs.add_callback("POST", BATCH_URL, callback=slow)
+    reqs = [
+        BatchRequest(f"r{m}", "POST", f"/users/m{m}@x.org/events", {}, mailbox=f"m{m}@x.org")
+        for m in range(60)
+    ]
+    results = client.batch(reqs)
+    assert all(isinstance(results[r.id], GraphResponse) for r in reqs)
+    assert client.stats.batches == 3 and flying[1] >= 2
+
+
 def test_batch_results_are_matched_by_id_not_order(
     rs: responses.RequestsMock, client: GraphClient
 ) -> None:
