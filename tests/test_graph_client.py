@@ -701,6 +701,57 @@ def test_batch_packs_each_mailboxs_last_partial_envelope_with_the_others(
     assert all(isinstance(results[r.id], GraphResponse) for r in reqs)
 
 
+@pytest.mark.parametrize(
+    "per_mailbox",
+    [[1] * 60, [2] * 50, [7, 13, 1, 40, 19, 21, 3], [20, 20, 5], [39] * 9, [163]],
+)
+def test_batch_envelopes_are_full_whatever_the_mailbox_spread(
+    rs: responses.RequestsMock, client: GraphClient, per_mailbox: list[int]
+) -> None:
+    """N items over M mailboxes cost ceil(N / 20) envelopes of at most 20: only the last one
+    may be partly filled, however the items are spread over mailboxes."""
+    seen: list[list[dict[str, Any]]] = []
+    rs.add_callback("POST", BATCH_URL, callback=_batch_callback(_ok, seen))
+    reqs = [
+        BatchRequest(f"{m}-{i}", "POST", f"/users/m{m}@x.org/events", {}, mailbox=f"m{m}@x.org")
+        for m, n in enumerate(per_mailbox)
+        for i in range(n)
+    ]
+    results = client.batch(reqs)
+    sizes = sorted((len(env) for env in seen), reverse=True)
+    assert len(sizes) == -(-len(reqs) // 20) and all(s <= 20 for s in sizes)
+    assert sizes[:-1] == [20] * (len(sizes) - 1)
+    assert all(isinstance(results[r.id], GraphResponse) for r in reqs)
+
+
+def test_batch_sends_envelopes_shared_by_mailboxes_concurrently(
+    rs: responses.RequestsMock, client: GraphClient
+) -> None:
+    """Sixty one-item mailboxes make three shared envelopes that are in flight together, not
+    one after another (in turn, a throttled item's Retry-After held up all the others)."""
+    lock = threading.Lock()
+    flying = [0, 0]  # now, most at once
+    answer = _batch_callback(_ok)
+
+    def slow(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        with lock:
+            flying[0] += 1
+            flying[1] = max(flying)
+        time.sleep(0.2)
+        with lock:
+            flying[0] -= 1
+        return answer(request)
+
+    rs.add_callback("POST", BATCH_URL, callback=slow)
+    reqs = [
+        BatchRequest(f"r{m}", "POST", f"/users/m{m}@x.org/events", {}, mailbox=f"m{m}@x.org")
+        for m in range(60)
+    ]
+    results = client.batch(reqs)
+    assert all(isinstance(results[r.id], GraphResponse) for r in reqs)
+    assert client.stats.batches == 3 and flying[1] >= 2
+
+
 def test_batch_results_are_matched_by_id_not_order(
     rs: responses.RequestsMock, client: GraphClient
 ) -> None:

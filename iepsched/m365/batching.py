@@ -106,8 +106,9 @@ class BatchRun:
         Never raises for a single item's failure. Envelopes hold ≤ 20 items of one mailbox;
         mailboxes run concurrently on up to `max_workers` threads, each mailbox's envelopes one
         after another (Graph fans a batch's items out to Outlook four at a time, so one envelope
-        already uses a mailbox's concurrency). Items throttled inside an envelope are re-sent in a
-        later envelope of the same mailbox after their ``Retry-After``.
+        already uses a mailbox's concurrency); envelopes shared by several mailboxes run
+        concurrently too. Items throttled inside an envelope are re-sent in a later envelope of
+        the same job after their ``Retry-After``.
         """
         ids = [r.id for r in requests]
         if len(set(ids)) != len(ids):
@@ -143,8 +144,11 @@ class BatchRun:
         jobs: list[Callable[[], None]] = [
             functools.partial(run, m, items) for m, items in groups.items()
         ]
-        if mixed:
-            jobs.append(functools.partial(run, "", mixed))
+        # Each shared envelope is its own job: run one after another, a round of 500 pooled
+        # items waited out every throttled item's Retry-After in turn (the limiter still keeps
+        # each mailbox at four). Items of one call are unordered, as within an envelope.
+        for start in range(0, len(mixed), MAX_BATCH_ITEMS):
+            jobs.append(functools.partial(run, "", mixed[start : start + MAX_BATCH_ITEMS]))
         if len(jobs) == 1:
             jobs[0]()
         elif jobs:

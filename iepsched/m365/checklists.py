@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..core.errors import GraphError
 from .graph import GraphClient
-from .graphwire import BatchRequest
+from .graphwire import MAX_BATCH_ITEMS, BatchRequest
 from .graphwrite import seg
 
 __all__ = ["ChecklistJob", "add_checklists", "checklist_names"]
@@ -48,15 +48,17 @@ def add_checklists(client: GraphClient, jobs: Mapping[str, ChecklistJob]) -> dic
     todo: dict[str, tuple[str, ...] | None] = {j: job.names for j, job in jobs.items() if job.names}
     errors: dict[str, GraphError] = {}
     # One item per task per round, so each task's items keep their order (To Do shows them in
-    # creation order); the tasks of a round share envelopes.
+    # creation order); the tasks of a round share envelopes, which `_round` keeps full.
     # Each round either adds an item or learns what landed; faults only delay that. A checklist
     # is given up (logged) after MAX_RETRIES rounds in a row that moved nothing forward, and
     # in any case after four rounds per item.
     longest = max((len(names) for names in todo.values() if names), default=0)
+    total = sum(len(names) for names in todo.values() if names)
     stalled = 0
-    for _ in range(4 * longest + MAX_RETRIES):
+    # Deferring a round's remainder (below) adds at most one round per envelope sent.
+    for _ in range(4 * longest + MAX_RETRIES + 4 * total // MAX_BATCH_ITEMS + 1):
         moved = _read_back(client, jobs, todo, errors)
-        posts = {j: names for j, names in todo.items() if names}
+        posts = _round(todo)
         if not posts:
             if not todo:
                 break
@@ -85,6 +87,18 @@ def add_checklists(client: GraphClient, jobs: Mapping[str, ChecklistJob]) -> dic
     if todo:
         log.warning("%d To Do checklists are incomplete after %d retries", len(todo), MAX_RETRIES)
     return {j: errors.get(j) or GraphError("checklist incomplete") for j in todo}
+
+
+def _round(todo: Mapping[str, tuple[str, ...] | None]) -> dict[str, tuple[str, ...]]:
+    """The tasks whose next item is POSTed this round: whole envelopes' worth when more are
+    pending, the tasks with most items left first (they set how many rounds remain). The rest
+    wait a round with their item, to share an envelope with the next round's items instead of
+    going out in a nearly empty one (each round's tail was one such envelope)."""
+    ready = [(j, names) for j, names in todo.items() if names]
+    if len(ready) <= MAX_BATCH_ITEMS:
+        return dict(ready)
+    ready.sort(key=lambda entry: -len(entry[1]))  # stable: ties keep the caller's order
+    return dict(ready[: len(ready) - len(ready) % MAX_BATCH_ITEMS])
 
 
 def _read_back(
