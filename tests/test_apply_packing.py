@@ -23,11 +23,6 @@ def h() -> Iterator[SandboxHarness]:
         harness.person.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs graphremote.apply to run one add_checklists over all its jobs after they "
-    "answered (see the wt-packing report); each per-mailbox chunk of 20 runs its own rounds",
-)
 def test_checklists_of_many_full_mailbox_chunks_share_envelopes(h: SandboxHarness) -> None:
     """200 task creates over 5 mailboxes, one in ten with a checklist, cost ceil(items / 20)
     envelopes: the checklist rounds of every chunk share envelopes instead of each chunk of 20

@@ -367,6 +367,7 @@ class GraphRemote:
             for job in jobs:
                 pool.submit(work, job)
             running = len(jobs)
+            results: list[Result] = []
             while running:
                 got = answers.get()
                 if got is None:
@@ -374,7 +375,13 @@ class GraphRemote:
                 elif isinstance(got, BaseException):
                     raise got
                 else:
-                    yield from got
+                    results.extend(got)
+            # The checklists of every job's new tasks at once, so their POSTs share full
+            # envelopes (one job's round held only its few contact tasks). Results are handed
+            # over after them: a run cut off before then leaves its creates unconfirmed, and the
+            # next run adopts those tasks and adds the checklist items they lack.
+            self._add_checklists(dict(enumerate(r for r in results if r.action.op == "create")))
+            yield from results
         finally:
             stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
@@ -382,8 +389,9 @@ class GraphRemote:
     def _apply_pooled(
         self, actions: list[Action], list_ids: Mapping[str, str | GraphError]
     ) -> list[Result]:
-        """Writes (plus follow-ups) for actions of one or many mailboxes, sent in one client
-        batch (so envelopes can be shared); one result per action, in order."""
+        """Writes (plus duplicate-create settling) for actions of one or many mailboxes, sent in
+        one client batch (so envelopes can be shared); one result per action, in order. The
+        checklists of created tasks follow in `apply`, pooled over every job."""
         by_box: dict[str, list[int]] = {}
         for i, action in enumerate(actions):
             by_box.setdefault(action.mailbox, []).append(i)
@@ -437,7 +445,6 @@ class GraphRemote:
                     done[i] = result_from_answer(action, answer, rid, lists.get(i))
             for mailbox, conflicted in conflicts.items():
                 done.update(settle_conflicts(self.client, mailbox, conflicted))
-            self._add_checklists(done)
         return [done[i] for i in range(len(actions))]
 
     def add_checklist_items(self, tasks: Sequence[tuple[RemoteTask, tuple[str, ...]]]) -> None:
