@@ -6,13 +6,11 @@ browser test); in CI a missing browser fails the test.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from browser import find_chromium, render
 from cli_helpers import TODAY, cli
 
 pytestmark = pytest.mark.browser
@@ -20,31 +18,18 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; CI must install it (apt-get install chromium)")
-        pytest.skip("chromium is not installed (install it to run the browser test)")
-    return found
+    return find_chromium()
 
 
 def _pdf_pages(chromium: str, html: Path, tmp_path: Path) -> int:
     pdf = tmp_path / f"{html.stem}.pdf"
-    command = [
+    render(
         chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
+        tmp_path / "profile",
         "--no-pdf-header-footer",
         f"--print-to-pdf={pdf}",
         html.as_uri(),
-    ]
-    subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    )
     assert pdf.exists(), "chromium wrote no PDF"
     return len(re.findall(rb"/Type\s*/Page(?!s)", pdf.read_bytes()))
 

@@ -6,14 +6,12 @@ Skipped where `chromium` is not installed and CI is unset, like tests/test_repor
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from browser import find_chromium, render
 
 from iepsched.core.model import Delay
 from iepsched.core.timeliness import HeldMeeting, timeliness
@@ -30,12 +28,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; CI must install it (apt-get install chromium)")
-        pytest.skip("chromium is not installed (install it to run the browser test)")
-    return found
+    return find_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -65,21 +58,7 @@ def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _dom(chromium: str, profile: Path, url: str) -> str:
-    command = [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--dump-dom",
-        url,
-    ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    return run.stdout
+    return render(chromium, profile, "--dump-dom", url).stdout
 
 
 def _counts(dom: str) -> tuple[str, str, str]:
