@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
-from .model import Delivery
+from .model import CycleType, Delivery
 from .rules import (
     DEFAULT_MILESTONES,
     MAX_OFFSET_DAYS,
@@ -31,7 +31,6 @@ from .rules import (
     Op,
 )
 
-CycleType = Literal["annual", "eligibility", "initial_iep", "amendment", "reevaluation", "transfer"]
 CYCLE_TYPES: tuple[CycleType, ...] = (
     "annual",
     "eligibility",

@@ -23,13 +23,12 @@ from .cyclerules import (
     WITHOUT_MEETING,
     CycleAnchor,
     CycleMilestoneRule,
-    CycleType,
     from_milestone_rule,
     meeting_table,
 )
 from .dates import due_date_from, next_due_from
 from .dating import evaluate
-from .model import Delivery, Student
+from .model import CycleType, Delivery, Student
 from .rules import DEFAULT_RULES, Kind, Rules
 from .schoolcal import SchoolCalendar, UnknownDate
 

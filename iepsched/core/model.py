@@ -10,6 +10,8 @@ from typing import Literal, NamedTuple, get_args
 Delivery = Literal["task", "event", "recurring_task"]
 MilestoneStatus = Literal["done", "overdue", "due_soon", "upcoming", "unscheduled"]
 StudentStatus = Literal["overdue", "infeasible", "unplanned", "at_risk", "on_track"]
+# The kinds of meeting cycle (SPEC §3.6).
+CycleType = Literal["annual", "eligibility", "initial_iep", "amendment", "reevaluation", "transfer"]
 MeetingState = Literal["proposed", "booked", "held"]
 Rung = Literal["on_track", "at_risk", "infeasible"]
 
@@ -303,10 +305,31 @@ class StudentPlan:
     reeval_cycle_id: str = ""
     contacts: ContactRequirement | None = None
     held_cycle: HeldCycle | None = None
+    # Every kind of meeting (SPEC §3.6). A student's plan is the plan of one cycle: the annual
+    # one, or the nearest when there is none; `others` holds the student's other open cycles,
+    # each planned the same way (their own DUE, meeting, milestones, warnings and cycle_id). On
+    # the student's plan `status` is the worst over all its cycles and `cycle_status` this
+    # cycle's own; a plan in `others` has no `others`. A reevaluation held at the annual meeting
+    # is in `others` with `combined_with="annual"`: it shows the shared meeting and delivers
+    # nothing of its own (the annual plan carries its tasks).
+    cycle_type: CycleType = "annual"
+    cycle_status: StudentStatus | None = None
+    others: tuple[StudentPlan, ...] = ()
+    combined_with: CycleType | None = None
 
     @property
     def student_id(self) -> str:
         return self.student.student_id
+
+    @property
+    def cycles(self) -> tuple[StudentPlan, ...]:
+        """This plan and the student's other open cycles, in the order `plan` lists them."""
+        return (self, *self.others)
+
+    @property
+    def own_status(self) -> StudentStatus:
+        """This cycle's status alone (`status` may be the worst of the student's cycles)."""
+        return self.cycle_status or self.status
 
     @property
     def warning_texts(self) -> tuple[str, ...]:
