@@ -12,7 +12,7 @@ import pytest
 from cli_helpers import SAMPLE, TODAY, cli
 
 STATUS_ORDER = ["overdue", "infeasible", "unplanned", "at_risk", "on_track"]
-COLUMNS = ["student", "due", "meeting", "state", "status", "next", "milestone", "date"]
+COLUMNS = ["student", "type", "due", "meeting", "state", "status", "next", "milestone", "date"]
 ACTIVE = sorted({f"S{n}" for n in range(1001, 1049)} - {"S1012", "S1043"})  # two have exited
 ROW_FIELDS = [
     "student_id",
@@ -24,6 +24,9 @@ ROW_FIELDS = [
     "next_date",
     "case_manager_email",
     "building",
+    "cycle_type",
+    "cycle_id",
+    "purposes",
 ]
 
 
@@ -66,19 +69,20 @@ def test_table_rows_agree_with_the_json() -> None:
     lines = plan_all().splitlines()
     for line in lines[2 : lines.index("")]:
         row = by_id[line[:10].strip()]
-        assert line[11:21] == row["due_date"]
-        assert line[22:38].strip() == (row["meeting"] or "—")
-        assert line[39:47].strip() == (row["meeting_state"] or "—")
-        assert line[48:58].strip() == row["status"]
-        assert line[59:85].strip() == row["next_milestone"]
-        assert line[86:].strip() == row["next_date"]
+        assert line[11:19].strip() == "annual" == row["cycle_type"]
+        assert line[20:30] == row["due_date"]
+        assert line[31:47].strip() == (row["meeting"] or "—")
+        assert line[48:56].strip() == (row["meeting_state"] or "—")
+        assert line[57:67].strip() == row["status"]
+        assert line[68:89].strip() == row["next_milestone"][:21]
+        assert line[90:].strip() == row["next_date"]
 
 
 def test_unplanned_student_shows_dashes_for_the_meeting() -> None:
     """A student with no placeable meeting shows — for meeting and state, not a blank."""
     lines = plan_all().splitlines()
     (row,) = [line for line in lines if line.startswith("S1020 ")]
-    assert row.split()[:5] == ["S1020", "2028-08-20", "—", "—", "unplanned"]
+    assert row.split()[:6] == ["S1020", "annual", "2028-08-20", "—", "—", "unplanned"]
 
 
 def test_table_fits_100_columns(sample_config: Path) -> None:

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 @main.command()
 @click.argument("student", required=False)
-@click.option("--all", "show_all", is_flag=True, help="One row per student instead of one student.")
+@click.option(
+    "--all", "show_all", is_flag=True, help="One row per open meeting cycle instead of one student."
+)
 @click.option(
     "--format",
     "fmt",
@@ -175,20 +177,26 @@ def _student_text(config: Config, district: District, student: str, day: dt.date
 def _roster_text(
     config: Config, district: District, day: dt.date, fmt: str, sort: str, chosen: Caseload
 ) -> str:
-    """One row per student of the caseload: a table with a count line, CSV or JSON."""
+    """One row per open cycle of the caseload's students: a table with a count line (students by
+    their worst status, then the other cycles by type), CSV or JSON."""
     from ..outputs.caseload import caseload_plans
-    from ..outputs.render import all_csv, all_json, all_table, sort_plans
+    from ..outputs.cycleview import TYPE_SHORT
+    from ..outputs.render import all_csv, all_json, all_table, sort_rows
     from ..service.district import plan_with_state
     from .state import open_state_readonly
 
     with open_state_readonly(config) as store:
         result = plan_with_state(district, today=day, store=store)
-    plans = sort_plans(caseload_plans(result.plans, chosen), sort)
+    plans = caseload_plans(result.plans, chosen)
+    rows = sort_rows(plans, sort)
     if fmt == "csv":
-        return all_csv(plans)
+        return all_csv(rows)
     if fmt == "json":
-        return all_json(plans) + "\n"
+        return all_json(rows) + "\n"
     counts = Counter(p.status for p in plans)
     summary = ", ".join(f"{counts[s]} {s}" for s in sorted(counts, key=str))
     of = "" if chosen.everyone else f" of {chosen.describe()}"
-    return f"{all_table(plans)}\n\n{len(plans)} students{of}: {summary or 'none'}\n"
+    others = Counter(TYPE_SHORT[c.cycle_type] for p in plans for c in p.others)
+    more = ", ".join(f"{n} {t}" for t, n in sorted(others.items()))
+    extra = f"\n{sum(others.values())} more open cycles: {more}" if others else ""
+    return f"{all_table(rows)}\n\n{len(plans)} students{of}: {summary or 'none'}{extra}\n"

@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ..core.items import cycle_ids, item_key, milestone_summary, occurrence_milestones, subject
+from ..core.items import cycle_ids as cycle_ids  # tests key UIDs with it
+from ..core.items import item_key, milestone_summary, occurrence_milestones, subject
 from ..core.model import DistrictPlan, Milestone, StudentPlan
 from ..core.settings import PrivacySettings
+from .cycleview import TYPE_LABELS, delivering_cycles, key_cycles, purpose_text, purposes
 from .report import write_atomic
 
 SequenceFor = Callable[[str, str], int]
@@ -96,9 +98,13 @@ def plans_calendar(
             tz_name, first_date=dt.date(first.year, 1, 1), last_date=dt.date(last.year + 2, 1, 1)
         )
     )
+    seen: set[str] = set()
     for plan in plans:
         for spec in _plan_events(plan, tz_name, privacy, category, rooms or {}):
             uid = str(spec[0][1])
+            if uid in seen:
+                continue  # a step two cycles share (a combined reevaluation's) is one event
+            seen.add(uid)
             event = Event()
             for prop, value in spec:
                 event.add(prop, value)
@@ -116,8 +122,8 @@ def content_hash(spec: EventSpec) -> str:
 
 
 def _span(plans: Sequence[StudentPlan], default: dt.date) -> tuple[dt.date, dt.date]:
-    """The dates the VTIMEZONE must cover: every meeting of these plans."""
-    days = [p.meeting.date for p in plans if p.meeting is not None]
+    """The dates the VTIMEZONE must cover: every meeting of these plans' cycles."""
+    days = [c.meeting.date for p in plans for c in p.cycles if c.meeting is not None]
     return (min(days), max(days)) if days else (default, default)
 
 
@@ -128,15 +134,18 @@ def _plan_events(
     category: str,
     rooms: Mapping[str, str],
 ) -> Iterable[EventSpec]:
-    annual, reeval = cycle_ids(plan)
-    if plan.meeting is not None:
-        yield _meeting_event(plan, annual, tz_name, privacy, category, rooms)
-    for m in plan.milestones:
-        if m.delivery == "event" or m.date is None:
-            continue  # meeting and staff_invite are the meeting event itself
-        cycle = reeval if m.track == "reeval" else annual
-        for one in occurrence_milestones(m):
-            yield _deadline_event(plan, one, cycle, privacy, category)
+    """Every open cycle's meeting and dated steps (SPEC §3.6); a reevaluation held at the annual
+    meeting adds no event of its own: the annual meeting names both purposes."""
+    for cycle in delivering_cycles(plan):
+        own, reeval = key_cycles(cycle)
+        if cycle.meeting is not None:
+            yield _meeting_event(plan, cycle, own, tz_name, privacy, category, rooms)
+        for m in cycle.milestones:
+            if m.delivery == "event" or m.date is None:
+                continue  # meeting and staff_invite are the meeting event itself
+            key_cycle = reeval if m.track == "reeval" else own
+            for one in occurrence_milestones(m):
+                yield _deadline_event(cycle, one, key_cycle, privacy, category)
 
 
 def _base_event(uid: str, summary: str, category: str, description: str) -> EventSpec:
@@ -150,6 +159,7 @@ def _base_event(uid: str, summary: str, category: str, description: str) -> Even
 
 
 def _meeting_event(
+    top: StudentPlan,
     plan: StudentPlan,
     cycle: str,
     tz_name: str,
@@ -169,8 +179,7 @@ def _meeting_event(
         "held": "Held.",
     }[meeting.state]
     lines = [
-        f"Annual IEP meeting for student {s.student_id} ({s.initials}). "
-        f"IEP due {plan.due_date.isoformat()}. {state}",
+        _purpose_line(top, plan) + f" {state}",
         f"Organizer: {s.case_manager_email}",
         "Required: "
         + (", ".join(e for e in s.required_emails if e != s.case_manager_email) or "-"),
@@ -184,9 +193,13 @@ def _meeting_event(
             lines.append("The student is invited (14 or older).")
         else:
             lines.append("Invite the student (14 or older) in person: no email on the roster.")
+    kinds = purposes(top, plan)
+    summary = subject(privacy.meeting_subject_template, plan, "IEP meeting")
+    if kinds != ("annual",):
+        summary += f" ({purpose_text(kinds)})"
     event = _base_event(
         uid_for(item_key(s.student_id, cycle, "meeting")),
-        subject(privacy.meeting_subject_template, plan, "IEP meeting"),
+        summary,
         category,
         "\n".join(lines),
     )
@@ -199,6 +212,25 @@ def _meeting_event(
         ("transp", "OPAQUE"),
     ]
     return event
+
+
+def _purpose_line(top: StudentPlan, plan: StudentPlan) -> str:
+    """What the meeting is for and against which due dates; the annual review alone keeps the
+    sentence it always had (its SEQUENCE does not rise for nothing)."""
+    s = plan.student
+    who = f"student {s.student_id} ({s.initials})"
+    due = plan.due_date.isoformat()
+    joined = [c for c in top.cycles if c.combined_with == plan.cycle_type]
+    if plan.cycle_type == "annual":
+        text = f"Annual IEP meeting for {who}"
+        for c in joined:
+            text += f", also the {TYPE_LABELS[c.cycle_type]} meeting"
+        text += f". IEP due {due}."
+        for c in joined:
+            text += f" {TYPE_LABELS[c.cycle_type].capitalize()} due {c.due_date.isoformat()}."
+        return text
+    label = purpose_text(purposes(top, plan))
+    return f"{label[0].upper()}{label[1:]} meeting for {who}. Due {due}."
 
 
 def _deadline_event(

@@ -9,17 +9,70 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from ..core.model import STUDENT_STATUS_ORDER, Milestone, StudentPlan
+from ..core.model import STUDENT_STATUS_ORDER, Meeting, Milestone, StudentPlan
 from .csvsafe import neutralise
+from .cycleview import (
+    TYPE_LABELS,
+    TYPE_SHORT,
+    WRITTEN_AMENDMENT,
+    extra_milestones,
+    meeting_line,
+    purposes,
+    view_status,
+    written_amendment,
+)
 from .wording import contact_verdict
 
 WIDTH = 100
 _STATUS_RANK = {s: i for i, s in enumerate(STUDENT_STATUS_ORDER)}
 
 
+def _meeting_json(meeting: Meeting | None) -> dict[str, str] | None:
+    if meeting is None:
+        return None
+    return {
+        "date": meeting.date.isoformat(),
+        "start": meeting.start.isoformat(),
+        "end": meeting.end.isoformat(),
+        "state": meeting.state,
+        "rung": meeting.rung,
+    }
+
+
+def _milestones_json(milestones: Sequence[Milestone]) -> list[dict[str, str | None]]:
+    return [
+        {
+            "key": m.key,
+            "date": m.date.isoformat() if m.date else None,
+            "delivery": m.delivery,
+            "status": m.status,
+            "title": m.title,
+        }
+        for m in milestones
+    ]
+
+
+def cycle_json(top: StudentPlan, cycle: StudentPlan) -> dict[str, Any]:
+    """One entry of the JSON `cycles` list (SPEC §3.6: type, due_date, status, meeting,
+    milestones; and its id, warnings, what it is held with, and the meeting's purposes)."""
+    return {
+        "type": cycle.cycle_type,
+        "cycle_id": cycle.cycle_id or cycle.due_date.isoformat(),
+        "due_date": cycle.due_date.isoformat(),
+        "status": view_status(cycle),
+        "meeting": _meeting_json(cycle.meeting),
+        "without_meeting": written_amendment(cycle),
+        "purposes": list(purposes(top, cycle)),
+        "combined_with": cycle.combined_with,
+        "milestones": _milestones_json(cycle.milestones),
+        "warnings": list(cycle.warning_texts),
+    }
+
+
 def plan_json(plan: StudentPlan) -> dict[str, Any]:
-    """SPEC §4's JSON form (exactly those fields, plus a few more)."""
-    meeting = plan.meeting
+    """SPEC §4's JSON form (exactly those fields, plus a few more). The top-level fields are the
+    plan's own cycle's, `status` the worst over the student's cycles; `cycles` lists every open
+    cycle, this one first (SPEC §3.6)."""
     contacts = plan.contacts
     return {
         "student_id": plan.student_id,
@@ -27,25 +80,8 @@ def plan_json(plan: StudentPlan) -> dict[str, Any]:
         "due_date": plan.due_date.isoformat(),
         "next_due_date": plan.next_due_date.isoformat() if plan.next_due_date else None,
         "status": plan.status,
-        "meeting": None
-        if meeting is None
-        else {
-            "date": meeting.date.isoformat(),
-            "start": meeting.start.isoformat(),
-            "end": meeting.end.isoformat(),
-            "state": meeting.state,
-            "rung": meeting.rung,
-        },
-        "milestones": [
-            {
-                "key": m.key,
-                "date": m.date.isoformat() if m.date else None,
-                "delivery": m.delivery,
-                "status": m.status,
-                "title": m.title,
-            }
-            for m in plan.milestones
-        ],
+        "meeting": _meeting_json(plan.meeting),
+        "milestones": _milestones_json(plan.milestones),
         "warnings": list(plan.warning_texts),
         "building": plan.student.building,
         "case_manager_email": plan.student.case_manager_email,
@@ -60,28 +96,34 @@ def plan_json(plan: StudentPlan) -> dict[str, Any]:
                 for c in contacts.qualifying
             ],
         },
+        "cycles": [cycle_json(plan, c) for c in plan.cycles],
     }
 
 
 def plan_table(plan: StudentPlan) -> str:
-    """One student's timeline for a terminal, at most 100 columns wide."""
+    """One student's timeline for a terminal, at most 100 columns wide: the plan's own cycle,
+    then each other open cycle under a heading of its own (type, DUE, status, meeting, steps)."""
     s = plan.student
-    meeting = plan.meeting
+    due_word = "IEP" if plan.cycle_type == "annual" else plan.cycle_type
+    status = f"status {plan.status.upper()}"
+    if plan.others:
+        status += f" over {len(plan.cycles)} cycles; this one {view_status(plan)}"
     lines = [
         f"{s.student_id}  {s.initials}  {s.building}  (case manager {s.case_manager_email})"[
             :WIDTH
         ],
-        f"today {plan.today.isoformat()}   IEP due {plan.due_date.isoformat()}   "
-        f"status {plan.status.upper()}",
+        f"today {plan.today.isoformat()}   {due_word} due {plan.due_date.isoformat()}   {status}",
     ]
+    meeting = plan.meeting
     if meeting is None:
-        lines.append("meeting: not placed")
+        lines.append("meeting: " + (WRITTEN_AMENDMENT if written_amendment(plan) else "not placed"))
     else:
-        when = f"{meeting.start.strftime('%a %Y-%m-%d %H:%M')}-{meeting.end.strftime('%H:%M')}"
         lines.append(
-            f"meeting: {when} ({meeting.state}, {meeting.rung.replace('_', ' ')})"
+            f"meeting: {meeting_line(plan)}"
             + (f"   next due {plan.next_due_date.isoformat()}" if plan.next_due_date else "")
         )
+    if plan.others and len(purposes(plan, plan)) > 1:
+        lines.append(f"  purpose: {' and '.join(TYPE_LABELS[t] for t in purposes(plan, plan))}")
     if plan.contacts is not None:
         state, verdict = contact_verdict(plan.contacts, plan.today)
         if state == "met":
@@ -94,11 +136,36 @@ def plan_table(plan: StudentPlan) -> str:
         lines.append(f"parent contacts: {verdict}")
     lines.append("")
     lines.extend(_milestone_lines(plan.milestones))
-    if plan.warnings:
-        lines.append("")
-        for w in plan.warning_texts:
-            lines.extend(textwrap.wrap(w, WIDTH, initial_indent="! ", subsequent_indent="  "))
+    lines.extend(_warning_lines(plan))
+    for other in plan.others:
+        lines.extend(_cycle_lines(plan, other))
     return "\n".join(lines)
+
+
+def _warning_lines(cycle: StudentPlan) -> list[str]:
+    lines: list[str] = []
+    if cycle.warnings:
+        lines.append("")
+        for w in cycle.warning_texts:
+            lines.extend(textwrap.wrap(w, WIDTH, initial_indent="! ", subsequent_indent="  "))
+    return lines
+
+
+def _cycle_lines(top: StudentPlan, cycle: StudentPlan) -> list[str]:
+    """Another open cycle of the student: a heading, its meeting, its steps, its warnings."""
+    head = (
+        f"== {TYPE_LABELS[cycle.cycle_type]}: due {cycle.due_date.isoformat()}, "
+        f"status {view_status(cycle)} "
+    )
+    lines = ["", (head + "=" * WIDTH)[:WIDTH], f"meeting: {meeting_line(cycle)}"]
+    milestones = extra_milestones(top, cycle)
+    if milestones:
+        lines.append("")
+        lines.extend(_milestone_lines(milestones))
+    elif cycle.combined_with is not None:
+        lines.append(f"its steps are those of the {TYPE_LABELS[cycle.combined_with]} above")
+    lines.extend(_warning_lines(cycle))
+    return lines
 
 
 # The longest key column before a key is shortened from the front (its end tells keys apart:
@@ -125,20 +192,31 @@ def _milestone_lines(milestones: Sequence[Milestone]) -> list[str]:
     return lines
 
 
-def _row(plan: StudentPlan) -> dict[str, str]:
+def _row(top: StudentPlan, plan: StudentPlan) -> dict[str, str]:
+    """One row of `plan --all`: one open cycle of a student (the existing fields, then its
+    type and id; `status` is the cycle's own)."""
     nxt = plan.next_milestone()
     m = plan.meeting
+    written = written_amendment(plan)
     return {
         "student_id": plan.student_id,
         "due_date": plan.due_date.isoformat(),
         "meeting": m.start.strftime("%Y-%m-%d %H:%M") if m else "",
-        "meeting_state": m.state if m else "",
-        "status": plan.status,
+        "meeting_state": m.state if m else ("none" if written else ""),
+        "status": view_status(plan),
         "next_milestone": nxt.key if nxt else "",
         "next_date": nxt.date.isoformat() if nxt and nxt.date else "",
         "case_manager_email": plan.student.case_manager_email,
         "building": plan.student.building,
+        "cycle_type": plan.cycle_type,
+        "cycle_id": plan.cycle_id or plan.due_date.isoformat(),
+        "purposes": "+".join(purposes(top, plan)),
     }
+
+
+def cycle_rows(plans: Sequence[StudentPlan]) -> list[tuple[StudentPlan, StudentPlan]]:
+    """(student's plan, cycle) for every open cycle of these plans, in the plans' order."""
+    return [(p, c) for p in plans for c in p.cycles]
 
 
 def sort_plans(plans: Sequence[StudentPlan], by: str) -> list[StudentPlan]:
@@ -150,36 +228,51 @@ def sort_plans(plans: Sequence[StudentPlan], by: str) -> list[StudentPlan]:
     return sorted(plans, key=lambda p: p.student_id)
 
 
-def all_table(plans: Sequence[StudentPlan]) -> str:
-    """One row per student, at most 100 columns wide."""
+def sort_rows(plans: Sequence[StudentPlan], by: str) -> list[tuple[StudentPlan, StudentPlan]]:
+    """Every open cycle as a row, in --sort order of the cycle's own status and DUE (a student's
+    overdue reevaluation comes first even when the annual review is on track); by id, a student's
+    cycles stay together in the order `plan` lists them."""
+    rows = cycle_rows(plans)
+    if by == "status":
+        return sorted(
+            rows,
+            key=lambda r: (_STATUS_RANK[view_status(r[1])], r[1].due_date, r[0].student_id),
+        )
+    if by == "due":
+        return sorted(rows, key=lambda r: (r[1].due_date, r[0].student_id))
+    return [(p, c) for p in sort_plans(plans, "id") for c in p.cycles]
+
+
+def all_table(rows: Sequence[tuple[StudentPlan, StudentPlan]]) -> str:
+    """One row per open cycle, at most 100 columns wide."""
     head = (
-        f"{'student':<10} {'due':<10} {'meeting':<16} {'state':<8} {'status':<10} "
-        f"{'next milestone':<26} {'date':<10}"
+        f"{'student':<10} {'type':<8} {'due':<10} {'meeting':<16} {'state':<8} {'status':<10} "
+        f"{'next milestone':<21} {'date':<10}"
     )
     lines = [head, "-" * len(head)]
-    for p in plans:
-        r = _row(p)
+    for top, cycle in rows:
+        r = _row(top, cycle)
         lines.append(
-            f"{r['student_id'][:10]:<10} {r['due_date']:<10} {r['meeting'] or '—':<16} "
-            f"{r['meeting_state'] or '—':<8} {r['status']:<10} {r['next_milestone'][:26]:<26} "
-            f"{r['next_date']:<10}"
+            f"{r['student_id'][:10]:<10} {TYPE_SHORT[cycle.cycle_type]:<8} {r['due_date']:<10} "
+            f"{r['meeting'] or '—':<16} {r['meeting_state'] or '—':<8} {r['status']:<10} "
+            f"{r['next_milestone'][:21]:<21} {r['next_date']:<10}"
         )
     return "\n".join(lines)
 
 
-def all_csv(plans: Sequence[StudentPlan]) -> str:
+def all_csv(rows: Sequence[tuple[StudentPlan, StudentPlan]]) -> str:
     """CSV of `plan --all` (mostly ids, dates and statuses; cells neutralised all the same)."""
     out = io.StringIO()
-    fields = list(_row(plans[0]).keys()) if plans else ["student_id"]
+    fields = list(_row(*rows[0]).keys()) if rows else ["student_id"]
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
-    for p in plans:
-        writer.writerow({k: neutralise(v) for k, v in _row(p).items()})
+    for top, cycle in rows:
+        writer.writerow({k: neutralise(v) for k, v in _row(top, cycle).items()})
     return out.getvalue()
 
 
-def all_json(plans: Sequence[StudentPlan]) -> str:
-    return json.dumps([_row(p) for p in plans], indent=2)
+def all_json(rows: Sequence[tuple[StudentPlan, StudentPlan]]) -> str:
+    return json.dumps([_row(top, cycle) for top, cycle in rows], indent=2)
 
 
 def at_risk_lines(plans: Sequence[StudentPlan]) -> list[str]:
