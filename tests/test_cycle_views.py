@@ -95,7 +95,7 @@ def test_all_has_a_row_per_cycle_with_its_type() -> None:
         "annual",
         "reeval",
     ]
-    data = __import__("json").loads(all_json(rows))
+    data = json.loads(all_json(rows))
     assert [r["cycle_type"] for r in data][:2] == ["transfer", "amendment"]
     written = data[1]
     assert written["meeting_state"] == "none" and written["status"] != "unplanned"

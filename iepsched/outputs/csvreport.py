@@ -22,6 +22,7 @@ from ..core.model import Contact, DistrictPlan, SkippedRow, Student, StudentPlan
 from ..core.timeliness import YearTimeliness
 from ..fs.atomic import open_atomic, write_atomic
 from .csvsafe import neutralise
+from .cycleview import extra_milestones, view_status, written_amendment
 
 COMPLIANCE_COLUMNS: tuple[str, ...] = (
     "student_id",
@@ -37,6 +38,11 @@ COMPLIANCE_COLUMNS: tuple[str, ...] = (
     "milestone_date",
     "milestone_status",
     "contacts_met",
+    # Every kind of meeting (SPEC §3.6): the rows of each open cycle name it, after the columns
+    # districts' spreadsheets already read (student_status stays the student's worst).
+    "cycle_type",
+    "cycle_id",
+    "cycle_status",
 )
 CONTACT_COLUMNS: tuple[str, ...] = (
     "student_id",
@@ -116,33 +122,45 @@ def iter_compliance_rows(
             "milestone": f"roster line {row.line}" if row.line is not None else "",
         }
     for plan in district_plan.plans:
-        s = plan.student
-        meeting = plan.meeting
-        base = {
-            "student_id": s.student_id,
-            "last_name": s.last_name,
-            "first_name": s.first_name,
-            "building": s.building,
-            "case_manager_email": s.case_manager_email,
-            "due_date": plan.due_date.isoformat(),
-            "student_status": plan.status,
-            "meeting_date": meeting.date.isoformat() if meeting else "",
-            "meeting_state": meeting.state if meeting else "",
-            "milestone": "",
-            "milestone_date": "",
-            "milestone_status": "",
-            "contacts_met": _contacts_met(plan),
-        }
-        if not plan.milestones:
-            yield base
-        for m in plan.milestones:
-            yield base | {
-                "milestone": m.key,
-                "milestone_date": m.date.isoformat() if m.date else "",
-                "milestone_status": m.status,
-            }
+        for cycle in plan.cycles:
+            yield from _cycle_rows(plan, cycle)
     statuses = {p.student_id: p.status for p in district_plan.plans}
     yield from held_rows(held, students or {}, statuses)
+
+
+def _cycle_rows(top: StudentPlan, cycle: StudentPlan) -> Iterator[dict[str, str]]:
+    """A cycle's rows: one per step (a cycle without steps of its own gets one row). A written
+    amendment's meeting_state is `none` (no meeting by design, not an unplaced one)."""
+    s = top.student
+    meeting = cycle.meeting
+    state = meeting.state if meeting else ("none" if written_amendment(cycle) else "")
+    base = {
+        "student_id": s.student_id,
+        "last_name": s.last_name,
+        "first_name": s.first_name,
+        "building": s.building,
+        "case_manager_email": s.case_manager_email,
+        "due_date": cycle.due_date.isoformat(),
+        "student_status": top.status,
+        "meeting_date": meeting.date.isoformat() if meeting else "",
+        "meeting_state": state,
+        "milestone": "",
+        "milestone_date": "",
+        "milestone_status": "",
+        "contacts_met": _contacts_met(cycle),
+        "cycle_type": cycle.cycle_type,
+        "cycle_id": cycle.cycle_id or cycle.due_date.isoformat(),
+        "cycle_status": view_status(cycle),
+    }
+    steps = extra_milestones(top, cycle)
+    if not steps:
+        yield base
+    for m in steps:
+        yield base | {
+            "milestone": m.key,
+            "milestone_date": m.date.isoformat() if m.date else "",
+            "milestone_status": m.status,
+        }
 
 
 def held_rows(

@@ -34,6 +34,12 @@ TYPE_SHORT: Mapping[CycleType, str] = {
 WRITTEN_AMENDMENT = "no meeting (written amendment)"
 
 
+def label(cycle_type: CycleType) -> str:
+    """The type's label as a heading starts it: 'Transfer IEP', 'Eligibility (initial ...)'."""
+    text = TYPE_LABELS[cycle_type]
+    return text[0].upper() + text[1:]
+
+
 def written_amendment(cycle: StudentPlan) -> bool:
     """An amendment made without a meeting (34 CFR 300.324(a)(4)): tasks only, by design.
 

@@ -27,7 +27,7 @@ from ..core.items import cycle_ids as cycle_ids  # tests key UIDs with it
 from ..core.items import item_key, milestone_summary, occurrence_milestones, subject
 from ..core.model import DistrictPlan, Milestone, StudentPlan
 from ..core.settings import PrivacySettings
-from .cycleview import TYPE_LABELS, delivering_cycles, key_cycles, purpose_text, purposes
+from .cycleview import TYPE_LABELS, delivering_cycles, key_cycles, label, purpose_text, purposes
 from .report import write_atomic
 
 SequenceFor = Callable[[str, str], int]
@@ -227,10 +227,10 @@ def _purpose_line(top: StudentPlan, plan: StudentPlan) -> str:
             text += f", also the {TYPE_LABELS[c.cycle_type]} meeting"
         text += f". IEP due {due}."
         for c in joined:
-            text += f" {TYPE_LABELS[c.cycle_type].capitalize()} due {c.due_date.isoformat()}."
+            text += f" {label(c.cycle_type)} due {c.due_date.isoformat()}."
         return text
-    label = purpose_text(purposes(top, plan))
-    return f"{label[0].upper()}{label[1:]} meeting for {who}. Due {due}."
+    text = purpose_text(purposes(top, plan))
+    return f"{text[0].upper()}{text[1:]} meeting for {who}. Due {due}."
 
 
 def _deadline_event(

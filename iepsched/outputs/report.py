@@ -25,7 +25,6 @@ from ..core.model import (
     STUDENT_STATUS_ORDER,
     Contact,
     DistrictPlan,
-    Meeting,
     Milestone,
     SkippedRow,
     Student,
@@ -34,16 +33,18 @@ from ..core.model import (
 from ..core.timeliness import YearTimeliness
 from ..fs.atomic import write_atomic
 from .csvreport import COMPLIANCE_COLUMNS, contact_rows, contacts_csv
+from .cycleview import extra_milestones
 from .reportcal import STATUS_LABELS, calendar_section
 from .reportcal import anchor as _anchor
 from .reportcal import badge as _badge
 from .reportcal import escape as _e
 from .reportcal import filter_attrs as _flt
 from .reportcal import student_link as _student_link
+from .reportcycles import attention_cycles, cycle_sections, due_label, meeting_text
 from .reportheld import held_section
 from .reportstyle import CSS, FACT_KEYS, JS
 from .skipped import skipped_summary
-from .wording import contact_verdict, future_note, meeting_when, next_action
+from .wording import contact_verdict, future_note, next_action
 
 # Modules written before the CSVs and the atomic write moved out still import these from here.
 __all__ = [
@@ -260,13 +261,17 @@ def _filters(plans: Sequence[StudentPlan]) -> str:
 def _facts(plan: StudentPlan) -> tuple[int, ...]:
     """This student's share of each summary fact (FACT_KEYS), summed by the script for the
     caseload chosen in the filters."""
-    state = plan.meeting.state if plan.meeting is not None else ""
+    states = Counter(
+        c.meeting.state for c in plan.cycles if c.meeting is not None and c.combined_with is None
+    )
     req = plan.contacts
     nocontact = (
         req is not None and req.deadline is not None and req.deadline < plan.today and not req.met
     )
-    late = sum(1 for m in plan.milestones if m.status == "overdue")
-    return (1, state == "proposed", state == "booked", state == "held", late, nocontact)
+    late = sum(1 for m in plan.milestones if m.status == "overdue") + sum(
+        1 for c in plan.others for m in extra_milestones(plan, c) if m.status == "overdue"
+    )
+    return (1, states["proposed"], states["booked"], states["held"], late, nocontact)
 
 
 def _summary(plans: Sequence[StudentPlan]) -> str:
@@ -319,11 +324,7 @@ def _problems(problems: Sequence[str], skipped: Sequence[SkippedRow]) -> Iterato
 
 
 def _attention(by_due: Sequence[StudentPlan]) -> Iterator[str]:
-    rank = {s: i for i, s in enumerate(STUDENT_STATUS_ORDER)}
-    flagged = sorted(
-        (p for p in by_due if p.status != "on_track"),
-        key=lambda p: (rank[p.status], p.due_date, p.student_id),
-    )
+    flagged = attention_cycles(by_due)
     yield (
         '<section id="attention"><h2>Needs attention '
         f'(<span id="n-attention">{len(flagged)}</span>)</h2>'
@@ -336,26 +337,21 @@ def _attention(by_due: Sequence[StudentPlan]) -> Iterator[str]:
         "<th>Building · case manager</th><th>IEP due · meeting</th>"
         '<th class="w-warn">Warning</th><th class="w-act">Next action</th></tr></thead><tbody>'
     )
-    for p in flagged:
+    for top, p in flagged:
         warnings = "".join(f"<li>{_e(w)}</li>" for w in p.warnings) or "<li>—</li>"
+        kind = "" if not top.others else f"{_e(due_label(p).removesuffix(' due'))}<br>"
         yield (
             f'<tr class="flt"{_flt(p)}>'
             f"<td>{_badge(p.status)}<br>{_student_link(p)}</td>"
             f'<td class="who">{_e(p.student.building)}<br>'
             f'<span class="cm">{_e(p.student.case_manager_label)}</span></td>'
-            f"<td>due&nbsp;{_e(p.due_date.isoformat())}<br>"
-            f'<span class="mt">{_e(_meeting_text(p.meeting))}</span></td>'
+            f"<td>{kind}due&nbsp;{_e(p.due_date.isoformat())}<br>"
+            f'<span class="mt">{_e(meeting_text(top, p))}</span></td>'
             f'<td><ul class="warnings">{warnings}</ul></td>'
             f'<td class="action">{_e(next_action(p))}</td>'
             "</tr>"
         )
     yield "</tbody></table></section>"
-
-
-def _meeting_text(meeting: Meeting | None) -> str:
-    if meeting is None:
-        return "not placed"
-    return f"{meeting_when(meeting)} ({meeting.state})"
 
 
 def _timelines(
@@ -384,8 +380,8 @@ def _timeline(
     meta = [
         ("Building", s.building),
         ("Case manager", s.case_manager_label),
-        ("IEP due", plan.due_date.isoformat()),
-        ("Meeting", _meeting_text(plan.meeting)),
+        (due_label(plan), plan.due_date.isoformat()),
+        ("Meeting", meeting_text(plan, plan)),
     ]
     if plan.next_due_date is not None:
         meta.append(("Next IEP due", plan.next_due_date.isoformat()))
@@ -414,6 +410,7 @@ def _timeline(
             f'<details class="tl" data-r="{indexes}"><summary>Timeline: {count} '
             f"step{'' if count == 1 else 's'}</summary></details>"
         )
+    parts.extend(cycle_sections(plan, _milestone_row, TIMELINE_HEAD, rows, _base36))
     parts.append(_contacts_paragraph(plan, contacts))
     parts.append("</article>")
     return "".join(parts)

@@ -9,6 +9,10 @@ from collections.abc import Iterator, Sequence
 
 from ..core.model import Meeting, StudentPlan
 
+# A meeting in the month calendar: the plan whose status colours it, the meeting, its purposes
+# ("" for the annual review alone).
+Entry = tuple[StudentPlan, Meeting, str]
+
 STATUS_LABELS: dict[str, str] = {
     "overdue": "Overdue",
     "infeasible": "Infeasible",
@@ -52,15 +56,24 @@ def badge(status: str) -> str:
 
 
 def calendar_section(by_due: Sequence[StudentPlan], today: dt.date) -> Iterator[str]:
-    """One month table per month from the first placed meeting to the last."""
-    meetings = [(p, p.meeting) for p in by_due if p.meeting is not None]
+    """One month table per month from the first placed meeting to the last: every cycle's
+    meeting (a meeting two cycles share once), marked with its purposes when not the annual
+    review alone."""
+    from .reportcycles import as_own, meeting_tag
+
+    meetings = [
+        (as_own(c) if p.others else p, c.meeting, meeting_tag(p, c))
+        for p in by_due
+        for c in p.cycles
+        if c.meeting is not None and c.combined_with is None
+    ]
     yield '<section id="calendar"><h2>Meetings by month</h2>'
     if not meetings:
         yield "<p>No meetings are placed.</p></section>"
         return
-    by_day: dict[dt.date, list[tuple[StudentPlan, Meeting]]] = {}
-    for plan, meeting in sorted(meetings, key=lambda pm: (pm[1].start, pm[0].student_id)):
-        by_day.setdefault(meeting.date, []).append((plan, meeting))
+    by_day: dict[dt.date, list[Entry]] = {}
+    for entry in sorted(meetings, key=lambda e: (e[1].start, e[0].student_id)):
+        by_day.setdefault(entry[1].date, []).append(entry)
     first = min(by_day)
     last = max(by_day)
     yield (
@@ -89,9 +102,7 @@ def calendar_section(by_due: Sequence[StudentPlan], today: dt.date) -> Iterator[
     yield "</section>"
 
 
-def _day_cell(
-    day: dt.date, month: int, today: dt.date, entries: Sequence[tuple[StudentPlan, Meeting]]
-) -> str:
+def _day_cell(day: dt.date, month: int, today: dt.date, entries: Sequence[Entry]) -> str:
     if day.month != month:
         return '<td class="out"></td>'
     classes = ["today"] if day == today else []
@@ -99,10 +110,12 @@ def _day_cell(
         classes.append("we")
     items = "".join(
         f'<li class="mtg flt st-{escape(p.status)} ms-{escape(m.state)}"{filter_attrs(p)}'
-        f' title="{escape(m.state)} meeting, {escape(STATUS_LABELS[p.status])}">'
+        f' title="{escape(m.state)} {escape(tag + " ") if tag else ""}meeting, '
+        f'{escape(STATUS_LABELS[p.status])}">'
         f"{escape(m.start.strftime('%H:%M'))} {student_link(p)}"
-        f'<span class="vh"> ({escape(m.state)})</span></li>'
-        for p, m in entries
+        + (f' <span class="purpose">{escape(tag)}</span>' if tag else "")
+        + f'<span class="vh"> ({escape(m.state)})</span></li>'
+        for p, m, tag in entries
     )
     cls = f' class="{" ".join(classes)}"' if classes else ""
     body = f'<ul class="day">{items}</ul>' if items else ""

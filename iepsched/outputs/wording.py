@@ -27,9 +27,11 @@ def contact_verdict(req: ContactRequirement | None, today: dt.date) -> tuple[Con
 def next_action(plan: StudentPlan) -> str:
     """The one step a coordinator should see first for this student."""
     meeting = plan.meeting
+    if plan.status == "overdue" and plan.cycle_type == "amendment" and meeting is None:
+        return f"Get the written amendment signed: it was due {plan.due_date.isoformat()}."
     if plan.status == "overdue":
         when = f": the earliest slot is {meeting_when(meeting)}" if meeting else ""
-        return f"Hold the IEP meeting now{when}."
+        return f"Hold the {_meeting_noun(plan)} now{when}."
     if plan.status == "infeasible":
         return f"Find a slot on or before {plan.due_date.isoformat()} for the team."
     if plan.status == "unplanned":
@@ -49,6 +51,19 @@ def next_action(plan: StudentPlan) -> str:
     if upcoming is not None and upcoming.date is not None:
         return f"Next: {upcoming.title} by {upcoming.date.isoformat()}."
     return "Nothing due."
+
+
+def _meeting_noun(plan: StudentPlan) -> str:
+    """'IEP meeting' for the annual review, else the cycle's own: 'eligibility meeting'."""
+    nouns = {
+        "annual": "IEP meeting",
+        "eligibility": "eligibility meeting",
+        "initial_iep": "initial IEP meeting",
+        "amendment": "IEP amendment meeting",
+        "reevaluation": "reevaluation meeting",
+        "transfer": "transfer IEP meeting",
+    }
+    return nouns[plan.cycle_type]
 
 
 def _gates_meeting(m: Milestone) -> bool:
