@@ -39,7 +39,7 @@ def test_report_timeline_shows_each_cycle_its_meeting_and_steps() -> None:
     assert "Meeting 2027-01-06 15:30 (booked): annual review and reevaluation" in text
     assert "Reevaluation On track Reevaluation due 2027-01-25" in text
     assert "meeting: 2027-01-06 15:30 (booked): annual review and reevaluation" in text
-    assert "Eligibility (initial evaluation) At risk" in text
+    assert "Eligibility / initial evaluation At risk" in text
     assert "Complete the evaluation report" in text
     assert "Transfer IEP Unplanned Transfer IEP due 2028-09-30 · meeting: not placed" in text
     assert "meeting: no meeting (written amendment)" in text
@@ -55,7 +55,7 @@ def test_report_attention_has_a_row_per_cycle_not_on_track() -> None:
     assert [r.split("due&nbsp;")[0].rsplit("<td>", 1)[1] for r in rows] == [
         "Transfer IEP<br>",
         "IEP amendment<br>",
-        "Eligibility (initial evaluation)<br>",
+        "Eligibility / initial evaluation<br>",
     ]
     assert 'data-status="unplanned"' in rows[0] and 'data-status="at_risk"' in rows[2]
 
@@ -65,7 +65,7 @@ def test_report_calendar_marks_each_meeting_with_its_purposes() -> None:
     html = _report(every_cycle())
     cal = html.split('id="calendar"')[1].split("</section>")[0]
     assert "December 2026 — 1 meeting" in cal and "January 2027 — 1 meeting" in cal
-    assert '<span class="purpose">eligibility (initial evaluation)</span>' in cal
+    assert '<span class="purpose">eligibility / initial evaluation</span>' in cal
     assert '<span class="purpose">annual review and reevaluation</span>' in cal
     plain = _report(annual()).split('id="calendar"')[1]
     assert 'class="purpose"' not in plain

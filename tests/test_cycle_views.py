@@ -71,7 +71,7 @@ def test_table_shows_each_cycle_within_100_columns() -> None:
     assert "purpose: annual review and reevaluation" in text
     assert "== reevaluation: due 2027-01-25, status on_track" in text
     assert "at the annual review meeting" in text
-    assert "== eligibility (initial evaluation): due 2027-01-12, status at_risk" in text
+    assert "== eligibility / initial evaluation: due 2027-01-12, status at_risk" in text
     assert "evaluation_complete" in text
     assert "== transfer IEP: due 2028-09-30, status unplanned" in text
     assert "meeting: not placed" in text
@@ -124,7 +124,7 @@ def test_ics_has_every_cycles_meeting_and_steps_with_stable_uids() -> None:
     assert "Reevaluation due 2027-01-25" in annual_meeting["description"]
     assert annual_meeting["summary"].endswith("(annual review and reevaluation)")
     elig = events[uid_for("S1/eligibility-2027-01-12/meeting")]
-    assert elig["description"].startswith("Eligibility (initial evaluation) meeting")
+    assert elig["description"].startswith("Eligibility / initial evaluation meeting")
     assert uid_for("S1/eligibility-2027-01-12/evaluation_complete") in events
     assert uid_for("S1/amendment-2026-12-10/amendment_signed") in events
     assert not any("R2027-01-25/meeting" in uid for uid in events)
@@ -178,7 +178,7 @@ def test_cli_plan_all_and_plan_show_the_other_cycle(monkeypatch: pytest.MonkeyPa
     assert lines[-1] == "1 more open cycles: 1 elig"
     assert max(len(line) for line in lines) <= 100
     shown = cli(SAMPLE, "plan", "S1001", "--today", CLI_TODAY).stdout
-    assert "== eligibility (initial evaluation): due 2027-01-12" in shown
+    assert "== eligibility / initial evaluation: due 2027-01-12" in shown
     data = json.loads(cli(SAMPLE, "plan", "S1001", "--today", CLI_TODAY, "--format", "json").stdout)
     assert [c["type"] for c in data["cycles"]] == ["annual", "eligibility"]
     ics = cli(SAMPLE, "plan", "S1001", "--today", CLI_TODAY, "--format", "ics").stdout

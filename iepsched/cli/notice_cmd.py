@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Literal, cast
 
 import click
 
+from ..core.cyclerules import CYCLE_TYPES
 from ..core.errors import Problem, UserError
 from .base import app, handle_errors, main, resolve_today, today_option
 
 if TYPE_CHECKING:
-    from ..core.model import Contact, DistrictPlan, StudentPlan
+    from ..core.model import Contact, CycleType, DistrictPlan, StudentPlan
     from ..outputs.notice import Notice
     from ..service.district import District
 
@@ -47,6 +48,12 @@ DEFAULT_DAYS = 14  # the district's two-week notice (SPEC §3.2 written_notice: 
     help="The HTML file to write; with --all, the folder (created if missing).",
 )
 @click.option(
+    "--type",
+    "cycle_type",
+    type=click.Choice(list(CYCLE_TYPES)),
+    help="Which meeting, when the student has several placed (default: the next one).",
+)
+@click.option(
     "--templates",
     metavar="DIR",
     type=click.Path(path_type=Path, exists=True, file_okay=False),
@@ -62,6 +69,7 @@ def notice(
     days: int | None,
     lang: str | None,
     out: Path,
+    cycle_type: str | None,
     templates: Path | None,
     today: str | None,
 ) -> None:
@@ -71,12 +79,18 @@ def notice(
     with the purpose, date, time, place, the school's attendees, how to ask for another time,
     and the contacts logged for the meeting on a second page.
 
+    The meeting is the student's next placed one of any kind (annual review, eligibility,
+    initial IEP, amendment, reevaluation, transfer); --type chooses another. With --all, a file
+    per placed meeting, named by student id and, when not the annual review, the meeting's type.
+
     Example: iepsched notice S1001 --out S1001-notice.html --today 2026-11-30
     """
     if every == (student is not None):
         raise click.UsageError("give a STUDENT id, or --all for the meetings of the next days")
     if days is not None and not every:
         raise click.UsageError("--days goes with --all")
+    if cycle_type is not None and every:
+        raise click.UsageError("--type goes with a STUDENT id (--all writes every meeting)")
     from ..service.district import load_district, plan_with_state
     from .skipped import finish_skipped
     from .state import open_state_readonly
@@ -90,9 +104,9 @@ def notice(
         contacts = store.contacts(wanted) if store is not None else []
     chosen = cast("Literal['en', 'es'] | None", lang)
     if wanted is not None:
-        _write_one(
-            district, _plan_of(district, result, wanted), contacts, day, chosen, out, templates
-        )
+        plan = _plan_of(district, result, wanted)
+        cycle = _cycle_of(plan, cycle_type)
+        _write_one(district, plan, cycle, contacts, day, chosen, out, templates)
     else:
         _write_all(district, result, contacts, day, days or DEFAULT_DAYS, chosen, out, templates)
     finish_skipped(district)
@@ -111,9 +125,36 @@ def _plan_of(district: District, result: DistrictPlan, student_id: str) -> Stude
     raise UserError(Problem(student_id, f"no meeting is planned, so there is no notice: {why}"))
 
 
+def _cycle_of(plan: StudentPlan, cycle_type: str | None) -> StudentPlan:
+    """The cycle whose meeting the notice is for: the next placed meeting, or the one of
+    --type. Nothing placed: the plan itself (build_notice then says why there is no notice)."""
+    from ..outputs.cycleview import TYPE_LABELS
+    from ..outputs.notice import placed_meetings
+
+    placed = placed_meetings(plan)
+    if cycle_type is None:
+        return placed[0] if placed else plan
+    for cycle in placed:
+        if cycle.cycle_type == cycle_type:
+            return cycle
+    held_at = [c for c in plan.cycles if c.cycle_type == cycle_type and c.combined_with]
+    if held_at:
+        return next(c for c in plan.cycles if c.cycle_type == held_at[0].combined_with)
+    kinds = ", ".join(sorted({c.cycle_type for c in placed})) or "none"
+    label = TYPE_LABELS[cast("CycleType", cycle_type)]
+    raise UserError(
+        Problem(
+            plan.student_id,
+            f"no {label} meeting is placed (placed meetings: {kinds}); "
+            f"`iepsched plan {plan.student_id}` shows every cycle",
+        )
+    )
+
+
 def _write_one(
     district: District,
     plan: StudentPlan,
+    cycle: StudentPlan,
     contacts: Sequence[Contact],
     day: dt.date,
     lang: Literal["en", "es"] | None,
@@ -124,7 +165,7 @@ def _write_one(
         raise UserError(Problem(str(out), "is a folder: give a file name (or use --all)"))
     if not out.parent.is_dir():
         raise UserError(Problem(str(out), "its folder does not exist"))
-    _write(district, plan, contacts, day, lang, out, templates)
+    _write(district, plan, cycle, contacts, day, lang, out, templates)
 
 
 def _write_all(
@@ -137,17 +178,19 @@ def _write_all(
     out: Path,
     templates: Path | None,
 ) -> None:
-    """One file per meeting after today and within `days` days, earliest first."""
-    from ..outputs.notice import notice_file_name
+    """One file per placed meeting (of any cycle) after today and within `days` days, earliest
+    first."""
+    from ..outputs.notice import notice_file_name, placed_meetings
 
     last = day + dt.timedelta(days=days)
     due = sorted(
         (
-            p
+            (p, c)
             for p in result.plans
-            if p.meeting is not None and p.meeting.state != "held" and day < p.meeting.date <= last
+            for c in placed_meetings(p)
+            if c.meeting is not None and day < c.meeting.date <= last
         ),
-        key=lambda p: (p.meeting.date if p.meeting else day, p.student_id),
+        key=lambda pc: (pc[1].meeting.start if pc[1].meeting else day, pc[0].student_id),
     )
     if out.exists() and not out.is_dir():
         raise UserError(Problem(str(out), "is a file: with --all, --out is a folder"))
@@ -160,14 +203,16 @@ def _write_all(
     by_student: dict[str, list[Contact]] = {}
     for c in contacts:
         by_student.setdefault(c.student_id, []).append(c)
-    for plan in due:
-        target = out / notice_file_name(plan.student_id)
-        _write(district, plan, by_student.get(plan.student_id, []), day, lang, target, templates)
+    for plan, cycle in due:
+        target = out / notice_file_name(plan.student_id, cycle.cycle_type)
+        mine = by_student.get(plan.student_id, [])
+        _write(district, plan, cycle, mine, day, lang, target, templates)
 
 
 def _write(
     district: District,
     plan: StudentPlan,
+    cycle: StudentPlan,
     contacts: Sequence[Contact],
     day: dt.date,
     lang: Literal["en", "es"] | None,
@@ -196,6 +241,8 @@ def _write(
         rights_transfer_age=district.rules.rights_transfer_age,
         contacts=contacts,
         calendar=calendar,
+        cycle=cycle,
+        transition_age=_invite_age(district),
     )
     write_atomic(target, render_notice(facts, templates=templates).encode("utf-8"))
     click.echo(summary_line(target, facts))
@@ -203,13 +250,21 @@ def _write(
         click.echo(f"warning: {facts.student_id}: {warning}", err=True)
 
 
+def _invite_age(district: District) -> int | None:
+    """The rules' age from which the student is invited (invite_student's min_age)."""
+    for rule in district.rules.milestones:
+        if rule.key == "invite_student" and rule.enabled:
+            return rule.min_age
+    return None
+
+
 def summary_line(target: Path, facts: Notice) -> str:
     """One line per file: where, whose (id only), when, the language, how many contacts."""
     count = len(facts.contacts)
     noun = "contact" if count == 1 else "contacts"
-    purposes = ["annual review"]
-    if facts.reevaluation:
-        purposes.append("reevaluation")
+    from ..outputs.cycleview import TYPE_LABELS
+
+    purposes = [TYPE_LABELS[kind] for kind in facts.purposes]
     if facts.transition:
         purposes.append("transition")
     to = "parents and student" if facts.adult else "parents"

@@ -16,7 +16,7 @@ from ..core.model import CycleType, Milestone, StudentPlan, StudentStatus
 # How a person reads each type (the report, the table's cycle headings, the ICS description).
 TYPE_LABELS: Mapping[CycleType, str] = {
     "annual": "annual review",
-    "eligibility": "eligibility (initial evaluation)",
+    "eligibility": "eligibility / initial evaluation",
     "initial_iep": "initial IEP",
     "amendment": "IEP amendment",
     "reevaluation": "reevaluation",

@@ -23,8 +23,9 @@ import jinja2.sandbox
 
 from ..core.dates import add_months, age_on
 from ..core.errors import Problem, UserError
-from ..core.model import Contact, StudentPlan
+from ..core.model import Contact, CycleType, StudentPlan
 from ..core.schoolcal import SchoolCalendar, UnknownDate
+from .cycleview import purposes
 
 Lang = Literal["en", "es"]
 LANGS: tuple[Lang, ...] = ("en", "es")
@@ -33,6 +34,9 @@ SHIPPED = "iepsched.data"  # the package whose `notices/` folder holds the shipp
 # SPEC §3.6: an annual meeting held within 40 school days before the reevaluation is due is the
 # reevaluation meeting too (one meeting, both purposes).
 REEVAL_WINDOW_SCHOOL_DAYS = 40
+# The cycles whose steps (SPEC §3.6) do not include invite_student although their meeting changes
+# the IEP, so transition is planned there too from the rules' age; eligibility writes no IEP.
+_TABLES_WITHOUT_INVITE: frozenset[CycleType] = frozenset({"amendment", "reevaluation", "transfer"})
 # K.A.R. 91-40-17(a): written notice at least 10 calendar days before the meeting.
 LEGAL_NOTICE_DAYS = 10
 
@@ -91,6 +95,15 @@ class Notice:
     contacts: tuple[NoticeContact, ...]
     contact_deadline: dt.date | None
     contacts_met: bool
+    # The meeting's cycle type and every purpose it serves, the cycle's own first (SPEC §3.6):
+    # ("annual", "reevaluation") for an annual review that is the reevaluation meeting too.
+    cycle_type: CycleType = "annual"
+    purposes: tuple[CycleType, ...] = ("annual",)
+
+    @property
+    def evaluation(self) -> bool:
+        """Evaluation results are discussed (eligibility or reevaluation): someone explains them."""
+        return self.reevaluation or "eligibility" in self.purposes
 
     @property
     def student_name(self) -> str:
@@ -124,13 +137,21 @@ def build_notice(
     rights_transfer_age: int,
     contacts: Sequence[Contact],
     calendar: SchoolCalendar | None,
+    cycle: StudentPlan | None = None,
+    transition_age: int | None = None,
 ) -> Notice:
-    """The facts of `plan`'s meeting for the parents' notice; UserError when none is placed.
+    """The facts of a meeting for the parents' notice; UserError when none is placed.
 
-    `lang` None means the student's home language. `contacts` is the student's whole log: only
-    this cycle's are kept. `calendar` (the student's) tells whether the meeting is the
-    reevaluation meeting too; without it that purpose is not claimed.
+    `plan` is the student's plan and `cycle` the cycle whose meeting it is (one of
+    `plan.cycles`; default the plan's own). `lang` None means the student's home language.
+    `contacts` is the student's whole log: only this cycle's are kept. `calendar` (the student's)
+    tells whether an annual meeting is the reevaluation meeting too when the plan does not say
+    so; without it that purpose is not claimed. `transition_age` (the rules' age for inviting
+    the student) makes transition a purpose of a cycle whose steps do not invite the student
+    themselves; an eligibility meeting never plans transition.
     """
+    top = plan
+    plan = cycle or top
     s = plan.student
     meeting = plan.meeting
     if meeting is None:
@@ -143,6 +164,22 @@ def build_notice(
         )
     age = age_on(s.birth_date, meeting.date)
     adult = age >= rights_transfer_age
+    kinds = purposes(top, plan)
+    # A plan that carries its reevaluation cycle says whether it is held here; an older plan
+    # (none in `others`) is asked the calendar, as SPEC §3.6's window rule does.
+    planned_reeval = any(c.cycle_type == "reevaluation" for c in top.cycles)
+    reevaluation = "reevaluation" in kinds or (
+        plan.cycle_type == "annual"
+        and not planned_reeval
+        and _is_reevaluation_meeting(plan, meeting.date, calendar)
+    )
+    if reevaluation and "reevaluation" not in kinds:
+        kinds = (*kinds, "reevaluation")
+    transition = plan.milestone("invite_student") is not None or (
+        plan.cycle_type in _TABLES_WITHOUT_INVITE
+        and transition_age is not None
+        and age >= transition_age
+    )
     recipients = [
         Recipient(name=d.name.strip(), address=" ".join(d.address.split()))
         for d in s.decision_makers
@@ -170,8 +207,8 @@ def build_notice(
         rights_transfer_age=rights_transfer_age,
         # The rules decide who is invited at what age (invite_student's min_age): the plan
         # carries the step exactly when the student is old enough at the meeting.
-        transition=plan.milestone("invite_student") is not None,
-        reevaluation=_is_reevaluation_meeting(plan, meeting.date, calendar),
+        transition=transition,
+        reevaluation=reevaluation,
         case_manager=s.case_manager_label,
         case_manager_name=s.case_manager_name.strip(),
         case_manager_email=s.case_manager_email,
@@ -189,6 +226,8 @@ def build_notice(
         ),
         contact_deadline=requirement.deadline if requirement is not None else None,
         contacts_met=requirement.met if requirement is not None else False,
+        cycle_type=plan.cycle_type,
+        purposes=kinds,
     )
 
 
@@ -379,10 +418,23 @@ def render_notice(notice: Notice, *, templates: Path | None = None) -> str:
         raise UserError(Problem(name, f"template error: {exc}")) from exc
 
 
-def notice_file_name(student_id: str) -> str:
-    """`S1001-notice.html`: named by student id, never by name. An id with characters a file
-    name should not carry is made safe, with a short hash so two such ids never share a file."""
+def notice_file_name(student_id: str, cycle_type: CycleType = "annual") -> str:
+    """`S1001-notice.html` (`S1001-eligibility-notice.html` for a meeting of another type):
+    named by student id, never by name. An id with characters a file name should not carry is
+    made safe, with a short hash so two such ids never share a file."""
     safe = re.sub(r"[^A-Za-z0-9_-]+", "_", student_id).lstrip("_-") or "student"
     if safe != student_id:
         safe += "-" + hashlib.sha256(student_id.encode("utf-8")).hexdigest()[:8]
-    return f"{safe}-notice.html"
+    kind = "" if cycle_type == "annual" else f"-{cycle_type}"
+    return f"{safe}{kind}-notice.html"
+
+
+def placed_meetings(plan: StudentPlan) -> list[StudentPlan]:
+    """The student's cycles with a meeting of their own that is not held yet, earliest first (a
+    reevaluation held at the annual meeting is that meeting: its notice is the annual's)."""
+    found = [
+        c
+        for c in plan.cycles
+        if c.combined_with is None and c.meeting is not None and c.meeting.state != "held"
+    ]
+    return sorted(found, key=lambda c: c.meeting.start if c.meeting else c.today)
