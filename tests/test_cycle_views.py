@@ -183,3 +183,13 @@ def test_cli_plan_all_and_plan_show_the_other_cycle(monkeypatch: pytest.MonkeyPa
     assert [c["type"] for c in data["cycles"]] == ["annual", "eligibility"]
     ics = cli(SAMPLE, "plan", "S1001", "--today", CLI_TODAY, "--format", "ics").stdout
     assert "S1001/eligibility-2027-01-12/meeting@iepsched" in ics.replace("\r\n ", "")
+
+
+def test_student_on_the_initial_track_shows_the_nearest_cycle_on_top() -> None:
+    """A plan whose own cycle is an eligibility cycle says so where the IEP due date would be."""
+    elig = every_cycle().others[1]
+    text = plan_table(elig)
+    assert "   eligibility due 2027-01-12   status AT_RISK" in text.splitlines()[1]
+    data = plan_json(elig)
+    assert data["due_date"] == "2027-01-12" and data["cycles"][0]["type"] == "eligibility"
+    assert data["cycle_id"] == "eligibility-2027-01-12"

@@ -233,3 +233,17 @@ def test_cli_notice_all_writes_every_placed_meeting(
     names = {p.name for p in out.iterdir()}
     assert {"S1001-notice.html", "S1001-eligibility-notice.html"} <= names
     assert json.dumps(sorted(names)).count("S1001") == 2
+
+
+def test_type_reevaluation_held_at_the_annual_meeting_is_the_annual_notice() -> None:
+    """`--type reevaluation` for a reevaluation combined with the annual meeting picks that
+    meeting (one notice, both purposes); a type with no placed meeting is a UserError."""
+    from iepsched.cli.notice_cmd import _cycle_of
+    from iepsched.core.errors import UserError
+
+    top = every_cycle()
+    assert _cycle_of(top, "reevaluation") is top
+    assert _cycle_of(top, None).cycle_type == "eligibility"
+    assert _cycle_of(top, "eligibility").cycle_type == "eligibility"
+    with pytest.raises(UserError, match="no transfer IEP meeting is placed"):
+        _cycle_of(top, "transfer")

@@ -261,16 +261,18 @@ def _filters(plans: Sequence[StudentPlan]) -> str:
 def _facts(plan: StudentPlan) -> tuple[int, ...]:
     """This student's share of each summary fact (FACT_KEYS), summed by the script for the
     caseload chosen in the filters."""
-    states = Counter(
-        c.meeting.state for c in plan.cycles if c.meeting is not None and c.combined_with is None
-    )
     req = plan.contacts
     nocontact = (
         req is not None and req.deadline is not None and req.deadline < plan.today and not req.met
     )
-    late = sum(1 for m in plan.milestones if m.status == "overdue") + sum(
-        1 for c in plan.others for m in extra_milestones(plan, c) if m.status == "overdue"
+    late = sum(1 for m in plan.milestones if m.status == "overdue")
+    if not plan.others:  # most students: no Counter (the report has 100,000 of them)
+        state = plan.meeting.state if plan.meeting is not None else ""
+        return (1, state == "proposed", state == "booked", state == "held", late, nocontact)
+    states = Counter(
+        c.meeting.state for c in plan.cycles if c.meeting is not None and c.combined_with is None
     )
+    late += sum(1 for c in plan.others for m in extra_milestones(plan, c) if m.status == "overdue")
     return (1, states["proposed"], states["booked"], states["held"], late, nocontact)
 
 
