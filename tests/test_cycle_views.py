@@ -88,6 +88,7 @@ def test_all_has_a_row_per_cycle_with_its_type() -> None:
     rows = sort_rows(plans, "status")
     table = all_table(rows).splitlines()
     assert max(len(line) for line in table) <= 100
+    assert "S1         amend    2026-12-10 no meeting       written  at_risk" in table[3]
     assert [line.split()[1] for line in table[2:]] == [
         "transfer",
         "amend",

@@ -148,7 +148,7 @@ def test_transition_from_14_on_cycles_without_an_invite_step_never_at_eligibilit
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
-@pytest.mark.parametrize("cycle_type", ["eligibility", "transfer"])
+@pytest.mark.parametrize("cycle_type", list(BY_TYPE))
 def test_hostile_names_are_escaped_in_every_type(cycle_type: CycleType, lang: str) -> None:
     """A hostile name reaches each type's page as text, never as markup."""
     top, c = _plan(cycle_type, first_name=HOSTILE, last_name="O'Brien")

@@ -252,9 +252,14 @@ def all_table(rows: Sequence[tuple[StudentPlan, StudentPlan]]) -> str:
     lines = [head, "-" * len(head)]
     for top, cycle in rows:
         r = _row(top, cycle)
+        # A written amendment has no meeting by design: said so, not a dash like an unplaced one.
+        if written_amendment(cycle):
+            meeting, state = "no meeting", "written"
+        else:
+            meeting, state = r["meeting"] or "—", r["meeting_state"] or "—"
         lines.append(
             f"{r['student_id'][:10]:<10} {TYPE_SHORT[cycle.cycle_type]:<8} {r['due_date']:<10} "
-            f"{r['meeting'] or '—':<16} {r['meeting_state'] or '—':<8} {r['status']:<10} "
+            f"{meeting:<16} {state:<8} {r['status']:<10} "
             f"{r['next_milestone'][:21]:<21} {r['next_date']:<10}"
         )
     return "\n".join(lines)
