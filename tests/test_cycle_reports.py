@@ -124,3 +124,23 @@ def test_compliance_csv_has_a_row_per_cycle_step_with_its_type() -> None:
     assert reeval["milestone"] == "reeval_due" and reeval["meeting_date"] == "2027-01-06"
     assert {r["meeting_state"] for r in by_type["amendment"]} == {"none"}
     assert {r["cycle_status"] for r in by_type["amendment"]} == {"at_risk"}
+
+
+def test_each_cycle_has_its_own_next_action_in_the_timeline() -> None:
+    """The top's action is its own (on track: none), each other cycle's is in its section."""
+    html = _report(every_cycle())
+    article = html.split('<article class="student')[1].split("</article>")[0]
+    top_part = article.split('<section class="cycle')[0]
+    assert 'class="action"' not in top_part  # the annual review is on track
+    elig = article.split('<section class="cycle cycle-eligibility">')[1].split("</section>")[0]
+    assert '<p class="action">Do now: Write the evaluation plan (was due 2026-10-08).' in elig
+
+
+def test_demo_attention_lines_name_the_cycle() -> None:
+    """The demo's list of what to act on has a line per cycle not on track, named by type."""
+    from iepsched.outputs.render import at_risk_lines
+
+    lines = at_risk_lines([every_cycle()])
+    assert [line.split(" ", 2)[1] for line in lines] == ["[unplanned]", "[at_risk]", "[at_risk]"]
+    assert lines[0].startswith("S1 [unplanned] transfer IEP:")
+    assert at_risk_lines([annual()]) == []

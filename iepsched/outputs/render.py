@@ -281,15 +281,18 @@ def all_json(rows: Sequence[tuple[StudentPlan, StudentPlan]]) -> str:
 
 
 def at_risk_lines(plans: Sequence[StudentPlan]) -> list[str]:
-    """The students a coordinator must act on, each with its first warning."""
+    """The cycles a coordinator must act on, each with its first warning (a cycle other than
+    the annual review named by its type)."""
     out: list[str] = []
-    for p in sort_plans(plans, "status"):
-        if p.status == "on_track":
+    for top, c in sort_rows(plans, "status"):
+        status = view_status(c) if top.others else c.status
+        if status == "on_track":
             continue
-        warning = p.warnings[0] if p.warnings else ""
+        warning = c.warnings[0] if c.warnings else ""
+        kind = "" if c.cycle_type == "annual" else f"{TYPE_LABELS[c.cycle_type]}: "
         out.extend(
             textwrap.wrap(
-                f"{p.student_id} [{p.status}] {warning}",
+                f"{c.student_id} [{status}] {kind}{warning}",
                 WIDTH,
                 subsequent_indent="    ",
             )

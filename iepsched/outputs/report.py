@@ -40,7 +40,7 @@ from .reportcal import badge as _badge
 from .reportcal import escape as _e
 from .reportcal import filter_attrs as _flt
 from .reportcal import student_link as _student_link
-from .reportcycles import attention_cycles, cycle_sections, due_label, meeting_text
+from .reportcycles import as_own, attention_cycles, cycle_sections, due_label, meeting_text
 from .reportheld import held_section
 from .reportstyle import CSS, FACT_KEYS, JS
 from .skipped import skipped_summary
@@ -397,8 +397,9 @@ def _timeline(
     ]
     if warnings:
         parts.append(f'<ul class="warnings">{warnings}</ul>')
-    if plan.status != "on_track":
-        parts.append(f'<p class="action">{_e(next_action(plan))}</p>')
+    own = as_own(plan) if plan.others else plan  # the other cycles' actions are in their sections
+    if own.status != "on_track":
+        parts.append(f'<p class="action">{_e(next_action(own))}</p>')
     if plan.milestones and rows is None:
         body = "".join(_milestone_row(plan, m) for m in plan.milestones)
         parts.append(f"{TIMELINE_HEAD}{body}</tbody></table>")

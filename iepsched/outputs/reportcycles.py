@@ -23,7 +23,7 @@ from .cycleview import (
     written_amendment,
 )
 from .reportcal import badge, escape
-from .wording import meeting_when
+from .wording import meeting_when, next_action
 
 MilestoneRow = Callable[[StudentPlan, Milestone], str]
 _RANK = {s: i for i, s in enumerate(STUDENT_STATUS_ORDER)}
@@ -96,6 +96,8 @@ def cycle_sections(
         if cycle.warnings:
             items = "".join(f"<li>{escape(w)}</li>" for w in cycle.warning_texts)
             yield f'<ul class="warnings">{items}</ul>'
+        if own.status != "on_track":
+            yield f'<p class="action">{escape(next_action(own))}</p>'
         steps = extra_milestones(top, cycle)
         if not steps and cycle.combined_with is not None:
             joined = TYPE_LABELS[cycle.combined_with]
