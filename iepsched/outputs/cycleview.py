@@ -103,13 +103,9 @@ def delivering_cycles(plan: StudentPlan) -> Iterator[StudentPlan]:
 
 def key_cycles(cycle: StudentPlan) -> tuple[str, str]:
     """The cycle ids a cycle's items are keyed with: (its own, the one of its reevaluation-track
-    steps). The top plan keeps `items.cycle_ids` (the keys sync uses today); another cycle's id
-    is its `cycle_id` (the planner always sets it: `core.cycles.cycle_id`)."""
-    annual, reeval = cycle_ids(cycle)
-    if cycle.cycle_type == "annual" or not cycle.cycle_id:
-        return annual, reeval
-    own = cycle.cycle_id
-    return own, (own if cycle.cycle_type == "reevaluation" else reeval)
+    steps), exactly as sync keys them (`items.cycle_ids` on each cycle: another cycle's own id is
+    the `cycle_id` the planner gives it, `core.cycles.cycle_id`), so ICS UIDs are the item keys."""
+    return cycle_ids(cycle)
 
 
 def extra_milestones(top: StudentPlan, cycle: StudentPlan) -> tuple[Milestone, ...]:
