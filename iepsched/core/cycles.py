@@ -28,13 +28,13 @@ from .cyclerules import (
 )
 from .dates import due_date_from, next_due_from
 from .dating import evaluate
-from .model import CycleType, Delivery, Student
+from .model import CycleType, Delivery, MeetingRequest, Student
+from .requests import request_due
 from .rules import DEFAULT_RULES, Kind, Rules
 from .schoolcal import SchoolCalendar, UnknownDate
 
 __all__ = [
     "CYCLE_TYPES",
-    "AmendmentRequest",
     "CycleSpec",
     "CycleType",
     "DatedStep",
@@ -43,6 +43,7 @@ __all__ = [
     "cycle_key",
     "date_cycle",
     "open_cycles",
+    "reevaluation_cycle",
 ]
 
 # Eligibility must be determined within 60 school days of consent (K.A.R. 91-40-8(f)).
@@ -51,28 +52,10 @@ EVALUATION_SCHOOL_DAYS = 60
 # gives a transfer student's IEP the same 30 days.
 INITIAL_IEP_DAYS = 30
 TRANSFER_DAYS = 30
-# An amendment is due 30 days after the request, 14 when agreed without a meeting.
-AMENDMENT_DAYS = 30
-AMENDMENT_WITHOUT_MEETING_DAYS = 14
 # With notice waived an amendment meeting may be two school days out.
 WAIVED_NOTICE_SCHOOL_DAYS = 2
 # The annual meeting is also the reevaluation meeting when it falls in [school(R, -40), R].
 COMBINE_SCHOOL_DAYS = 40
-
-
-@dataclass(frozen=True, slots=True)
-class AmendmentRequest:
-    """One logged request for an amendment (`iepsched meeting request --type amendment`).
-
-    `seq` tells apart two requests logged for one student on one day (1 for the first), so their
-    cycles get different keys; the log's other fields (reason, who) do not affect dates.
-    """
-
-    requested_on: dt.date
-    by: dt.date | None = None  # --by DATE: the team's own deadline, instead of the default
-    notice_waived: bool = False  # --notice-waived: the meeting may be 2 school days out
-    without_meeting: bool = False  # --without-meeting: a written amendment, tasks only
-    seq: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +141,7 @@ def open_cycles(
     today: dt.date,
     calendar: SchoolCalendar,
     held: Mapping[str, dt.date] | None = None,
-    requests: Sequence[AmendmentRequest] = (),
+    requests: Sequence[MeetingRequest] = (),
     rules: Rules = DEFAULT_RULES,
     annual_meeting: dt.date | None = None,
 ) -> list[CycleSpec]:
@@ -169,7 +152,9 @@ def open_cycles(
                     a held eligibility meeting determines eligibility and opens the initial IEP;
                     a held initial IEP meeting opens the first annual cycle until the roster
                     carries its date as last_iep_date.
-    requests:       the student's logged amendment requests.
+    requests:       the student's logged meeting requests (the log's order: two on one day are
+                    told apart by their place, so their cycles get different keys); a request
+                    dated after `today` is not open yet.
     annual_meeting: the annual meeting's date once placed (proposed, booked or held); it decides
                     whether the reevaluation shares it. Without it the reevaluation has its own.
     """
@@ -231,10 +216,14 @@ def open_cycles(
                 )
             )
 
+    same_day: dict[dt.date, int] = {}
     for request in requests:
-        key = cycle_key(sid, "amendment", request.requested_on, request.seq)
+        if request.type != "amendment" or request.requested_on > today:
+            continue
+        seq = same_day[request.requested_on] = same_day.get(request.requested_on, 0) + 1
+        key = cycle_key(sid, "amendment", request.requested_on, seq)
         if key not in held:
-            out.append(_amendment(sid, request, today, calendar, rules))
+            out.append(_amendment(sid, request, seq, today, calendar, rules))
 
     reeval = student.reeval_due_date
     if reeval is not None:
@@ -375,14 +364,14 @@ def _eligibility(
 
 def _amendment(
     sid: str,
-    request: AmendmentRequest,
+    request: MeetingRequest,
+    seq: int,
     today: dt.date,
     calendar: SchoolCalendar,
     rules: Rules,
 ) -> CycleSpec:
     start = request.requested_on
-    days = AMENDMENT_WITHOUT_MEETING_DAYS if request.without_meeting else AMENDMENT_DAYS
-    due = request.by or start + dt.timedelta(days=days)
+    due = request_due(request)
     earliest: dt.date | None = None
     needs: str | None = None
     if not request.without_meeting:
@@ -402,8 +391,8 @@ def _amendment(
     )
     return CycleSpec(
         type="amendment",
-        cycle_id=cycle_id("amendment", start, request.seq),
-        key=cycle_key(sid, "amendment", start, request.seq),
+        cycle_id=cycle_id("amendment", start, seq),
+        key=cycle_key(sid, "amendment", start, seq),
         anchor=start,
         anchor_name="REQ",
         due=due,
@@ -448,6 +437,23 @@ def _reevaluation(
         combined_with="annual" if combined else None,
         needs_year=needs,
     )
+
+
+def reevaluation_cycle(
+    student: Student,
+    *,
+    today: dt.date,
+    calendar: SchoolCalendar,
+    rules: Rules = DEFAULT_RULES,
+    annual_meeting: dt.date | None = None,
+) -> CycleSpec | None:
+    """The student's reevaluation cycle once the annual meeting is placed (None without R):
+    combined with the annual meeting when it falls in [school(R, -40), R], else its own."""
+    reeval = student.reeval_due_date
+    if reeval is None:
+        return None
+    earliest = today + dt.timedelta(days=rules.ladder.legal_notice_days)
+    return _reevaluation(student.student_id, reeval, rules, calendar, annual_meeting, earliest)
 
 
 def _held_together(annual_held: dt.date | None, reeval: dt.date, calendar: SchoolCalendar) -> bool:

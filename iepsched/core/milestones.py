@@ -417,7 +417,10 @@ def _old_enough_at_next_due(
     only looked at in that one year."""
     if age >= years or age + 1 < years:
         return age >= years
-    day = next_due or next_due_from(m_date or student.due_date)
+    base = m_date or student.due_date
+    if next_due is None and base is None:
+        return age >= years  # no meeting and no DUE yet: judged by the age given
+    day = next_due or next_due_from(base)  # type: ignore[arg-type]  # one of them is set
     return age_on(student.birth_date, day) >= years
 
 
