@@ -116,9 +116,36 @@ def desired_items(plans: Iterable[StudentPlan], options: DeliveryOptions) -> lis
         for other in plan.others:
             # Each open cycle delivers its own items under its own cycle id; a reevaluation
             # held at the annual meeting delivers nothing (the annual plan carries its tasks).
-            if other.combined_with is None and deliverable(other, options.booking_horizon_days):
+            if other.combined_with is not None:
+                continue
+            if deliverable(other, options.booking_horizon_days):
                 out.extend(_student_items(other, options))
+            else:
+                out.extend(_early_tasks(other, options))
     return out
+
+
+def early_tasks(plan: StudentPlan, horizon_days: int) -> list[Milestone]:
+    """The tasks of a cycle whose meeting is not delivered yet but that are due inside the
+    horizon already: a separate reevaluation asks for consent school(R, -65), months before
+    its meeting comes within the horizon, and must not wait for it."""
+    until = plan.today + dt.timedelta(days=horizon_days)
+    return [
+        m
+        for m in plan.milestones
+        if m.delivery == "task" and m.date is not None and m.date <= until and not m.occurrences
+    ]
+
+
+def _early_tasks(plan: StudentPlan, options: DeliveryOptions) -> Iterable[DesiredItem]:
+    cycle, reeval_cycle = cycle_ids(plan)
+    for m in early_tasks(plan, options.booking_horizon_days):
+        cycle_id = reeval_cycle if m.track == "reeval" else cycle
+        key = item_key(plan.student_id, cycle_id, m.key)
+        if options.tasks == "calendar":
+            yield _calendar_item(plan, m, options, key, cycle_id)
+        else:
+            yield _task_item(plan, m, options, key, cycle_id)
 
 
 def _held_cycle_items(plan: StudentPlan, options: DeliveryOptions) -> Iterable[DesiredItem]:

@@ -216,10 +216,12 @@ def plan_district(
                 cycle_id=own_id,
             )
         )
-    plans = [
-        _student_plan(annual_plans.get(sid), other_plans.get(sid, []))
-        for sid in sorted(order, key=order.__getitem__)
-    ]
+    # Students in (DUE, student_id) order of their plan (the annual DUE, else the nearest
+    # cycle's), as before cycles existed.
+    plans = sorted(
+        (_student_plan(annual_plans.get(sid), other_plans.get(sid, [])) for sid in order),
+        key=lambda p: (p.due_date, p.student_id),
+    )
     return DistrictPlan(today=today, plans=tuple(plans))
 
 
@@ -260,7 +262,10 @@ def _student_plan(annual: StudentPlan | None, others: list[StudentPlan]) -> Stud
         return top
     own = top.status
     status = worst([own, *(p.status for p in rest)])
-    return replace(top, status=status, cycle_status=own, others=tuple(rest))
+    # The student's warnings are every cycle's (SPEC §3.3: a status that is not on track carries
+    # a sentence to act on); the other cycles' name their meeting ("Transfer IEP meeting: ...").
+    warnings = (*top.warnings, *(w for p in rest for w in p.warnings if w not in top.warnings))
+    return replace(top, status=status, cycle_status=own, others=tuple(rest), warnings=warnings)
 
 
 def _hold_cycle_bookings(
@@ -278,6 +283,8 @@ def _hold_cycle_bookings(
             continue
         found = cycle_booked.get((s.student_id, what.cycle_id))
         if found is not None:
+            if found.due_date is None:
+                found = replace(found, due_date=what.due)  # as `_cycle_meeting` keeps it
             hold_booked(
                 occupancy,
                 {s.student_id: found},
@@ -307,6 +314,10 @@ def _cycle_meeting(
     if spec.type == "reevaluation":
         cid = reeval_cycle_ids.get(sid) or cid
     held = cycle_booked.get((sid, cid))
+    if held is not None and held.due_date is None:
+        # A cycle's DUE follows from its start, which names the cycle: the meeting was booked
+        # against this DUE, so one booked late stays late rather than moving every night.
+        held = replace(held, due_date=spec.due)
     meeting = keep_booked(student, held, cal, ctx, today, warnings, due=spec.due)
     if meeting is None:
         if spec.earliest is None and spec.earliest_first:

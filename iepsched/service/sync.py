@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 
 from ..core.bookings import StateInputs, state_inputs
 from ..core.errors import ExitCode, GraphThrottled, GraphTransportError
-from ..core.items import cycle_ids, deliverable, desired_items
+from ..core.items import cycle_ids, deliverable, desired_items, early_tasks
 from ..core.model import DistrictPlan, ItemState
 from ..core.reconcile import (
     CANCELLED,
@@ -399,7 +399,9 @@ def _in_use(plan: DistrictPlan, horizon: int) -> tuple[frozenset[str], frozenset
         sid = p.student_id
         separate = any(o.cycle_type == "reevaluation" and o.combined_with is None for o in p.others)
         for o in p.cycles:
-            if o.combined_with is not None or not deliverable(o, horizon):
+            if o.combined_with is not None:
+                continue
+            if not deliverable(o, horizon) and (o is p or not early_tasks(o, horizon)):
                 continue
             active.add(sid)
             own, reeval = cycle_ids(o)
