@@ -101,7 +101,7 @@ def plan_cycle(
             [m for _, m in keyed], spec.not_before, cal, today, rules.due_soon_days
         )
     else:
-        milestones = _dated(spec, cal, today, m_date, age, delivered, done, ctx, own)
+        milestones = _dated(spec, cal, today, m_date, age, delivered, done, ctx, own, memo)
 
     contact_req: ContactRequirement | None = None
     if any(m.kind == "contact" for m in milestones):
@@ -203,11 +203,17 @@ def _dated(
     done: frozenset[str],
     ctx: PlanContext,
     warnings: list[PlanWarning],
+    memo: RunMemo,
 ) -> list[Milestone]:
     """The milestones of a cycle with its own table (`cyclerules`), dated and judged."""
     rules = ctx.rules
     steps = date_cycle(
-        spec, meeting_date=m_date, calendar=cal, age=age, adult_age=rules.rights_transfer_age
+        spec,
+        meeting_date=m_date,
+        calendar=cal,
+        age=age,
+        adult_age=rules.rights_transfer_age,
+        memo=memo.cycle_dates,
     )
     unknown: dict[str, list[str]] = {}
     keyed: list[tuple[int, Milestone]] = []

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from .cyclerules import (
     CYCLE_TYPES,
@@ -190,7 +191,7 @@ def open_cycles(
                     due=annual_due,
                     earliest=today + legal,
                     has_meeting=True,
-                    milestones=_annual_table(rules),
+                    milestones=_table("annual", rules),
                 )
             )
 
@@ -211,7 +212,7 @@ def open_cycles(
                     due=eligibility + dt.timedelta(days=INITIAL_IEP_DAYS),
                     earliest=max(today + legal, eligibility),
                     has_meeting=True,
-                    milestones=_annual_table(rules),
+                    milestones=_table("annual", rules),
                     not_before=eligibility,
                 )
             )
@@ -245,10 +246,11 @@ def open_cycles(
                     due=transfer + dt.timedelta(days=TRANSFER_DAYS),
                     earliest=max(today + legal, transfer),
                     has_meeting=True,
-                    milestones=meeting_table(
-                        "transfer",
-                        out_of_state=student.transfer_type == "out_of_state",
-                        annual=rules.milestones,
+                    milestones=_table(
+                        "transfer:out_of_state"
+                        if student.transfer_type == "out_of_state"
+                        else "transfer",
+                        rules,
                     ),
                     not_before=transfer,
                 )
@@ -265,6 +267,7 @@ def date_cycle(
     calendar: SchoolCalendar,
     age: int | None = None,
     adult_age: int = 18,
+    memo: dict[tuple[int, int, int], dt.date | str] | None = None,
 ) -> tuple[DatedStep, ...]:
     """Date every milestone of a cycle once its meeting is placed (None: not placed yet).
 
@@ -292,11 +295,7 @@ def date_cycle(
         needs: str | None = None
         if anchor is not None:
             try:
-                date = (
-                    anchor
-                    if rule.key == "meeting"
-                    else evaluate(rule.rule.as_date_rule(), anchor, calendar)
-                )
+                date = anchor if rule.key == "meeting" else _evaluate(rule, anchor, calendar, memo)
                 if spec.not_before is not None and date < spec.not_before:
                     date = calendar.next_school_day(spec.not_before)
             except UnknownDate as exc:
@@ -305,7 +304,57 @@ def date_cycle(
     return tuple(steps)
 
 
+def _evaluate(
+    rule: CycleMilestoneRule,
+    anchor: dt.date,
+    calendar: SchoolCalendar,
+    memo: dict[tuple[int, int, int], dt.date | str] | None,
+) -> dt.date:
+    """`dating.evaluate` of a cycle rule, shared across a planning run through `memo` (by
+    calendar, rule and anchor): many students' cycles share their dates."""
+    if memo is None:
+        return evaluate(rule.rule.as_date_rule(), anchor, calendar)
+    key = (id(calendar), id(rule), anchor.toordinal())
+    found = memo.get(key)
+    if found is None:
+        try:
+            found = evaluate(rule.rule.as_date_rule(), anchor, calendar)
+        except UnknownDate as exc:
+            found = exc.day.isoformat()  # the unknown day, to raise again for the next asker
+        memo[key] = found
+    if isinstance(found, str):
+        raise UnknownDate(dt.date.fromisoformat(found), calendar.name)
+    return found
+
+
 # -- one builder per cycle type --------------------------------------------------------------
+
+
+# Tables built from one Rules object, by (what, id(rules)): a district plan builds a cycle spec
+# for every student with a reevaluation, and the tables only change with the rules. The Rules
+# object is kept in the value so its id is not reused while the entry lives.
+_TABLES: dict[tuple[str, int], tuple[Rules, tuple[CycleMilestoneRule, ...]]] = {}
+
+
+def _table(what: str, rules: Rules) -> tuple[CycleMilestoneRule, ...]:
+    found = _TABLES.get((what, id(rules)))
+    if found is None or found[0] is not rules:
+        if len(_TABLES) > 64:
+            _TABLES.clear()  # rules loaded again and again (tests): keep the cache small
+        if what == "annual":
+            table = _annual_table(rules)
+        elif what == "reeval":
+            table = _reeval_tasks(rules)
+        elif what == "reevaluation":
+            table = meeting_table(
+                "reevaluation", tasks=_reeval_tasks(rules), annual=rules.milestones
+            )
+        elif what == "transfer:out_of_state":
+            table = meeting_table("transfer", out_of_state=True, annual=rules.milestones)
+        else:
+            table = meeting_table(cast(CycleType, what), annual=rules.milestones)
+        found = _TABLES[(what, id(rules))] = (rules, table)
+    return found[1]
 
 
 def _annual_table(rules: Rules) -> tuple[CycleMilestoneRule, ...]:
@@ -356,7 +405,7 @@ def _eligibility(
         due=due,
         earliest=max(earliest, consent),
         has_meeting=True,
-        milestones=meeting_table("eligibility", annual=rules.milestones),
+        milestones=_table("eligibility", rules),
         not_before=consent,
         needs_year=needs,
     )
@@ -384,11 +433,7 @@ def _amendment(
             earliest = max(earliest, start)
         except UnknownDate as exc:
             needs = exc.school_year
-    milestones = (
-        WITHOUT_MEETING
-        if request.without_meeting
-        else meeting_table("amendment", annual=rules.milestones)
-    )
+    milestones = WITHOUT_MEETING if request.without_meeting else _table("amendment", rules)
     return CycleSpec(
         type="amendment",
         cycle_id=cycle_id("amendment", start, seq),
@@ -420,10 +465,7 @@ def _reevaluation(
             combined = combines(annual_meeting, reeval, calendar)
         except UnknownDate as exc:
             needs = exc.school_year
-    tasks = _reeval_tasks(rules)
-    milestones = (
-        tasks if combined else meeting_table("reevaluation", tasks=tasks, annual=rules.milestones)
-    )
+    milestones = _table("reeval" if combined else "reevaluation", rules)
     return CycleSpec(
         type="reevaluation",
         cycle_id=cycle_id("reevaluation", reeval),

@@ -77,10 +77,20 @@ MilestoneSet = tuple[tuple[tuple[int, Milestone], ...], tuple[PlanWarning, ...]]
 class RunMemo:
     """Results shared by every student of one planning run (see `_Dater`, `shared_milestones`)."""
 
-    __slots__ = ("conditions", "dates", "milestones", "occurrences", "reports", "series")
+    __slots__ = (
+        "conditions",
+        "cycle_dates",
+        "dates",
+        "milestones",
+        "occurrences",
+        "reports",
+        "series",
+    )
 
     def __init__(self) -> None:
         self.dates: dict[tuple[int, int, int], object] = {}
+        # The other cycles' rule dates (`cycles.date_cycle`), by calendar, rule and anchor.
+        self.cycle_dates: dict[tuple[int, int, int], dt.date | str] = {}
         self.reports: dict[
             tuple[int, int, int], tuple[list[tuple[str, dt.date, str]], PlanWarning | None]
         ] = {}

@@ -150,6 +150,11 @@ def plan_district(
         else:
             if what is _REEVAL:
                 m = annual_meeting.get(s.student_id)
+                assert s.reeval_due_date is not None
+                if m is None or s.reeval_due_date > next_due_from(m.date):
+                    # Not this annual cycle's to hold: the next annual meeting may fall in its
+                    # window. Until then the annual plan carries its tasks, as it always did.
+                    continue
                 spec = reevaluation_cycle(
                     s,
                     today=today,
@@ -166,6 +171,12 @@ def plan_district(
         placed.append(found)
         placed_students.append(s)
         specs.append(spec)
+    # Students whose reevaluation has a meeting of its own: their annual plan leaves its tasks.
+    separate_reeval = {
+        s.student_id
+        for s, spec in zip(placed_students, specs, strict=True)
+        if spec is not None and spec.type == "reevaluation" and spec.combined_with is None
+    }
     overlaps = _double_booked(placed_students, placed, ctx)
     memo = RunMemo()
     # Each student's cycles, in placement order; the annual plan first built as before.
@@ -192,7 +203,7 @@ def plan_district(
                 reeval_cycle_id=reeval_cycle_ids.get(sid, ""),
                 memo=memo,
                 held=held_cycles.get(sid),
-                with_reeval=_combined(sid, placed_students, specs),
+                with_reeval=sid not in separate_reeval,
             )
             continue
         if spec.combined_with is not None:
@@ -239,15 +250,6 @@ def _has_other_cycles(student: Student, requests: Mapping[str, Sequence[MeetingR
         or student.transfer_in_date is not None
         or student.student_id in requests
     )
-
-
-def _combined(sid: str, students: Sequence[Student], specs: Sequence[CycleSpec | None]) -> bool:
-    """Whether the annual plan keeps the reevaluation's tasks: the student has no reevaluation
-    cycle of its own (none at all, or one held at the annual meeting)."""
-    for s, spec in zip(students, specs, strict=True):
-        if spec is not None and spec.type == "reevaluation" and s.student_id == sid:
-            return spec.combined_with is not None
-    return True
 
 
 def _student_plan(annual: StudentPlan | None, others: list[StudentPlan]) -> StudentPlan:
