@@ -131,6 +131,17 @@ def test_held_eligibility_meeting_opens_the_initial_iep() -> None:
     assert p.due_date == D(2026, 11, 4)
 
 
+def test_held_initial_iep_opens_the_first_annual_cycle() -> None:
+    """A held initial IEP starts the annual cycle (DUE = M + 1 year - 1 day) before the roster
+    carries its date."""
+    # Initial IEP held Wed 2026-10-21 -> first annual DUE Wed 2027-10-20, cycle id its date.
+    s = student(due_date=None, eligibility_date=D(2026, 10, 5))
+    held = {"S1001/initial_iep-2026-10-05": D(2026, 10, 21)}
+    p = plan(s, D(2026, 10, 22), cycles_held=held)
+    assert [(c.cycle_type, c.cycle_id) for c in p.cycles] == [("annual", "2027-10-20")]
+    assert p.due_date == D(2027, 10, 20)
+
+
 # -- amendments -------------------------------------------------------------------------------
 
 

@@ -106,3 +106,28 @@ def test_transfer_student_is_booked_beside_the_annual(world: World) -> None:
     assert f"{SID}/transfer-2026-11-16/meeting" in meetings(world)
     assert f"{SID}/transfer-2026-11-16/decide_evaluation" in world.state()
     assert go(world, TODAY) == []
+
+
+def test_separate_reevaluation_is_booked_under_its_own_cycle(world: World) -> None:
+    """A reevaluation due before the annual meeting gets its own meeting under "R<date>", with
+    its tasks there; the annual meeting stays; a re-run writes nothing."""
+    world.set_field(SID, reeval_due_date="2026-12-18")  # before the annual meeting (2027-01-11)
+    go(world, TODAY)
+    found = meetings(world)
+    assert set(found) == {f"{SID}/2027-01-25/meeting", f"{SID}/R2026-12-18/meeting"}
+    assert "Reevaluation meeting" in str(found[f"{SID}/R2026-12-18/meeting"]["subject"])
+    assert f"{SID}/R2026-12-18/reeval_consent" in world.live()
+    assert go(world, TODAY) == []
+
+
+def test_combined_reevaluation_is_one_event_with_both_purposes(world: World) -> None:
+    """A reevaluation in the annual meeting's window is held at it: one event naming both
+    purposes, the reevaluation's tasks under their usual keys, no second meeting."""
+    world.set_field(SID, reeval_due_date="2027-02-01")  # annual meeting 2027-01-11 in window
+    go(world, TODAY)
+    found = meetings(world)
+    assert list(found) == [f"{SID}/2027-01-25/meeting"]
+    body = str(found[f"{SID}/2027-01-25/meeting"]["body"])
+    assert "Annual IEP meeting and reevaluation meeting" in body
+    assert f"{SID}/R2027-02-01/reeval_due" in world.live()
+    assert go(world, TODAY) == []

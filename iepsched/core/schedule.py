@@ -233,7 +233,14 @@ def plan_district(
         (_student_plan(annual_plans.get(sid), other_plans.get(sid, [])) for sid in order),
         key=lambda p: (p.due_date, p.student_id),
     )
-    return DistrictPlan(today=today, plans=tuple(plans))
+    # A student on the initial track whose every cycle is closed (held) until the roster
+    # carries the IEP: said, never dropped silently (SPEC §2.2).
+    idle = tuple(
+        f"{s.student_id}: no open meeting cycle; add the IEP's date (last_iep_date) to the roster"
+        for s in active
+        if s.student_id not in order
+    )
+    return DistrictPlan(today=today, plans=tuple(plans), warnings=idle)
 
 
 _REEVAL = "reevaluation"  # an entry whose cycle is decided once the annual meeting is placed
