@@ -15,7 +15,7 @@ from typing import Any
 
 from calendars import at, context, student
 
-from iepsched.core.model import MeetingRequest, Student, StudentPlan
+from iepsched.core.model import BookedMeeting, MeetingRequest, Student, StudentPlan
 from iepsched.core.schedule import plan_district
 from iepsched.inputs.calendars import load_calendar
 
@@ -275,3 +275,28 @@ def test_annual_only_student_is_planned_as_before() -> None:
     """A student with only an annual cycle has no other cycles and its own status."""
     p = plan(student(), D(2026, 11, 2))
     assert p.others == () and p.cycle_status is None and p.cycle_type == "annual"
+
+
+def test_booked_cycle_meeting_holds_its_slot_and_stays_after_due() -> None:
+    """A booked eligibility meeting keeps its slot before anyone is placed, and a booked cycle
+    meeting after its DUE stays where it is (it was late when booked)."""
+    # Both want Tue Feb 2 (latest for DUE Feb 16) at 07:45; S1002's eligibility meeting is
+    # booked there, so S1001's annual meeting, placed first by id, takes 15:30.
+    a = student("S1001", due_date=D(2027, 2, 16))
+    b = student("S1002", due_date=None, initial_consent_date=D(2026, 11, 2))
+    booked = BookedMeeting("S1002", at(D(2027, 2, 2), "07:45"), at(D(2027, 2, 2), "08:45"))
+    found = plan_district(
+        [a, b],
+        context(PV),
+        today=D(2026, 11, 3),
+        cycle_booked={("S1002", "eligibility-2026-11-02"): booked},
+    )
+    pa, pb = found.get("S1001"), found.get("S1002")
+    assert pa is not None and pa.meeting is not None and pb is not None and pb.meeting is not None
+    assert (pb.meeting.start, pb.meeting.state) == (at(D(2027, 2, 2), "07:45"), "booked")
+    assert pa.meeting.start == at(D(2027, 2, 2), "15:30")
+    # Booked after DUE (Feb 17): kept, infeasible, not moved back every night.
+    late = BookedMeeting("S1002", at(D(2027, 2, 17), "07:45"), at(D(2027, 2, 17), "08:45"))
+    p = plan(b, D(2026, 11, 3), cycle_booked={("S1002", "eligibility-2026-11-02"): late})
+    assert p.meeting is not None and p.meeting.date == D(2027, 2, 17)
+    assert p.status == "infeasible"

@@ -134,7 +134,7 @@ def plan_district(
     entries.sort(key=lambda e: e[0])
 
     hold_booked(occupancy, booked, by_id, ctx, today)
-    _hold_cycle_bookings(occupancy, entries, cycle_booked, ctx, today)
+    _hold_cycle_bookings(occupancy, entries, cycle_booked, reeval_cycle_ids, ctx, today)
 
     # First every meeting (in placement order), then the overlaps they leave between people,
     # then each student's timelines with all of their warnings.
@@ -281,6 +281,7 @@ def _hold_cycle_bookings(
     occupancy: Occupancy,
     entries: Sequence[_Entry],
     cycle_booked: Mapping[tuple[str, str], BookedMeeting],
+    reeval_cycle_ids: Mapping[str, str],
     ctx: PlanContext,
     today: dt.date,
 ) -> None:
@@ -288,16 +289,22 @@ def _hold_cycle_bookings(
     if not cycle_booked:
         return
     for _key, s, what in entries:
-        if not isinstance(what, CycleSpec) or what.due is None:
+        if what is _REEVAL and s.reeval_due_date is not None:
+            # A reevaluation's own meeting, booked under the state's reevaluation cycle id.
+            cid = reeval_cycle_ids.get(s.student_id) or f"R{s.reeval_due_date.isoformat()}"
+            due: dt.date | None = s.reeval_due_date
+        elif isinstance(what, CycleSpec):
+            cid, due = what.cycle_id, what.due
+        else:
             continue
-        found = cycle_booked.get((s.student_id, what.cycle_id))
-        if found is not None:
+        found = cycle_booked.get((s.student_id, cid))
+        if found is not None and due is not None:
             if found.due_date is None:
-                found = replace(found, due_date=what.due)  # as `_cycle_meeting` keeps it
+                found = replace(found, due_date=due)  # as `_cycle_meeting` keeps it
             hold_booked(
                 occupancy,
                 {s.student_id: found},
-                {s.student_id: replace(s, due_date=what.due)},
+                {s.student_id: replace(s, due_date=due)},
                 ctx,
                 today,
             )
