@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from calendars import student
@@ -17,7 +18,6 @@ from hypothesis import strategies as st
 
 from iepsched.core.cyclerules import parse_cycle_rule
 from iepsched.core.cycles import (
-    AmendmentRequest,
     CycleSpec,
     CycleType,
     combines,
@@ -26,7 +26,7 @@ from iepsched.core.cycles import (
     date_cycle,
     open_cycles,
 )
-from iepsched.core.model import Student
+from iepsched.core.model import MeetingRequest, Student
 from iepsched.core.rules import rules_from_toml
 from iepsched.core.schoolcal import SchoolCalendar, UnknownDate
 from iepsched.inputs.calendars import load_calendar
@@ -35,6 +35,11 @@ D = dt.date
 CALENDARS = Path(__file__).resolve().parents[1] / "config" / "calendars"
 PV = load_calendar(CALENDARS / "usd901-prairie-valley.toml")  # 2026-27 and 2027-28
 BS = load_calendar(CALENDARS / "usd902-bluestem.toml")  # 2026-27 and 2027-28
+
+
+def amend(requested_on: dt.date, **kw: Any) -> MeetingRequest:
+    """An amendment request as the request log holds it."""
+    return MeetingRequest("S4001", "amendment", requested_on, "a concern", **kw)
 
 
 def initial(sid: str = "S2001", **kw: object) -> Student:
@@ -287,7 +292,7 @@ def test_transfer_closes_when_a_new_iep_is_on_the_roster() -> None:
 def test_amendment_with_meeting_is_due_in_thirty_days_and_placed_earliest_first() -> None:
     """DUE = request + 30 days; the meeting goes as early as TODAY + 10 days."""
     s = student("S4001", last_iep_date=D(2026, 3, 2))
-    req = AmendmentRequest(requested_on=D(2026, 10, 5))
+    req = amend(requested_on=D(2026, 10, 5))
     spec = only(open_cycles(s, today=D(2026, 10, 5), calendar=PV, requests=[req]), "amendment")
     assert spec.due == D(2026, 11, 4)
     assert spec.earliest == D(2026, 10, 15)
@@ -303,7 +308,7 @@ def test_amendment_with_meeting_is_due_in_thirty_days_and_placed_earliest_first(
 def test_amendment_by_date_wins() -> None:
     """--by DATE replaces the 30-day default."""
     s = student("S4001", last_iep_date=D(2026, 3, 2))
-    req = AmendmentRequest(requested_on=D(2026, 10, 5), by=D(2026, 10, 23))
+    req = amend(requested_on=D(2026, 10, 5), by=D(2026, 10, 23))
     spec = only(open_cycles(s, today=D(2026, 10, 5), calendar=PV, requests=[req]), "amendment")
     assert spec.due == D(2026, 10, 23)
 
@@ -312,7 +317,7 @@ def test_amendment_with_notice_waived_may_meet_two_school_days_out() -> None:
     """--notice-waived: earliest = school(TODAY, +2), across the fall break."""
     # Prairie Valley, today Wed 2026-10-14; Oct 15-16 closed: Mon Oct 19 = 1, Tue Oct 20 = 2.
     s = student("S4001", last_iep_date=D(2026, 3, 2))
-    req = AmendmentRequest(requested_on=D(2026, 10, 14), notice_waived=True)
+    req = amend(requested_on=D(2026, 10, 14), notice_waived=True)
     spec = only(open_cycles(s, today=D(2026, 10, 14), calendar=PV, requests=[req]), "amendment")
     assert spec.earliest == D(2026, 10, 20)
     assert spec.due == D(2026, 11, 13)
@@ -321,7 +326,7 @@ def test_amendment_with_notice_waived_may_meet_two_school_days_out() -> None:
 def test_amendment_without_meeting_is_tasks_only_due_in_fourteen_days() -> None:
     """--without-meeting: DUE = request + 14 days, no event, the three written-amendment tasks."""
     s = student("S4001", last_iep_date=D(2026, 3, 2))
-    req = AmendmentRequest(requested_on=D(2026, 11, 23), without_meeting=True)
+    req = amend(requested_on=D(2026, 11, 23), without_meeting=True)
     spec = only(open_cycles(s, today=D(2026, 11, 23), calendar=PV, requests=[req]), "amendment")
     assert spec.due == D(2026, 12, 7)
     assert not spec.has_meeting and spec.earliest is None
@@ -341,8 +346,8 @@ def test_held_amendment_closes_and_two_requests_a_day_keep_apart() -> None:
     """Each request is its own cycle with its own key; a held one is closed."""
     s = student("S4001", last_iep_date=D(2026, 3, 2))
     reqs = [
-        AmendmentRequest(requested_on=D(2026, 10, 5)),
-        AmendmentRequest(requested_on=D(2026, 10, 5), without_meeting=True, seq=2),
+        amend(requested_on=D(2026, 10, 5)),
+        amend(requested_on=D(2026, 10, 5), without_meeting=True),
     ]
     specs = open_cycles(s, today=D(2026, 10, 6), calendar=PV, requests=reqs)
     keys = sorted(c.key for c in specs if c.type == "amendment")
@@ -355,7 +360,7 @@ def test_held_amendment_closes_and_two_requests_a_day_keep_apart() -> None:
 def test_notice_waived_into_an_unloaded_year_names_it() -> None:
     """Two school days from the last loaded day reach an unknown year: no earliest, a year."""
     s = student("S4001", last_iep_date=D(2027, 6, 2))
-    req = AmendmentRequest(requested_on=D(2028, 5, 18), notice_waived=True)
+    req = amend(requested_on=D(2028, 5, 18), notice_waived=True)
     spec = only(open_cycles(s, today=D(2028, 5, 18), calendar=PV, requests=[req]), "amendment")
     assert (spec.earliest, spec.needs_year) == (None, "2028-29")
 
@@ -453,7 +458,7 @@ def test_cycles_are_listed_by_due_date() -> None:
         transfer_in_date=D(2026, 10, 13),
         transfer_type="in_state",
     )
-    req = AmendmentRequest(requested_on=D(2026, 10, 14), without_meeting=True)
+    req = amend(requested_on=D(2026, 10, 14), without_meeting=True)
     specs = open_cycles(s, today=D(2026, 10, 14), calendar=PV, requests=[req])
     assert [(c.type, c.due) for c in specs] == [
         ("amendment", D(2026, 10, 28)),
@@ -475,7 +480,7 @@ def test_cycle_keys_are_stable_across_nights() -> None:
         transfer_in_date=D(2026, 10, 13),
         transfer_type="in_state",
     )
-    reqs = [AmendmentRequest(requested_on=D(2026, 10, 14))]
+    reqs = [amend(requested_on=D(2026, 10, 14))]
     night1 = [c.key for c in open_cycles(s, today=D(2026, 10, 14), calendar=PV, requests=reqs)]
     night2 = [c.key for c in open_cycles(s, today=D(2026, 10, 15), calendar=PV, requests=reqs)]
     assert night1 == night2

@@ -15,9 +15,15 @@ from iepsched.inputs.config import load_config
 
 
 def test_at_risk_asks_for_the_written_notice_milestones_own_date() -> None:
-    """S1006 at 2027-04-26: "send written notice by" the task's date (a Wednesday), not M - 10
-    (Sunday 2027-05-02)."""
-    p = sample_plan(D(2027, 4, 26)).get("S1006")
+    """A meeting on Wed 2027-05-12 (DUE 05-18) at 2027-04-26: "send written notice by" the
+    task's date (a Wednesday), not M - 10 (Sunday 2027-05-02)."""
+    s = student(due_date=D(2027, 5, 18))
+    booked = {
+        s.student_id: BookedMeeting(
+            s.student_id, at(D(2027, 5, 12), "07:45"), at(D(2027, 5, 12), "08:45")
+        )
+    }
+    p = plan_district([s], context(), today=D(2027, 4, 26), booked=booked).get(s.student_id)
     assert p is not None and p.status == "at_risk"
     notice = p.milestone("written_notice")
     assert notice is not None and notice.date == D(2027, 4, 28)

@@ -163,12 +163,17 @@ def test_new_dates_checked_against_today() -> None:
     ]
 
 
-def test_initial_track_still_needs_a_due_date() -> None:
-    """Until the planner has the initial track, such a row without a due date says why."""
-    assert error(last_iep_date="", eligibility_date="2026-09-14") == (
+def test_initial_track_row_needs_no_due_date() -> None:
+    """SPEC §2.2: eligibility_date alone starts the initial track; the row is planned."""
+    s = only(last_iep_date="", eligibility_date="2026-09-14")
+    assert (s.due_date, s.eligibility_date) == (None, dt.date(2026, 9, 14))
+
+
+def test_row_without_any_start_date_still_needs_a_due_date() -> None:
+    """Neither an IEP date nor a consent/eligibility date: the clear error stays."""
+    assert error(last_iep_date="") == (
         "roster.csv line 2, column iep_due_date: neither last_iep_date nor iep_due_date is "
-        "given; one of them is required (a student on the initial track, by "
-        "initial_consent_date or eligibility_date, cannot be planned yet)"
+        "given; one of them is required"
     )
 
 

@@ -734,30 +734,31 @@ def test_progress_monitoring_starts_14_days_after_m_moved_to_a_school_day() -> N
     )
 
 
-def test_reevaluation_track_is_merged_into_the_timeline() -> None:
-    """reeval_consent = school(R, -65), reeval_due = prev(R), sorted in with annual ties first."""
+def reevaluation(p: StudentPlan) -> StudentPlan:
+    """The student's reevaluation cycle (SPEC §3.6)."""
+    return next(c for c in p.others if c.cycle_type == "reevaluation")
+
+
+def test_reevaluation_track_is_dated_in_its_own_cycle() -> None:
+    """reeval_consent = school(R, -65), reeval_due = prev(R); the annual meeting (2027-01-06)
+    is before school(R, -40), so they belong to the reevaluation's own meeting (SPEC §3.6)."""
     p = plan_one(student(reeval_due_date=D(2027, 4, 30)))
-    found = timeline(p)
+    assert {m.track for m in p.milestones} == {"annual"}
+    r = reevaluation(p)
+    found = timeline(r)
     assert ("reeval_consent", D(2027, 1, 21)) in found
     assert ("reeval_due", D(2027, 4, 30)) in found
-    on_21 = [k for k, d in found if d == D(2027, 1, 21)]
-    assert on_21 == ["submit_paperwork", "distribute_iep", "reeval_consent"]
-    assert [k for k, _ in found][-4:] == [
-        "progress_report:2026-27:Q3",
-        "reeval_due",
-        "progress_report:2026-27:Q4",
-        "progress_report:2027-28:Q1",
-    ]
-    tracks = {m.key: m.track for m in p.milestones}
+    assert r.combined_with is None and r.meeting is not None
+    tracks = {m.key: m.track for m in r.milestones}
     assert tracks["reeval_consent"] == tracks["reeval_due"] == "reeval"
     assert tracks["meeting"] == "annual"
 
 
 def test_reevaluation_due_on_a_weekend_moves_back() -> None:
     """R on a Saturday: reeval_due is Friday, consent 65 school days before R."""
-    p = plan_one(student(reeval_due_date=D(2027, 5, 1)))
-    assert dict(timeline(p))["reeval_due"] == D(2027, 4, 30)
-    assert dict(timeline(p))["reeval_consent"] == D(2027, 1, 22)
+    r = reevaluation(plan_one(student(reeval_due_date=D(2027, 5, 1))))
+    assert dict(timeline(r))["reeval_due"] == D(2027, 4, 30)
+    assert dict(timeline(r))["reeval_consent"] == D(2027, 1, 22)
 
 
 def test_no_reevaluation_track_without_a_reeval_date() -> None:
@@ -767,14 +768,14 @@ def test_no_reevaluation_track_without_a_reeval_date() -> None:
 
 def test_reevaluation_in_an_unloaded_year_is_null_with_a_warning() -> None:
     """R in 2027-28 with only 2026-27 loaded: both reeval milestones null, year named."""
-    p = plan_one(student(reeval_due_date=D(2027, 10, 1)), ctx=context(CAL_2026))
-    found = timeline(p)
-    assert found[-2:] == [("reeval_consent", None), ("reeval_due", None)]
-    assert statuses(p)["reeval_consent"] == statuses(p)["reeval_due"] == "unscheduled"
-    assert p.warning_texts[-1] == (
-        "Load the 2027-28 school calendar (USD 500): reeval_consent, reeval_due cannot be "
-        "dated until it is."
-    )
+    r = reevaluation(plan_one(student(reeval_due_date=D(2027, 10, 1)), ctx=context(CAL_2026)))
+    found = dict(timeline(r))
+    assert found["reeval_consent"] is None and found["reeval_due"] is None
+    assert statuses(r)["reeval_consent"] == statuses(r)["reeval_due"] == "unscheduled"
+    assert (
+        "Reevaluation meeting: Load the 2027-28 school calendar (USD 500): reeval_consent, "
+        "reeval_due cannot be dated until it is."
+    ) in r.warning_texts
 
 
 # -- statuses ---------------------------------------------------------------------------------

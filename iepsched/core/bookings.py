@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from .model import BookedMeeting, Contact, Cycle, ItemState, Student
+from .model import BookedMeeting, Contact, Cycle, ItemState, MeetingRequest, Student
 from .reconcile import COMPLETED, LIVE, PENDING, assign_cycles
 from .rules import meeting_held
 
@@ -30,6 +30,13 @@ class StateInputs:
     # The held cycle before the current annual one, with the milestones completed in it: its
     # progress monitoring still rolls forward (SPEC §5).
     held_cycles: dict[str, tuple[Cycle, frozenset[str]]] = field(default_factory=dict)
+    # The other cycles of SPEC §3.6, read from their items' rows: the booked meeting and the
+    # completed milestones per (student, cycle id), the day each cycle was held (meeting held,
+    # or a written amendment signed) as "student/cycle_id", and the meeting request log.
+    cycle_booked: dict[tuple[str, str], BookedMeeting] = field(default_factory=dict)
+    cycle_done: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    cycles_held: dict[str, dt.date] = field(default_factory=dict)
+    requests: dict[str, list[MeetingRequest]] = field(default_factory=dict)
 
 
 def state_inputs(
@@ -40,6 +47,7 @@ def state_inputs(
     *,
     today: dt.date,
     tz: dt.tzinfo,
+    requests: Sequence[MeetingRequest] = (),
 ) -> StateInputs:
     """Booked meetings, completed items, contacts and cycle ids, from the state's rows.
 
@@ -100,6 +108,10 @@ def state_inputs(
     by_student: dict[str, list[Contact]] = {}
     for c in contacts:
         by_student.setdefault(c.student_id, []).append(c)
+    cycle_booked, cycle_done, cycles_held = _other_cycles(rows, annual, today, tz)
+    by_requester: dict[str, list[MeetingRequest]] = {}
+    for r in requests:
+        by_requester.setdefault(r.student_id, []).append(r)
     return StateInputs(
         booked=booked,
         done={sid: frozenset(keys) for sid, keys in done.items()},
@@ -108,7 +120,39 @@ def state_inputs(
         reeval_cycle_ids=reeval,
         cycle_rows=changed,
         held_cycles=held_cycles,
+        cycle_booked=cycle_booked,
+        cycle_done=cycle_done,
+        cycles_held=cycles_held,
+        requests=by_requester,
     )
+
+
+def _other_cycles(
+    rows: Sequence[ItemState], annual: Mapping[str, str], today: dt.date, tz: dt.tzinfo
+) -> tuple[
+    dict[tuple[str, str], BookedMeeting], dict[tuple[str, str], frozenset[str]], dict[str, dt.date]
+]:
+    """Per (student, cycle id) other than the current annual cycle: its booked meeting, its
+    completed milestones, and the day it was held — its meeting's day once that is past
+    (`rules.meeting_held`), or for a written amendment the day `amendment_signed` was completed.
+    The planner only looks up the cycles it has open, so older rows here are harmless."""
+    booked: dict[tuple[str, str], BookedMeeting] = {}
+    done: dict[tuple[str, str], set[str]] = {}
+    held: dict[str, dt.date] = {}
+    for st in rows:
+        sid, cid = st.student_id, st.cycle_id
+        if annual.get(sid) == cid:
+            continue
+        if st.milestone == "meeting" and st.state in (LIVE, PENDING) and st.start and st.end:
+            booked[(sid, cid)] = BookedMeeting(sid, st.start, st.end, cid, adopted=st.moved)
+            day = st.start.astimezone(tz).date()
+            if meeting_held(day, today):
+                held[f"{sid}/{cid}"] = day
+        elif st.state == COMPLETED:
+            done.setdefault((sid, cid), set()).add(st.milestone)
+            if st.milestone == "amendment_signed":
+                held[f"{sid}/{cid}"] = st.completed_on or today
+    return booked, {k: frozenset(v) for k, v in done.items()}, held
 
 
 def _held_cycles(

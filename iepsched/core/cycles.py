@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from .cyclerules import (
     CYCLE_TYPES,
@@ -28,13 +29,13 @@ from .cyclerules import (
 )
 from .dates import due_date_from, next_due_from
 from .dating import evaluate
-from .model import CycleType, Delivery, Student
+from .model import CycleType, Delivery, MeetingRequest, Student
+from .requests import request_due
 from .rules import DEFAULT_RULES, Kind, Rules
 from .schoolcal import SchoolCalendar, UnknownDate
 
 __all__ = [
     "CYCLE_TYPES",
-    "AmendmentRequest",
     "CycleSpec",
     "CycleType",
     "DatedStep",
@@ -43,6 +44,7 @@ __all__ = [
     "cycle_key",
     "date_cycle",
     "open_cycles",
+    "reevaluation_cycle",
 ]
 
 # Eligibility must be determined within 60 school days of consent (K.A.R. 91-40-8(f)).
@@ -51,28 +53,10 @@ EVALUATION_SCHOOL_DAYS = 60
 # gives a transfer student's IEP the same 30 days.
 INITIAL_IEP_DAYS = 30
 TRANSFER_DAYS = 30
-# An amendment is due 30 days after the request, 14 when agreed without a meeting.
-AMENDMENT_DAYS = 30
-AMENDMENT_WITHOUT_MEETING_DAYS = 14
 # With notice waived an amendment meeting may be two school days out.
 WAIVED_NOTICE_SCHOOL_DAYS = 2
 # The annual meeting is also the reevaluation meeting when it falls in [school(R, -40), R].
 COMBINE_SCHOOL_DAYS = 40
-
-
-@dataclass(frozen=True, slots=True)
-class AmendmentRequest:
-    """One logged request for an amendment (`iepsched meeting request --type amendment`).
-
-    `seq` tells apart two requests logged for one student on one day (1 for the first), so their
-    cycles get different keys; the log's other fields (reason, who) do not affect dates.
-    """
-
-    requested_on: dt.date
-    by: dt.date | None = None  # --by DATE: the team's own deadline, instead of the default
-    notice_waived: bool = False  # --notice-waived: the meeting may be 2 school days out
-    without_meeting: bool = False  # --without-meeting: a written amendment, tasks only
-    seq: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +142,7 @@ def open_cycles(
     today: dt.date,
     calendar: SchoolCalendar,
     held: Mapping[str, dt.date] | None = None,
-    requests: Sequence[AmendmentRequest] = (),
+    requests: Sequence[MeetingRequest] = (),
     rules: Rules = DEFAULT_RULES,
     annual_meeting: dt.date | None = None,
 ) -> list[CycleSpec]:
@@ -169,7 +153,9 @@ def open_cycles(
                     a held eligibility meeting determines eligibility and opens the initial IEP;
                     a held initial IEP meeting opens the first annual cycle until the roster
                     carries its date as last_iep_date.
-    requests:       the student's logged amendment requests.
+    requests:       the student's logged meeting requests (the log's order: two on one day are
+                    told apart by their place, so their cycles get different keys); a request
+                    dated after `today` is not open yet.
     annual_meeting: the annual meeting's date once placed (proposed, booked or held); it decides
                     whether the reevaluation shares it. Without it the reevaluation has its own.
     """
@@ -205,7 +191,7 @@ def open_cycles(
                     due=annual_due,
                     earliest=today + legal,
                     has_meeting=True,
-                    milestones=_annual_table(rules),
+                    milestones=_table("annual", rules),
                 )
             )
 
@@ -226,15 +212,19 @@ def open_cycles(
                     due=eligibility + dt.timedelta(days=INITIAL_IEP_DAYS),
                     earliest=max(today + legal, eligibility),
                     has_meeting=True,
-                    milestones=_annual_table(rules),
+                    milestones=_table("annual", rules),
                     not_before=eligibility,
                 )
             )
 
+    same_day: dict[dt.date, int] = {}
     for request in requests:
-        key = cycle_key(sid, "amendment", request.requested_on, request.seq)
+        if request.type != "amendment" or request.requested_on > today:
+            continue
+        seq = same_day[request.requested_on] = same_day.get(request.requested_on, 0) + 1
+        key = cycle_key(sid, "amendment", request.requested_on, seq)
         if key not in held:
-            out.append(_amendment(sid, request, today, calendar, rules))
+            out.append(_amendment(sid, request, seq, today, calendar, rules))
 
     reeval = student.reeval_due_date
     if reeval is not None:
@@ -256,10 +246,11 @@ def open_cycles(
                     due=transfer + dt.timedelta(days=TRANSFER_DAYS),
                     earliest=max(today + legal, transfer),
                     has_meeting=True,
-                    milestones=meeting_table(
-                        "transfer",
-                        out_of_state=student.transfer_type == "out_of_state",
-                        annual=rules.milestones,
+                    milestones=_table(
+                        "transfer:out_of_state"
+                        if student.transfer_type == "out_of_state"
+                        else "transfer",
+                        rules,
                     ),
                     not_before=transfer,
                 )
@@ -276,6 +267,7 @@ def date_cycle(
     calendar: SchoolCalendar,
     age: int | None = None,
     adult_age: int = 18,
+    memo: dict[tuple[int, int, int], dt.date | str] | None = None,
 ) -> tuple[DatedStep, ...]:
     """Date every milestone of a cycle once its meeting is placed (None: not placed yet).
 
@@ -303,11 +295,7 @@ def date_cycle(
         needs: str | None = None
         if anchor is not None:
             try:
-                date = (
-                    anchor
-                    if rule.key == "meeting"
-                    else evaluate(rule.rule.as_date_rule(), anchor, calendar)
-                )
+                date = anchor if rule.key == "meeting" else _evaluate(rule, anchor, calendar, memo)
                 if spec.not_before is not None and date < spec.not_before:
                     date = calendar.next_school_day(spec.not_before)
             except UnknownDate as exc:
@@ -316,7 +304,57 @@ def date_cycle(
     return tuple(steps)
 
 
+def _evaluate(
+    rule: CycleMilestoneRule,
+    anchor: dt.date,
+    calendar: SchoolCalendar,
+    memo: dict[tuple[int, int, int], dt.date | str] | None,
+) -> dt.date:
+    """`dating.evaluate` of a cycle rule, shared across a planning run through `memo` (by
+    calendar, rule and anchor): many students' cycles share their dates."""
+    if memo is None:
+        return evaluate(rule.rule.as_date_rule(), anchor, calendar)
+    key = (id(calendar), id(rule), anchor.toordinal())
+    found = memo.get(key)
+    if found is None:
+        try:
+            found = evaluate(rule.rule.as_date_rule(), anchor, calendar)
+        except UnknownDate as exc:
+            found = exc.day.isoformat()  # the unknown day, to raise again for the next asker
+        memo[key] = found
+    if isinstance(found, str):
+        raise UnknownDate(dt.date.fromisoformat(found), calendar.name)
+    return found
+
+
 # -- one builder per cycle type --------------------------------------------------------------
+
+
+# Tables built from one Rules object, by (what, id(rules)): a district plan builds a cycle spec
+# for every student with a reevaluation, and the tables only change with the rules. The Rules
+# object is kept in the value so its id is not reused while the entry lives.
+_TABLES: dict[tuple[str, int], tuple[Rules, tuple[CycleMilestoneRule, ...]]] = {}
+
+
+def _table(what: str, rules: Rules) -> tuple[CycleMilestoneRule, ...]:
+    found = _TABLES.get((what, id(rules)))
+    if found is None or found[0] is not rules:
+        if len(_TABLES) > 64:
+            _TABLES.clear()  # rules loaded again and again (tests): keep the cache small
+        if what == "annual":
+            table = _annual_table(rules)
+        elif what == "reeval":
+            table = _reeval_tasks(rules)
+        elif what == "reevaluation":
+            table = meeting_table(
+                "reevaluation", tasks=_reeval_tasks(rules), annual=rules.milestones
+            )
+        elif what == "transfer:out_of_state":
+            table = meeting_table("transfer", out_of_state=True, annual=rules.milestones)
+        else:
+            table = meeting_table(cast(CycleType, what), annual=rules.milestones)
+        found = _TABLES[(what, id(rules))] = (rules, table)
+    return found[1]
 
 
 def _annual_table(rules: Rules) -> tuple[CycleMilestoneRule, ...]:
@@ -367,7 +405,7 @@ def _eligibility(
         due=due,
         earliest=max(earliest, consent),
         has_meeting=True,
-        milestones=meeting_table("eligibility", annual=rules.milestones),
+        milestones=_table("eligibility", rules),
         not_before=consent,
         needs_year=needs,
     )
@@ -375,14 +413,14 @@ def _eligibility(
 
 def _amendment(
     sid: str,
-    request: AmendmentRequest,
+    request: MeetingRequest,
+    seq: int,
     today: dt.date,
     calendar: SchoolCalendar,
     rules: Rules,
 ) -> CycleSpec:
     start = request.requested_on
-    days = AMENDMENT_WITHOUT_MEETING_DAYS if request.without_meeting else AMENDMENT_DAYS
-    due = request.by or start + dt.timedelta(days=days)
+    due = request_due(request)
     earliest: dt.date | None = None
     needs: str | None = None
     if not request.without_meeting:
@@ -395,15 +433,11 @@ def _amendment(
             earliest = max(earliest, start)
         except UnknownDate as exc:
             needs = exc.school_year
-    milestones = (
-        WITHOUT_MEETING
-        if request.without_meeting
-        else meeting_table("amendment", annual=rules.milestones)
-    )
+    milestones = WITHOUT_MEETING if request.without_meeting else _table("amendment", rules)
     return CycleSpec(
         type="amendment",
-        cycle_id=cycle_id("amendment", start, request.seq),
-        key=cycle_key(sid, "amendment", start, request.seq),
+        cycle_id=cycle_id("amendment", start, seq),
+        key=cycle_key(sid, "amendment", start, seq),
         anchor=start,
         anchor_name="REQ",
         due=due,
@@ -431,10 +465,7 @@ def _reevaluation(
             combined = combines(annual_meeting, reeval, calendar)
         except UnknownDate as exc:
             needs = exc.school_year
-    tasks = _reeval_tasks(rules)
-    milestones = (
-        tasks if combined else meeting_table("reevaluation", tasks=tasks, annual=rules.milestones)
-    )
+    milestones = _table("reeval" if combined else "reevaluation", rules)
     return CycleSpec(
         type="reevaluation",
         cycle_id=cycle_id("reevaluation", reeval),
@@ -448,6 +479,23 @@ def _reevaluation(
         combined_with="annual" if combined else None,
         needs_year=needs,
     )
+
+
+def reevaluation_cycle(
+    student: Student,
+    *,
+    today: dt.date,
+    calendar: SchoolCalendar,
+    rules: Rules = DEFAULT_RULES,
+    annual_meeting: dt.date | None = None,
+) -> CycleSpec | None:
+    """The student's reevaluation cycle once the annual meeting is placed (None without R):
+    combined with the annual meeting when it falls in [school(R, -40), R], else its own."""
+    reeval = student.reeval_due_date
+    if reeval is None:
+        return None
+    earliest = today + dt.timedelta(days=rules.ladder.legal_notice_days)
+    return _reevaluation(student.student_id, reeval, rules, calendar, annual_meeting, earliest)
 
 
 def _held_together(annual_held: dt.date | None, reeval: dt.date, calendar: SchoolCalendar) -> bool:

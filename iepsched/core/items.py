@@ -96,7 +96,10 @@ def deliverable(plan: StudentPlan, horizon_days: int) -> bool:
     an IEP due in August is met in May, and its tasks start in April)."""
     meeting = plan.meeting
     if meeting is None:
-        return False
+        # An amendment without a meeting is tasks only (SPEC §3.6): delivered at once.
+        return plan.cycle_type == "amendment" and not any(
+            m.delivery == "event" for m in plan.milestones
+        )
     if meeting.state != "proposed":
         return True
     return plan.today >= meeting.date - dt.timedelta(days=horizon_days)
@@ -110,7 +113,39 @@ def desired_items(plans: Iterable[StudentPlan], options: DeliveryOptions) -> lis
             out.extend(_student_items(plan, options))
         if plan.held_cycle is not None:
             out.extend(_held_cycle_items(plan, options))
+        for other in plan.others:
+            # Each open cycle delivers its own items under its own cycle id; a reevaluation
+            # held at the annual meeting delivers nothing (the annual plan carries its tasks).
+            if other.combined_with is not None:
+                continue
+            if deliverable(other, options.booking_horizon_days):
+                out.extend(_student_items(other, options))
+            else:
+                out.extend(_early_tasks(other, options))
     return out
+
+
+def early_tasks(plan: StudentPlan, horizon_days: int) -> list[Milestone]:
+    """The tasks of a cycle whose meeting is not delivered yet but that are due inside the
+    horizon already: a separate reevaluation asks for consent school(R, -65), months before
+    its meeting comes within the horizon, and must not wait for it."""
+    until = plan.today + dt.timedelta(days=horizon_days)
+    return [
+        m
+        for m in plan.milestones
+        if m.delivery == "task" and m.date is not None and m.date <= until and not m.occurrences
+    ]
+
+
+def _early_tasks(plan: StudentPlan, options: DeliveryOptions) -> Iterable[DesiredItem]:
+    cycle, reeval_cycle = cycle_ids(plan)
+    for m in early_tasks(plan, options.booking_horizon_days):
+        cycle_id = reeval_cycle if m.track == "reeval" else cycle
+        key = item_key(plan.student_id, cycle_id, m.key)
+        if options.tasks == "calendar":
+            yield _calendar_item(plan, m, options, key, cycle_id)
+        else:
+            yield _task_item(plan, m, options, key, cycle_id)
 
 
 def _held_cycle_items(plan: StudentPlan, options: DeliveryOptions) -> Iterable[DesiredItem]:
@@ -149,9 +184,9 @@ def cycle_ids(plan: StudentPlan) -> tuple[str, str]:
 
 def _student_items(plan: StudentPlan, options: DeliveryOptions) -> Iterable[DesiredItem]:
     meeting = plan.meeting
-    assert meeting is not None
     cycle, reeval_cycle = cycle_ids(plan)
-    yield _meeting_item(plan, options, item_key(plan.student_id, cycle, "meeting"), cycle)
+    if meeting is not None:
+        yield _meeting_item(plan, options, item_key(plan.student_id, cycle, "meeting"), cycle)
     horizon = plan.today + dt.timedelta(days=options.booking_horizon_days)
     for m in plan.milestones:
         if m.delivery == "event" or m.date is None:
@@ -251,14 +286,20 @@ def _meeting_item(
     if room:
         add(room.lower(), "resource")
         location = {"displayName": f"{s.building} conference room", "locationEmailAddress": room}
+    title, purpose = meeting_purpose(plan)
+    template = options.meeting_subject_template
+    if plan.cycle_type != "annual" and "{title}" not in template:
+        # The meeting subject template names the annual meeting; the other meetings name
+        # their purpose through the task template's {title} (ids and initials only as well).
+        template = options.subject_template
     fields: dict[str, Any] = {
-        "subject": subject(options.meeting_subject_template, plan, "IEP meeting"),
+        "subject": subject(template, plan, title),
         "body": {
             "contentType": "text",
             "content": (
                 # No due date here: a roster correction would PATCH the body, and every PATCH
                 # of a meeting emails all its attendees.
-                f"Annual IEP meeting for student {s.student_id} ({s.initials}). "
+                f"{purpose} for student {s.student_id} ({s.initials}). "
                 "Scheduled by iepsched; "
                 "if you cannot attend, decline so the case manager can find another time."
             ),
@@ -287,15 +328,48 @@ def _meeting_item(
     )
 
 
+# What each cycle's meeting is called in its event (SPEC §3.6), and the body's first words.
+PURPOSES: dict[str, tuple[str, str]] = {
+    "annual": ("IEP meeting", "Annual IEP meeting"),
+    "eligibility": ("Eligibility meeting", "Eligibility meeting"),
+    "initial_iep": ("Initial IEP meeting", "Initial IEP meeting"),
+    "amendment": ("IEP amendment meeting", "IEP amendment meeting"),
+    "reevaluation": ("Reevaluation meeting", "Reevaluation meeting"),
+    "transfer": ("Transfer IEP meeting", "Transfer IEP meeting"),
+}
+
+
+def meeting_purpose(plan: StudentPlan) -> tuple[str, str]:
+    """(title, purpose sentence start) of a plan's meeting: both purposes when the annual
+    meeting is also the reevaluation meeting (SPEC §3.6: one event, both purposes)."""
+    if plan.cycle_type == "annual" and any(
+        o.combined_with == "annual" and o.cycle_type == "reevaluation" for o in plan.others
+    ):
+        return (
+            "IEP and reevaluation meeting",
+            "Annual IEP meeting and reevaluation meeting",
+        )
+    return PURPOSES[plan.cycle_type]
+
+
 def milestone_summary(plan: StudentPlan, m: Milestone) -> str:
     """What a task or calendar item says about its step: ids, initials and dates only."""
     s = plan.student
     meeting = plan.meeting
     when = meeting.date.isoformat() if meeting else "not yet placed"
-    text = (
-        f"Student {s.student_id} ({s.initials}). IEP meeting {when}; IEP due "
-        f"{plan.due_date.isoformat()}. From iepsched (milestone {m.key})."
-    )
+    if plan.cycle_type == "annual":
+        text = (
+            f"Student {s.student_id} ({s.initials}). IEP meeting {when}; IEP due "
+            f"{plan.due_date.isoformat()}. From iepsched (milestone {m.key})."
+        )
+    else:
+        title = PURPOSES[plan.cycle_type][0]
+        if meeting is None and not any(x.delivery == "event" for x in plan.milestones):
+            title, when = "Written IEP amendment (no meeting)", "-"
+        text = (
+            f"Student {s.student_id} ({s.initials}). {title} {when}; due "
+            f"{plan.due_date.isoformat()}. From iepsched (milestone {m.key})."
+        )
     if m.kind == "contact":
         text += " Two parent contacts by two different methods are required."
     return text

@@ -250,14 +250,20 @@ def keep_booked(
     ctx: PlanContext,
     today: dt.date,
     warnings: list[PlanWarning],
+    *,
+    due: dt.date | None = None,
 ) -> Meeting | None:
-    """The booked meeting, if it still stands; None (with a warning) when it must be re-placed."""
+    """The booked meeting, if it still stands; None (with a warning) when it must be re-placed.
+
+    `due`: the DUE of the meeting's cycle (SPEC §3.6); the student's annual DUE by default.
+    """
     if booked is None:
         return None
     start = booked.start.astimezone(ctx.tz)
     end = booked.end.astimezone(ctx.tz)
     day = start.date()
-    due = student.due_date
+    due = due or student.due_date
+    assert due is not None, "a cycle without a DUE has no meeting to keep"
     if meeting_held(day, today):
         return Meeting(day, start, end, "held", classify(day, due, cal, ctx))
     try:
@@ -312,12 +318,28 @@ def place(
     today: dt.date,
     occupancy: Occupancy,
     warnings: list[PlanWarning],
+    *,
+    due: dt.date | None = None,
+    lower: dt.date | None = None,
+    earliest_first: bool = False,
+    annual: bool = True,
 ) -> Meeting | None:
-    """Walk the ladder of SPEC §3.1; None (and a warning) when an unknown date stops it."""
+    """Walk the ladder of SPEC §3.1; None (and a warning) when an unknown date stops it.
+
+    For the other cycles of SPEC §3.6: `due` is the cycle's DUE (the student's annual DUE by
+    default), `lower` the first day its meeting may take (the day the cycle started, or for an
+    amendment TODAY + notice), `earliest_first` walks from `lower` up to DUE instead of down
+    from DUE - buffer (an amendment is held as soon as it can be), and `annual` keeps the first
+    school days of a year out of rung 1 (a month of preparation in school time is the annual
+    review's rule; the other cycles run on a statutory clock from their start).
+    """
     ladder = ctx.rules.ladder
-    due = student.due_date
+    due = due or student.due_date
+    assert due is not None, "a cycle without a DUE is not placed"
     notice = today + dt.timedelta(days=ladder.notice_days)
     legal = today + dt.timedelta(days=ladder.legal_notice_days)
+    if lower is not None:
+        notice, legal = max(notice, lower), max(legal, lower)
     cm = student.case_manager_email
     # The same people are checked against iepsched's placements and against Graph's free/busy:
     # the required attendees and the building's room.
@@ -333,6 +355,15 @@ def place(
 
     try:
         latest = cal.calendar_days_back(due, ladder.buffer_days)
+        if earliest_first:
+            start = lower or legal
+            found = walker.first(start, due, 1)
+            if found is not None:
+                return book(*found, rung_of(found[0], latest, due))
+            found = walker.first(max(due + _DAY, start), None, 1)
+            if found is not None:
+                return book(*found, "infeasible")
+            return None
         # Rung 1: on track, latest first: `latest` and the window's school days before it, not
         # before TODAY + notice, and not in the first school days of a school year (a month of
         # preparation must fall in school time, so an IEP due in August is held in May).
@@ -342,7 +373,7 @@ def place(
             # The window reaches a year not loaded: walk down to TODAY + notice, failing on the
             # unknown date only if no day after it is usable (fewer than the window's days).
             floor = notice
-        found = walker.first(latest, floor, -1, ctx.early_school_days(cal))
+        found = walker.first(latest, floor, -1, ctx.early_school_days(cal) if annual else ())
         if found is not None:
             return book(*found, "on_track")
         # Rung 2: less than two weeks of buffer, earliest first.

@@ -77,10 +77,20 @@ MilestoneSet = tuple[tuple[tuple[int, Milestone], ...], tuple[PlanWarning, ...]]
 class RunMemo:
     """Results shared by every student of one planning run (see `_Dater`, `shared_milestones`)."""
 
-    __slots__ = ("conditions", "dates", "milestones", "occurrences", "reports", "series")
+    __slots__ = (
+        "conditions",
+        "cycle_dates",
+        "dates",
+        "milestones",
+        "occurrences",
+        "reports",
+        "series",
+    )
 
     def __init__(self) -> None:
         self.dates: dict[tuple[int, int, int], object] = {}
+        # The other cycles' rule dates (`cycles.date_cycle`), by calendar, rule and anchor.
+        self.cycle_dates: dict[tuple[int, int, int], dt.date | str] = {}
         self.reports: dict[
             tuple[int, int, int], tuple[list[tuple[str, dt.date, str]], PlanWarning | None]
         ] = {}
@@ -417,7 +427,10 @@ def _old_enough_at_next_due(
     only looked at in that one year."""
     if age >= years or age + 1 < years:
         return age >= years
-    day = next_due or next_due_from(m_date or student.due_date)
+    base = m_date or student.due_date
+    if next_due is None and base is None:
+        return age >= years  # no meeting and no DUE yet: judged by the age given
+    day = next_due or next_due_from(base)  # type: ignore[arg-type]  # one of them is set
     return age_on(student.birth_date, day) >= years
 
 

@@ -49,7 +49,7 @@ class Student:
     building: str
     case_manager_email: str
     lea_email: str
-    due_date: dt.date
+    due_date: dt.date | None  # None: on the initial track, no IEP yet (SPEC §2.2)
     grade: str = ""
     gen_ed_emails: tuple[str, ...] = ()
     provider_emails: tuple[str, ...] = ()

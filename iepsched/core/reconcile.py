@@ -57,24 +57,8 @@ def assign_cycles(
     reeval: dict[str, str] = {}
     changed: list[Cycle] = []
     for s in students:
-        current = _current(cycles.get((s.student_id, "annual"), ()))
-        held_on = held.get(s.student_id)
-        if current is not None and held_on and current.held_on != held_on:
-            current = replace(current, held_on=held_on)
-            changed.append(current)
-        if current is None or (
-            current.held_on is not None
-            and s.due_date != current.due_date
-            and s.due_date > current.held_on
-        ):
-            # First sight, or the roster now carries the next due date after a held meeting.
-            cycle_id = _new_id(s.due_date.isoformat(), cycles, s)
-            current = Cycle(s.student_id, "annual", cycle_id, s.due_date)
-            changed.append(current)
-        elif current.held_on is None and current.due_date != s.due_date:
-            current = replace(current, due_date=s.due_date)  # a correction: same cycle
-            changed.append(current)
-        annual[s.student_id] = current.cycle_id
+        if s.due_date is not None:  # None: on the initial track, no annual cycle yet
+            _annual_cycle(s, s.due_date, cycles, held, annual, changed)
         if s.reeval_due_date is not None:
             r = _current(cycles.get((s.student_id, "reeval"), ()))
             done_on = (reeval_done or {}).get(s.student_id)
@@ -94,6 +78,33 @@ def assign_cycles(
                 changed.append(r)
             reeval[s.student_id] = r.cycle_id
     return annual, reeval, changed
+
+
+def _annual_cycle(
+    s: Student,
+    due: dt.date,
+    cycles: Mapping[tuple[str, str], Sequence[Cycle]],
+    held: Mapping[str, dt.date],
+    annual: dict[str, str],
+    changed: list[Cycle],
+) -> None:
+    """The student's current annual cycle id (into `annual`), opening or correcting its row."""
+    current = _current(cycles.get((s.student_id, "annual"), ()))
+    held_on = held.get(s.student_id)
+    if current is not None and held_on and current.held_on != held_on:
+        current = replace(current, held_on=held_on)
+        changed.append(current)
+    if current is None or (
+        current.held_on is not None and due != current.due_date and due > current.held_on
+    ):
+        # First sight, or the roster now carries the next due date after a held meeting.
+        cycle_id = _new_id(due.isoformat(), cycles, s)
+        current = Cycle(s.student_id, "annual", cycle_id, due)
+        changed.append(current)
+    elif current.held_on is None and current.due_date != due:
+        current = replace(current, due_date=due)  # a correction: same cycle
+        changed.append(current)
+    annual[s.student_id] = current.cycle_id
 
 
 def _current(cycles: Sequence[Cycle]) -> Cycle | None:

@@ -181,7 +181,9 @@ def found_cycles(items: Iterable[ItemState], students: Iterable[Student]) -> lis
     seen: dict[tuple[str, str], Cycle] = {}
     for st in items:
         student = roster.get(st.student_id)
-        if student is None:
+        if student is None or not (st.cycle_id[:1].isdigit() or st.cycle_id.startswith("R")):
+            # The other cycles of SPEC §3.6 ("eligibility-2026-09-14", ...) are named by their
+            # start and need no row: the planner finds their items by their cycle id.
             continue
         track: Track = "reeval" if st.cycle_id.startswith("R") else "annual"
         due: dt.date | None

@@ -33,9 +33,10 @@ def open_requests(
     """The requests not yet fulfilled on `today`, in the order given.
 
     A request is open from its request date until its due date has passed, unless its
-    `entry_id` is in `fulfilled` (the meetings the planner has held for it; until the planner
-    books amendment meetings, nothing is). A request logged after `today` (a preview of an
-    earlier night) is not open yet.
+    `entry_id` is in `fulfilled`. A request logged after `today` (a preview of an earlier
+    night) is not open yet. This is the request command's rule for refusing a second request;
+    the planner keeps a request's cycle (`cycles.open_cycles`) open past its due date, overdue,
+    until its meeting is held or its written amendment signed.
     """
     return [
         r

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from .context import PlanContext
+from .cycleplan import combined_plan, cycle_order, plan_cycle, worst
+from .cyclerules import CYCLE_TYPES
+from .cycles import CycleSpec, open_cycles, reevaluation_cycle
 from .dates import add_months, age_on, due_date_from, next_due_from
 from .dating import evaluate
 from .ladder import Occupancy, hold_booked, keep_booked, place
@@ -33,6 +37,7 @@ from .model import (
     DistrictPlan,
     Interval,
     Meeting,
+    MeetingRequest,
     PlanWarning,
     Student,
     StudentPlan,
@@ -63,6 +68,10 @@ def plan_district(
     cycle_ids: Mapping[str, str] | None = None,
     reeval_cycle_ids: Mapping[str, str] | None = None,
     held_cycles: Mapping[str, tuple[Cycle, frozenset[str]]] | None = None,
+    requests: Mapping[str, Sequence[MeetingRequest]] | None = None,
+    cycle_booked: Mapping[tuple[str, str], BookedMeeting] | None = None,
+    cycle_done: Mapping[tuple[str, str], frozenset[str]] | None = None,
+    cycles_held: Mapping[str, dt.date] | None = None,
 ) -> DistrictPlan:
     """Plan every active student; the answer is the same one `sync` would book.
 
@@ -71,6 +80,12 @@ def plan_district(
     done:     milestone keys completed per student (To Do read-back, logged contacts).
     contacts: logged parent contacts per student.
     held_cycles: the held annual cycle before the current one, and what was completed in it.
+    The other cycles of SPEC §3.6:
+    requests:     the meeting request log, per student.
+    cycle_booked: the booked meeting of each (student, cycle id) other than the annual one.
+    cycle_done:   milestone keys completed per (student, cycle id).
+    cycles_held:  the day each closed cycle ("student/cycle_id") was held (an amendment
+                  without a meeting: signed); a held eligibility meeting opens the initial IEP.
     """
     booked = booked or {}
     done = done or {}
@@ -78,37 +93,272 @@ def plan_district(
     cycle_ids = cycle_ids or {}
     reeval_cycle_ids = reeval_cycle_ids or {}
     held_cycles = held_cycles or {}
+    requests = requests or {}
+    cycle_booked = cycle_booked or {}
+    cycle_done = cycle_done or {}
+    cycles_held = cycles_held or {}
     occupancy = Occupancy(ctx.spans, ctx.meetings.max_per_day)
     occupancy.add_busy(busy, ctx.tz)
     active = [s for s in students if s.status == "active"]
-    active.sort(key=lambda s: (s.due_date, s.student_id))
-    by_id = {s.student_id: s for s in active}
+    # Every cycle of every student, placed together in (DUE, student_id, cycle) order (SPEC
+    # §3.1), so max_per_day and people's overlaps hold across types. A student with only an
+    # annual cycle is one entry, exactly as before cycles existed.
+    entries: list[_Entry] = []
+    by_id: dict[str, Student] = {}
+    for s in active:
+        if s.due_date is not None:
+            entries.append(((s.due_date, s.student_id, 0), s, None))
+            by_id[s.student_id] = s
+        if _has_other_cycles(s, requests):
+            for opened in open_cycles(
+                s,
+                today=today,
+                calendar=ctx.calendar_for(s),
+                held=cycles_held,
+                requests=requests.get(s.student_id, ()),
+                rules=ctx.rules,
+            ):
+                if s.due_date is not None and opened.type in ("annual", "reevaluation"):
+                    continue  # the annual cycle is the entry above; the reevaluation below
+                key = (opened.due or dt.date.max, s.student_id, cycle_order(opened))
+                entries.append((key, s, opened))
+        if s.reeval_due_date is not None and s.due_date is not None:
+            # Whether the reevaluation shares the annual meeting depends on where that meeting
+            # goes, so it is decided (and, when separate, placed) after it.
+            key = (
+                max(s.reeval_due_date, s.due_date),
+                s.student_id,
+                CYCLE_TYPES.index("reevaluation"),
+            )
+            entries.append((key, s, _REEVAL))
+    entries.sort(key=lambda e: e[0])
 
     hold_booked(occupancy, booked, by_id, ctx, today)
+    _hold_cycle_bookings(occupancy, entries, cycle_booked, reeval_cycle_ids, ctx, today)
 
     # First every meeting (in placement order), then the overlaps they leave between people,
-    # then each student's timeline with all of its warnings.
-    placed = [_meeting_of(s, ctx, today, booked.get(s.student_id), occupancy) for s in active]
-    overlaps = _double_booked(active, placed, ctx)
+    # then each student's timelines with all of their warnings.
+    placed: list[tuple[Meeting | None, list[PlanWarning]]] = []
+    placed_students: list[Student] = []
+    specs: list[CycleSpec | None] = []
+    annual_meeting: dict[str, Meeting | None] = {}
+    for _key, s, what in entries:
+        spec: CycleSpec | None = None
+        if what is None:
+            found = _meeting_of(s, ctx, today, booked.get(s.student_id), occupancy)
+            annual_meeting[s.student_id] = found[0]
+        else:
+            if what is _REEVAL:
+                m = annual_meeting.get(s.student_id)
+                assert s.reeval_due_date is not None
+                if m is None or s.reeval_due_date > next_due_from(m.date):
+                    # Not this annual cycle's to hold: the next annual meeting may fall in its
+                    # window. Until then the annual plan carries its tasks, as it always did.
+                    continue
+                spec = reevaluation_cycle(
+                    s,
+                    today=today,
+                    calendar=ctx.calendar_for(s),
+                    rules=ctx.rules,
+                    annual_meeting=m.date if m else None,
+                )
+                assert spec is not None
+            else:
+                assert isinstance(what, CycleSpec)
+                spec = what
+            assert spec is not None
+            found = _cycle_meeting(s, spec, ctx, today, cycle_booked, reeval_cycle_ids, occupancy)
+        placed.append(found)
+        placed_students.append(s)
+        specs.append(spec)
+    # Students whose reevaluation has a meeting of its own: their annual plan leaves its tasks.
+    separate_reeval = {
+        s.student_id
+        for s, spec in zip(placed_students, specs, strict=True)
+        if spec is not None and spec.type == "reevaluation" and spec.combined_with is None
+    }
+    overlaps = _double_booked(placed_students, placed, ctx)
     memo = RunMemo()
-    plans = [
-        _plan_student(
-            s,
-            ctx,
-            today=today,
-            meeting=meeting,
-            warnings=warnings + overlaps[i] if i in overlaps else warnings,
-            moved_by_person=(b := booked.get(s.student_id)) is not None and b.adopted,
-            done=done.get(s.student_id, frozenset()),
-            contacts=contacts.get(s.student_id, ()),
-            cycle_id=cycle_ids.get(s.student_id, ""),
-            reeval_cycle_id=reeval_cycle_ids.get(s.student_id, ""),
-            memo=memo,
-            held=held_cycles.get(s.student_id),
+    # Each student's cycles, in placement order; the annual plan first built as before.
+    annual_plans: dict[str, StudentPlan] = {}
+    other_plans: dict[str, list[StudentPlan]] = {}
+    order: dict[str, int] = {}
+    for i, (s, spec, (meeting, warnings)) in enumerate(
+        zip(placed_students, specs, placed, strict=True)
+    ):
+        sid = s.student_id
+        order.setdefault(sid, i)
+        warnings = warnings + overlaps[i] if i in overlaps else warnings
+        if spec is None:
+            annual_plans[sid] = _plan_student(
+                s,
+                ctx,
+                today=today,
+                meeting=meeting,
+                warnings=warnings,
+                moved_by_person=(b := booked.get(sid)) is not None and b.adopted,
+                done=done.get(sid, frozenset()),
+                contacts=contacts.get(sid, ()),
+                cycle_id=cycle_ids.get(sid, ""),
+                reeval_cycle_id=reeval_cycle_ids.get(sid, ""),
+                memo=memo,
+                held=held_cycles.get(sid),
+                with_reeval=sid not in separate_reeval,
+            )
+            continue
+        if spec.combined_with is not None:
+            other_plans.setdefault(sid, []).append(
+                combined_plan(annual_plans[sid], spec, today, reeval_cycle_ids.get(sid, ""))
+            )
+            continue
+        own_id = reeval_cycle_ids.get(sid, "") if spec.type == "reevaluation" else ""
+        cid = own_id or spec.cycle_id
+        other_plans.setdefault(sid, []).append(
+            plan_cycle(
+                s,
+                spec,
+                ctx,
+                today=today,
+                meeting=meeting,
+                warnings=warnings,
+                done=cycle_done.get((sid, cid), frozenset()),
+                contacts=contacts.get(sid, ()),
+                memo=memo,
+                cycle_id=own_id,
+            )
         )
-        for i, (s, (meeting, warnings)) in enumerate(zip(active, placed, strict=True))
-    ]
-    return DistrictPlan(today=today, plans=tuple(plans))
+    # Students in (DUE, student_id) order of their plan (the annual DUE, else the nearest
+    # cycle's), as before cycles existed.
+    plans = sorted(
+        (_student_plan(annual_plans.get(sid), other_plans.get(sid, [])) for sid in order),
+        key=lambda p: (p.due_date, p.student_id),
+    )
+    # A student on the initial track whose every cycle is closed (held) until the roster
+    # carries the IEP: said, never dropped silently (SPEC §2.2).
+    idle = tuple(
+        f"{s.student_id}: no open meeting cycle; add the IEP's date (last_iep_date) to the roster"
+        for s in active
+        if s.student_id not in order
+    )
+    return DistrictPlan(today=today, plans=tuple(plans), warnings=idle)
+
+
+_REEVAL = "reevaluation"  # an entry whose cycle is decided once the annual meeting is placed
+_Entry = tuple[tuple[dt.date, str, int], Student, "CycleSpec | str | None"]
+
+
+def _has_other_cycles(student: Student, requests: Mapping[str, Sequence[MeetingRequest]]) -> bool:
+    """Whether the student may have a cycle besides the annual one and the reevaluation: only
+    those students pay for `open_cycles`."""
+    return (
+        student.due_date is None
+        or student.initial_consent_date is not None
+        or student.eligibility_date is not None
+        or student.transfer_in_date is not None
+        or student.student_id in requests
+    )
+
+
+def _student_plan(annual: StudentPlan | None, others: list[StudentPlan]) -> StudentPlan:
+    """The student's plan: the annual cycle's (else the nearest cycle's) with the others in
+    `others`; its status is the worst of them all (SPEC §3.6)."""
+    if annual is None:
+        others = sorted(others, key=lambda p: (p.status == "unplanned" and not p.meeting,))
+        top, rest = others[0], others[1:]
+    else:
+        top, rest = annual, others
+    if not rest:
+        return top
+    own = top.status
+    status = worst([own, *(p.status for p in rest)])
+    # The student's warnings are every cycle's (SPEC §3.3: a status that is not on track carries
+    # a sentence to act on); the other cycles' name their meeting ("Transfer IEP meeting: ...").
+    warnings = (*top.warnings, *(w for p in rest for w in p.warnings if w not in top.warnings))
+    return replace(top, status=status, cycle_status=own, others=tuple(rest), warnings=warnings)
+
+
+def _hold_cycle_bookings(
+    occupancy: Occupancy,
+    entries: Sequence[_Entry],
+    cycle_booked: Mapping[tuple[str, str], BookedMeeting],
+    reeval_cycle_ids: Mapping[str, str],
+    ctx: PlanContext,
+    today: dt.date,
+) -> None:
+    """The booked meetings of open cycles other than the annual one hold their slots too."""
+    if not cycle_booked:
+        return
+    for _key, s, what in entries:
+        if what is _REEVAL and s.reeval_due_date is not None:
+            # A reevaluation's own meeting, booked under the state's reevaluation cycle id.
+            cid = reeval_cycle_ids.get(s.student_id) or f"R{s.reeval_due_date.isoformat()}"
+            due: dt.date | None = s.reeval_due_date
+        elif isinstance(what, CycleSpec):
+            cid, due = what.cycle_id, what.due
+        else:
+            continue
+        found = cycle_booked.get((s.student_id, cid))
+        if found is not None and due is not None:
+            if found.due_date is None:
+                found = replace(found, due_date=due)  # as `_cycle_meeting` keeps it
+            hold_booked(
+                occupancy,
+                {s.student_id: found},
+                {s.student_id: replace(s, due_date=due)},
+                ctx,
+                today,
+            )
+
+
+def _cycle_meeting(
+    student: Student,
+    spec: CycleSpec,
+    ctx: PlanContext,
+    today: dt.date,
+    cycle_booked: Mapping[tuple[str, str], BookedMeeting],
+    reeval_cycle_ids: Mapping[str, str],
+    occupancy: Occupancy,
+) -> tuple[Meeting | None, list[PlanWarning]]:
+    """The meeting of a cycle other than the annual one: booked if it stands, else the ladder's
+    against the cycle's own DUE, not before the cycle began (SPEC §3.6)."""
+    warnings: list[PlanWarning] = []
+    if spec.due is None or not spec.has_meeting:
+        return None, warnings
+    cal = ctx.calendar_for(student)
+    sid = student.student_id
+    cid = spec.cycle_id
+    if spec.type == "reevaluation":
+        cid = reeval_cycle_ids.get(sid) or cid
+    held = cycle_booked.get((sid, cid))
+    if held is not None and held.due_date is None:
+        # A cycle's DUE follows from its start, which names the cycle: the meeting was booked
+        # against this DUE, so one booked late stays late rather than moving every night.
+        held = replace(held, due_date=spec.due)
+    meeting = keep_booked(student, held, cal, ctx, today, warnings, due=spec.due)
+    if meeting is None:
+        if spec.earliest is None and spec.earliest_first:
+            # Notice waived into a school year not loaded: the day cannot be counted.
+            warnings.append(
+                PlanWarning(
+                    "unknown_year",
+                    f"Cannot place the meeting: school year {spec.needs_year} is not loaded "
+                    f"({cal.name}). Add that year's calendar so the meeting can be planned.",
+                )
+            )
+            return None, warnings
+        meeting = place(
+            student,
+            cal,
+            ctx,
+            today,
+            occupancy,
+            warnings,
+            due=spec.due,
+            lower=spec.earliest if spec.earliest_first else spec.not_before,
+            earliest_first=spec.earliest_first,
+            annual=spec.type == "annual",
+        )
+    return meeting, warnings
 
 
 def _meeting_of(
@@ -207,10 +457,12 @@ def _plan_student(
     reeval_cycle_id: str,
     memo: RunMemo,
     held: tuple[Cycle, frozenset[str]] | None = None,
+    with_reeval: bool = True,
 ) -> StudentPlan:
     cal = ctx.calendar_for(student)
     rules = ctx.rules
     due = student.due_date
+    assert due is not None, "only a student with an annual DUE has an annual plan"
 
     m_date = meeting.date if meeting else None
     next_due = next_due_from(m_date) if m_date else None
@@ -231,7 +483,8 @@ def _plan_student(
         ("annual", *flags), student, cal, ctx, today, m_date, next_due, age, delivered, done, memo
     )
     warnings.extend(annual_warnings)
-    if student.reeval_due_date is None:
+    if student.reeval_due_date is None or not with_reeval:
+        # No reevaluation, or one with a meeting of its own, whose plan carries its tasks.
         milestones = [m for _, m in annual]
     else:
         r_key = (

@@ -25,6 +25,8 @@ def status_of_student(
     student: Student, meeting: Meeting | None, milestones: Sequence[Milestone], today: dt.date
 ) -> StudentStatus:
     held = meeting is not None and meeting.state == "held"
+    if student.due_date is None:
+        return "unplanned"  # no DUE known: nothing to place against
     if today > student.due_date and not held:
         return "overdue"
     if meeting is None:
@@ -53,6 +55,7 @@ def status_warnings(
     *,
     cal: SchoolCalendar | None = None,
     moved_by_person: bool = False,
+    what: str = "IEP",
 ) -> None:
     """Add the sentence a coordinator acts on for every status other than on_track.
 
@@ -60,6 +63,8 @@ def status_warnings(
     calendar-day offset that may fall on a Sunday or in summer (SPEC §3.3). `moved_by_person`:
     the booked meeting is where a person put it in Outlook, so the rules did not choose it.
     """
+    if student.due_date is None:
+        return  # the caller says why there is no DUE (a school year not loaded)
     due = student.due_date.isoformat()
     notice = _notice_clause(milestones, meeting, today, cal, rules)
     if status == "overdue":
@@ -72,7 +77,7 @@ def status_warnings(
             0,
             PlanWarning(
                 "overdue",
-                f"The IEP was due {due} and no meeting has been held: hold it as soon as "
+                f"The {what} was due {due} and no meeting has been held: hold it as soon as "
                 f"possible, document the reason for the delay and tell the coordinator.{when}"
                 + _due_now(notice, milestones, today, rules),
             ),
@@ -82,7 +87,7 @@ def status_warnings(
         if moved_by_person:
             text = (
                 f"The meeting was moved by a person to {meeting.date.isoformat()}, after the due "
-                f"date {due}: the IEP will be {late} late unless the team meets on or before "
+                f"date {due}: the {what} will be {late} late unless the team meets on or before "
                 f"{due}; if it cannot, document the reason for the delay."
             )
             warnings.insert(0, PlanWarning("moved_by_person", text))
@@ -122,7 +127,7 @@ def status_warnings(
                     PlanWarning(
                         "at_risk",
                         f"Only {_days(meeting.date - today)}' notice is possible: {ask} the "
-                        f"parents now; the IEP is due {due}.",
+                        f"parents now; the {what} is due {due}.",
                     ),
                 )
             else:

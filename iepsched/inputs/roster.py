@@ -420,18 +420,12 @@ class _RowParser(FieldReader):
         eligibility = self.iep_date(eligibility_text, "eligibility_date", errors, what="date")
         transfer_in, transfer_type = self.transfer(transfer_text, transfer_type_text, errors)
         due = due_date_from(last_iep, iep_due)
-        if due is None and not (last_iep_text or iep_due_text):
-            # SPEC §2.2 lets consent or eligibility alone start the initial track, but a Student
-            # still needs an annual due date to be planned: until the planner has that track,
-            # such a row is reported rather than planned wrongly.
-            initial = (
-                " (a student on the initial track, by initial_consent_date or eligibility_date, "
-                "cannot be planned yet)"
-                if consent_text or eligibility_text
-                else ""
-            )
+        initial_track = consent is not None or eligibility is not None
+        if due is None and not (last_iep_text or iep_due_text) and not initial_track:
+            # SPEC §2.2: consent to evaluate or an eligibility date alone starts the initial
+            # track (no IEP yet, so no annual due date); any other row needs one of the two.
             message = "neither last_iep_date nor iep_due_date is given; one of them is required"
-            errors.append(("iep_due_date", message + initial))
+            errors.append(("iep_due_date", message))
         if reeval_due is not None and due is not None:
             self.near(reeval_due, "reeval_due_date", due, "the IEP due date", errors)
         status = status_text.casefold() or "active"
@@ -441,7 +435,7 @@ class _RowParser(FieldReader):
         has_bip = yes_no(bip_text, "has_bip", errors)
         if birth_date is not None:
             self.check_birth(birth_date, due, errors)
-        if errors or birth_date is None or due is None:
+        if errors or birth_date is None or (due is None and not initial_track):
             return errors
         return Student(
             student_id=student_id,

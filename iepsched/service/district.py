@@ -158,6 +158,7 @@ def plan_with_state(
         store.contacts(),
         today=today,
         tz=district.ctx.tz,
+        requests=store.meeting_requests(),
     )
     return plan_inputs(district, inputs, today=today)
 
@@ -181,4 +182,8 @@ def plan_inputs(
         cycle_ids=inputs.cycle_ids,
         reeval_cycle_ids=inputs.reeval_cycle_ids,
         held_cycles=inputs.held_cycles,
+        requests=inputs.requests,
+        cycle_booked=inputs.cycle_booked,
+        cycle_done=inputs.cycle_done,
+        cycles_held=inputs.cycles_held,
     )

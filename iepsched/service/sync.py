@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 
 from ..core.bookings import StateInputs, state_inputs
 from ..core.errors import ExitCode, GraphThrottled, GraphTransportError
-from ..core.items import deliverable, desired_items
+from ..core.items import cycle_ids, deliverable, desired_items, early_tasks
 from ..core.model import DistrictPlan, ItemState
 from ..core.reconcile import (
     CANCELLED,
@@ -151,6 +151,7 @@ def run_sync(
         store.contacts(),
         today=options.today,
         tz=district.ctx.tz,
+        requests=store.meeting_requests(),
     )
     if not options.dry_run and inputs.cycle_rows:
         store.save_cycles(inputs.cycle_rows)
@@ -364,7 +365,7 @@ def _scope(
     refused: frozenset[str] = frozenset(),
 ) -> Scope:
     horizon = district.config.delivery.booking_horizon_days
-    active = frozenset(p.student_id for p in plan.plans if deliverable(p, horizon))
+    active, current = _in_use(plan, horizon)
     unplaced = {p.student_id for p in plan.plans if p.meeting is None}
     missing = _missing(district, items)
     if district.config.safety.missing_students == "exit":
@@ -377,15 +378,37 @@ def _scope(
     exited = (
         frozenset(s.student_id for s in district.roster.students if s.status == "exited") | gone
     ) - protected
-    current = {f"{sid}/{c}" for sid, c in inputs.cycle_ids.items()}
-    current |= {f"{sid}/{c}" for sid, c in inputs.reeval_cycle_ids.items()}
     return Scope(
         active=active,
         exited=exited,
         protected=protected,
-        current_cycles=frozenset(current),
+        current_cycles=current,
         rebook=options.rebook,
     )
+
+
+def _in_use(plan: DistrictPlan, horizon: int) -> tuple[frozenset[str], frozenset[str]]:
+    """The students with a cycle delivered now, and those cycles as "student/cycle_id": every
+    open cycle of SPEC §3.6 that is delivered is cleaned of unwanted items as the annual one
+    always was; a cycle closed or not delivered now keeps its items as they are. The annual
+    plan's reevaluation id is in use when it carries the reevaluation's tasks (no separate
+    reevaluation meeting)."""
+    active: set[str] = set()
+    current: set[str] = set()
+    for p in plan.plans:
+        sid = p.student_id
+        separate = any(o.cycle_type == "reevaluation" and o.combined_with is None for o in p.others)
+        for o in p.cycles:
+            if o.combined_with is not None:
+                continue
+            if not deliverable(o, horizon) and (o is p or not early_tasks(o, horizon)):
+                continue
+            active.add(sid)
+            own, reeval = cycle_ids(o)
+            current.add(f"{sid}/{own}")
+            if reeval and not (o.cycle_type == "annual" and separate):
+                current.add(f"{sid}/{reeval}")
+    return frozenset(active), frozenset(current)
 
 
 def _missing(district: District, items: Mapping[str, ItemState]) -> set[str]:
