@@ -417,7 +417,8 @@ class _Walker:
         end = stop.toordinal() if stop is not None else None
         if end is not None and (o > end if step > 0 else o < end):
             return None
-        cal, full, tables, skips = self.cal, self.full, self.tables, self._skips(step)
+        cal, full, tables = self.cal, self.full, self.tables
+        skips = self.skips.get(step) or self._skips(step)
         run = self.occupancy.covered_run(cal, o)
         if run is None:
             raise UnknownDate(start, cal.name)
@@ -427,8 +428,11 @@ class _Walker:
             while moved:  # skip the days someone involved is full on
                 moved = False
                 for skip in skips:
-                    if o in skip:
-                        o = _find(skip, o)
+                    after = skip.get(o)
+                    if after is not None:
+                        # Usually the day pointed to is free; a chain is followed (and
+                        # compressed) only when it is not.
+                        o = _find(skip, o) if after in skip else after
                         moved = True
             if not lo <= o <= hi:
                 edge = hi + 1 if step > 0 else lo - 1
