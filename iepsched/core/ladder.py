@@ -428,10 +428,10 @@ class _Walker:
             while moved:  # skip the days someone involved is full on
                 moved = False
                 for skip in skips:
-                    after = skip.get(o)
-                    if after is not None:
+                    if o in skip:
                         # Usually the day pointed to is free; a chain is followed (and
                         # compressed) only when it is not.
+                        after = skip[o]
                         o = _find(skip, o) if after in skip else after
                         moved = True
             if not lo <= o <= hi:
