@@ -371,7 +371,7 @@ def place(
 class _Walker:
     """Finds the first usable (day, slot) of one student between two days, either way."""
 
-    __slots__ = ("cal", "cm", "full", "occupancy", "people", "skips", "tables")
+    __slots__ = ("cal", "cm", "full", "occupancy", "people", "runs", "skips", "tables")
 
     def __init__(
         self, cal: SchoolCalendar, occupancy: Occupancy, people: Sequence[str], cm: str
@@ -384,6 +384,7 @@ class _Walker:
         taken = occupancy.taken
         self.tables = [taken[p] for p in people if p in taken]
         self.skips: dict[int, list[dict[int, int]]] = {}
+        self.runs = occupancy.runs_of(cal)
 
     def _skips(self, step: int) -> list[dict[int, int]]:
         """Days nobody involved can meet on, as skip pointers that way: weekends and closures
@@ -419,10 +420,11 @@ class _Walker:
             return None
         cal, full, tables = self.cal, self.full, self.tables
         skips = self.skips.get(step) or self._skips(step)
-        run = self.occupancy.covered_run(cal, o)
-        if run is None:
+        for lo, hi in self.runs:  # the run of covered days around `o`
+            if lo <= o <= hi:
+                break
+        else:
             raise UnknownDate(start, cal.name)
-        lo, hi = run
         while True:
             moved = True
             while moved:  # skip the days someone involved is full on
