@@ -8,7 +8,7 @@ date in a large district, so most rules are evaluated once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from .context import PlanContext
 from .dates import age_on, next_due_from
@@ -370,8 +370,11 @@ def held_cycle(
 
 def _flag(student: Student, name: str) -> bool:
     """A roster yes/no flag of the student (`if_student`, one of rules.STUDENT_FLAGS)."""
-    flags = {"has_bip": student.has_bip}
-    return flags[name]
+    return _FLAGS[name](student)
+
+
+# Built once: the flags are read for every student.
+_FLAGS: dict[str, Callable[[Student], bool]] = {"has_bip": lambda s: s.has_bip}
 
 
 def _condition_key(
@@ -403,9 +406,9 @@ def _condition_key(
     if not (max_ages or next_ages or flags):
         return ()
     return (
-        tuple(age > a for a in max_ages),
-        tuple(_old_enough_at_next_due(student, m_date, next_due, age, a) for a in next_ages),
-        tuple(_flag(student, f) for f in flags),
+        tuple([age > a for a in max_ages]),
+        tuple([_old_enough_at_next_due(student, m_date, next_due, age, a) for a in next_ages]),
+        tuple([_FLAGS[f](student) for f in flags]),
     )
 
 

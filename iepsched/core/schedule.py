@@ -226,7 +226,7 @@ def _plan_student(
         id(cal),
         m_date.toordinal() if m_date else 0,
         due.toordinal() if ctx.uses_due else 0,
-        tuple(age >= a for a in ctx.ages),
+        tuple([age >= a for a in ctx.ages]),
         delivered,
     )
     annual, annual_warnings = shared_milestones(
