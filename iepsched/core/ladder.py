@@ -57,6 +57,7 @@ class Occupancy:
         "next",
         "prev",
         "runs",
+        "slot_bits",
         "spans",
         "taken",
     )
@@ -65,6 +66,7 @@ class Occupancy:
         self.spans = tuple(spans)
         self.full = (1 << len(self.spans)) - 1
         self.cap = cap
+        self.slot_bits = tuple(self.bits(span) for span in self.spans)  # what each slot takes
         self.taken: dict[str, dict[int, int]] = {}  # person -> day -> taken slots
         self.next: dict[str, dict[int, int]] = {}  # person -> full day -> a later day
         self.prev: dict[str, dict[int, int]] = {}  # person -> full day -> an earlier day
@@ -148,10 +150,20 @@ class Occupancy:
 
     def add(self, cm: str, people: Iterable[str], day: int, slot: int) -> None:
         """A proposal in slot `slot`: it takes every slot its span overlaps."""
-        bits = self.bits(self.spans[slot])
+        bits = self.slot_bits[slot]
         self.count(cm, day)
-        for person in people:
-            self.take(person, day, bits)
+        taken = self.taken
+        for person in people:  # `take`, inlined: this runs for every attendee of every meeting
+            days = taken.get(person)
+            if days is None:
+                days = taken[person] = {}
+            old = days.get(day, 0)
+            new = old | bits
+            if new != old:
+                days[day] = new
+                if new == self.full:
+                    self.next.setdefault(person, {})[day] = _weekday_after(day)
+                    self.prev.setdefault(person, {})[day] = _weekday_before(day)
 
     def add_busy(self, busy: Mapping[str, Sequence[Interval]] | None, tz: dt.tzinfo) -> None:
         """Graph free/busy: a busy person's overlapped slots are taken like placed meetings."""
