@@ -341,12 +341,20 @@ class _RowParser(FieldReader):
     are picked once per row because this runs for every row of a 10,000-row roster.
     """
 
-    __slots__ = ("_pick",)
+    __slots__ = ("_pick", "_spacing")
 
     def __init__(self, index: dict[str, int], today: dt.date | None) -> None:
         super().__init__(today)
         # Columns the file lacks read the empty cell `parse` appends to every row (index -1).
         self._pick = operator.itemgetter(*(index.get(name, -1) for name in COLUMNS))
+        self._spacing: dict[str, str] = {}  # buildings and names repeat on most rows
+
+    def _spaced(self, text: str) -> str:
+        """`text` with its runs of spaces made single (as a person would type it)."""
+        found = self._spacing.get(text)
+        if found is None:
+            found = self._spacing[text] = " ".join(text.split())
+        return found
 
     def parse(self, row: list[str], line: int) -> Student | Errors:
         """`row` has exactly the header's number of fields."""
@@ -450,8 +458,8 @@ class _RowParser(FieldReader):
         status = status_text.casefold() or "active"
         if status not in ("active", "exited"):
             errors.append(("status", f"{shown(status_text)} is not a status; use active or exited"))
-        language = home_language(language_text, errors)
-        has_bip = yes_no(bip_text, "has_bip", errors)
+        language = home_language(language_text, errors) if language_text else "en"
+        has_bip = yes_no(bip_text, "has_bip", errors) if bip_text else False
         if birth_date is not None:
             self.check_birth(birth_date, due, errors)
         if errors or birth_date is None or due is None:
@@ -461,7 +469,7 @@ class _RowParser(FieldReader):
             first_name=first_name,
             last_name=last_name,
             birth_date=birth_date,
-            building=" ".join(building.split()),
+            building=self._spaced(building),
             case_manager_email=case_manager,
             lea_email=lea,
             due_date=due,
@@ -474,7 +482,7 @@ class _RowParser(FieldReader):
             iep_due_date=iep_due,
             reeval_due_date=reeval_due,
             status="exited" if status == "exited" else "active",
-            case_manager_name=" ".join(cm_name.split()),
+            case_manager_name=self._spaced(cm_name),
             home_language=language,
             initial_consent_date=consent,
             eligibility_date=eligibility,
