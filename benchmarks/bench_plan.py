@@ -53,7 +53,7 @@ def main() -> None:
             gc.collect()
             gc.disable()
             t0 = time.perf_counter()
-            plan_district(district.students, district.ctx, today=TODAY)
+            plan = plan_district(district.students, district.ctx, today=TODAY)
             quiet.append(time.perf_counter() - t0)
             gc.enable()
         assert plan is not None
