@@ -206,7 +206,6 @@ def read_roster(
             if id_at == 0:  # the first field stays first however the rest is misaligned
                 sid = readable_id(fields[0])
         else:
-            sid = readable_id(fields[id_at])
             long = []
             if max(map(len, fields)) > MAX_FIELD:  # one C-level pass for the usual clean row
                 long = [i for i, cell in enumerate(fields) if len(cell) > MAX_FIELD]
@@ -216,7 +215,9 @@ def read_roster(
             parsed = parser.parse(fields, line) if not long else []
             if isinstance(parsed, Student):
                 good.append(parsed)
+                sid = parsed.student_id  # checked by parse: what readable_id would give
             else:
+                sid = readable_id(fields[id_at])
                 for column, message in parsed:
                     report(line, _POSITION[column], column, message)
         if sid is not None:
