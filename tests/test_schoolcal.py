@@ -338,3 +338,44 @@ def test_closure_outside_first_and_last_day_changes_nothing() -> None:
     )
     assert single.next_school_day(D(2026, 7, 1)) == D(2026, 8, 13)
     assert single.add_school_days(D(2026, 8, 13), 1) == D(2026, 8, 14)
+
+
+def _offset_by_walking(cal: SchoolCalendar, day: dt.date, n: int) -> dt.date:
+    """school(day, n) the slow way: one day at a time, failing on the first unloaded day."""
+    cal.is_school_day(day)  # raises for an unloaded `day`
+    step = 1 if n > 0 else -1
+    left = abs(n)
+    while True:
+        day += dt.timedelta(days=step)
+        if cal.is_school_day(day):
+            left -= 1
+            if left == 0:
+                return day
+
+
+@pytest.mark.parametrize("cal", [CAL, CAL_2026, GAPPED], ids=["two-years", "one-year", "gapped"])
+def test_offsets_agree_with_walking_day_by_day(cal: SchoolCalendar) -> None:
+    """add_school_days and prev_school_day (with their fast paths for the usual case) give the
+    day-by-day answer everywhere, including at and across the edges of what is loaded."""
+    start, end = D(2026, 6, 20), D(2029, 7, 10)
+    for o in range(start.toordinal(), end.toordinal() + 1, 3):
+        day = dt.date.fromordinal(o)
+        for n in (-41, -20, -3, -1, 1, 2, 15, 40):
+            try:
+                expected: dt.date | str = _offset_by_walking(cal, day, n)
+            except UnknownDate as exc:
+                expected = exc.school_year
+            try:
+                got: dt.date | str = cal.add_school_days(day, n)
+            except UnknownDate as exc:
+                got = exc.school_year
+            assert got == expected, (day, n)
+        try:
+            expected = day if cal.is_school_day(day) else _offset_by_walking(cal, day, -1)
+        except UnknownDate as exc:
+            expected = exc.school_year
+        try:
+            got = cal.prev_school_day(day)
+        except UnknownDate as exc:
+            got = exc.school_year
+        assert got == expected, day

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +10,8 @@ from typing import TYPE_CHECKING
 from ..core.errors import Problem, UserError
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from ..core.model import Contact
     from ..core.settings import Config
     from ..state.store import StateStore
@@ -30,6 +31,8 @@ def open_state_readonly(config: Config) -> Iterator[StateStore | None]:
 @contextmanager
 def open_state(config: Config) -> Iterator[StateStore]:
     """The state, created (mode 0600) if missing; a damaged file is a message, not a traceback."""
+    import sqlite3  # only once there is a state file: `plan` without one never loads it
+
     from ..state.store import StateStore
 
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 _DAY = dt.timedelta(days=1)
 _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -31,6 +32,7 @@ def due_date_from(last_iep_date: dt.date | None, iep_due_date: dt.date | None) -
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of a date asked for every student
 def next_due_from(meeting: dt.date) -> dt.date:
     """NEXT_DUE = M + 1 year - 1 day."""
     return add_months(meeting, 12) - _DAY

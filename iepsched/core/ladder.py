@@ -57,6 +57,7 @@ class Occupancy:
         "next",
         "prev",
         "runs",
+        "slot_bits",
         "spans",
         "taken",
     )
@@ -65,6 +66,7 @@ class Occupancy:
         self.spans = tuple(spans)
         self.full = (1 << len(self.spans)) - 1
         self.cap = cap
+        self.slot_bits = tuple(self.bits(span) for span in self.spans)  # what each slot takes
         self.taken: dict[str, dict[int, int]] = {}  # person -> day -> taken slots
         self.next: dict[str, dict[int, int]] = {}  # person -> full day -> a later day
         self.prev: dict[str, dict[int, int]] = {}  # person -> full day -> an earlier day
@@ -148,10 +150,20 @@ class Occupancy:
 
     def add(self, cm: str, people: Iterable[str], day: int, slot: int) -> None:
         """A proposal in slot `slot`: it takes every slot its span overlaps."""
-        bits = self.bits(self.spans[slot])
+        bits = self.slot_bits[slot]
         self.count(cm, day)
-        for person in people:
-            self.take(person, day, bits)
+        taken = self.taken
+        for person in people:  # `take`, inlined: this runs for every attendee of every meeting
+            days = taken.get(person)
+            if days is None:
+                days = taken[person] = {}
+            old = days.get(day, 0)
+            new = old | bits
+            if new != old:
+                days[day] = new
+                if new == self.full:
+                    self.next.setdefault(person, {})[day] = _weekday_after(day)
+                    self.prev.setdefault(person, {})[day] = _weekday_before(day)
 
     def add_busy(self, busy: Mapping[str, Sequence[Interval]] | None, tz: dt.tzinfo) -> None:
         """Graph free/busy: a busy person's overlapped slots are taken like placed meetings."""
@@ -402,7 +414,7 @@ def place(
 class _Walker:
     """Finds the first usable (day, slot) of one student between two days, either way."""
 
-    __slots__ = ("cal", "cm", "full", "occupancy", "people", "skips", "tables")
+    __slots__ = ("cal", "cm", "full", "occupancy", "people", "runs", "skips", "tables")
 
     def __init__(
         self, cal: SchoolCalendar, occupancy: Occupancy, people: Sequence[str], cm: str
@@ -415,6 +427,7 @@ class _Walker:
         taken = occupancy.taken
         self.tables = [taken[p] for p in people if p in taken]
         self.skips: dict[int, list[dict[int, int]]] = {}
+        self.runs = occupancy.runs_of(cal)
 
     def _skips(self, step: int) -> list[dict[int, int]]:
         """Days nobody involved can meet on, as skip pointers that way: weekends and closures
@@ -448,18 +461,23 @@ class _Walker:
         end = stop.toordinal() if stop is not None else None
         if end is not None and (o > end if step > 0 else o < end):
             return None
-        cal, full, tables, skips = self.cal, self.full, self.tables, self._skips(step)
-        run = self.occupancy.covered_run(cal, o)
-        if run is None:
+        cal, full, tables = self.cal, self.full, self.tables
+        skips = self.skips.get(step) or self._skips(step)
+        for lo, hi in self.runs:  # the run of covered days around `o`
+            if lo <= o <= hi:
+                break
+        else:
             raise UnknownDate(start, cal.name)
-        lo, hi = run
         while True:
             moved = True
             while moved:  # skip the days someone involved is full on
                 moved = False
                 for skip in skips:
                     if o in skip:
-                        o = _find(skip, o)
+                        # Usually the day pointed to is free; a chain is followed (and
+                        # compressed) only when it is not.
+                        after = skip[o]
+                        o = _find(skip, o) if after in skip else after
                         moved = True
             if not lo <= o <= hi:
                 edge = hi + 1 if step > 0 else lo - 1

@@ -8,7 +8,7 @@ date in a large district, so most rules are evaluated once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from .context import PlanContext
 from .dates import age_on, next_due_from
@@ -380,8 +380,11 @@ def held_cycle(
 
 def _flag(student: Student, name: str) -> bool:
     """A roster yes/no flag of the student (`if_student`, one of rules.STUDENT_FLAGS)."""
-    flags = {"has_bip": student.has_bip}
-    return flags[name]
+    return _FLAGS[name](student)
+
+
+# Built once: the flags are read for every student.
+_FLAGS: dict[str, Callable[[Student], bool]] = {"has_bip": lambda s: s.has_bip}
 
 
 def _condition_key(
@@ -412,11 +415,14 @@ def _condition_key(
     max_ages, next_ages, flags = spec
     if not (max_ages or next_ages or flags):
         return ()
-    return (
-        tuple(age > a for a in max_ages),
-        tuple(_old_enough_at_next_due(student, m_date, next_due, age, a) for a in next_ages),
-        tuple(_flag(student, f) for f in flags),
-    )
+    # One flat tuple: the three lengths are fixed for the run, so it tells students apart as
+    # well as three tuples would, and is cheaper to build and hash (twice per student).
+    key: list[object] = [age > a for a in max_ages]
+    for a in next_ages:
+        key.append(_old_enough_at_next_due(student, m_date, next_due, age, a))
+    for f in flags:
+        key.append(_FLAGS[f](student))
+    return tuple(key)
 
 
 def _old_enough_at_next_due(

@@ -426,15 +426,17 @@ def _double_booked(
         assert meeting is not None
         start = meeting.start
         when = f"{meeting.date.isoformat()} {start.hour:02d}:{start.minute:02d}"
+        # Computed once per student, not per clash (required_emails builds a new tuple).
+        required = () if ctx.meetings.providers_required else student.required_emails
         out[index] = [
             PlanWarning(
                 "double_booked",
                 f"{email} is invited to this meeting ({when}) and to an overlapping one "
-                f"({', '.join(sorted(students[b].student_id for b in others))}): ask which they "
-                "will attend, or move one"
+                f"({', '.join(sorted([students[b].student_id for b in others]))}): ask which "
+                "they will attend, or move one"
                 + (
                     "."
-                    if ctx.meetings.providers_required or email in student.required_emails
+                    if ctx.meetings.providers_required or email in required
                     else "; [meetings] providers_required = true keeps providers' meetings apart."
                 ),
             )
@@ -476,7 +478,7 @@ def _plan_student(
         id(cal),
         m_date.toordinal() if m_date else 0,
         due.toordinal() if ctx.uses_due else 0,
-        tuple(age >= a for a in ctx.ages),
+        tuple([age >= a for a in ctx.ages]),
         delivered,
     )
     annual, annual_warnings = shared_milestones(

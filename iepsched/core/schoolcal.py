@@ -153,6 +153,9 @@ class SchoolCalendar:
     def prev_school_day(self, day: dt.date) -> dt.date:
         """`prev(A)`: `day` itself when it is a school day, else the previous school day."""
         o = day.toordinal()
+        i = o - self._lo
+        if 0 <= i < len(self._is_school) and self._is_school[i] and self._covered[i]:
+            return day  # the usual case, answered without the coverage checks
         self._check_span(o, o)
         if self._is_school[o - self._lo]:
             return day
@@ -174,8 +177,19 @@ class SchoolCalendar:
         if n == 0:
             return day
         o = day.toordinal()
-        self._check_span(o, o)
         i = o - self._lo
+        # The usual case first (the planner asks this for every student and rule): `day` and
+        # the target inside the loaded years with no unloaded day between them. Anything else
+        # takes the checked path below, which says where knowledge ends.
+        if 0 <= i < len(self._is_school):
+            uncovered, ords = self._cum_uncovered, self._school_ords
+            k = self._cum_school[i + 1] + n - 1 if n > 0 else self._cum_school[i] + n
+            if 0 <= k < len(ords):
+                target = ords[k]
+                a, b = (i, target - self._lo) if n > 0 else (target - self._lo, i)
+                if uncovered[b + 1] == uncovered[a]:
+                    return dt.date.fromordinal(target)
+        self._check_span(o, o)
         if n > 0:
             k = self._cum_school[i + 1] + n - 1
             if k >= len(self._school_ords):

@@ -163,7 +163,7 @@ def _notice_clause(
 ) -> str:
     """What to do about the parents' written notice ("send written notice by D"), or "" when it
     is done, not a step of these rules, or the meeting is held."""
-    notice = next((m for m in milestones if m.key == "written_notice"), None)
+    notice = _written_notice(milestones)
     if meeting is None or meeting.state == "held" or notice is None or notice.status == "done":
         return ""
     if notice.date is None:
@@ -184,11 +184,21 @@ def _notice_clause(
     )
 
 
+def _written_notice(milestones: Sequence[Milestone]) -> Milestone | None:
+    """The written-notice step, if the rules have one (a plain loop: asked for every student)."""
+    for m in milestones:
+        if m.key == "written_notice":
+            return m
+    return None
+
+
 def _due_now(notice: str, milestones: Sequence[Milestone], today: dt.date, rules: Rules) -> str:
     """The written-notice sentence for overdue and infeasible warnings, when notice is due now
     (overdue or due soon)."""
-    step = next((m for m in milestones if m.key == "written_notice"), None)
-    if not notice or step is None or step.date is None:
+    if not notice:
+        return ""
+    step = _written_notice(milestones)
+    if step is None or step.date is None:
         return ""
     if step.date > today + dt.timedelta(days=rules.due_soon_days):
         return ""

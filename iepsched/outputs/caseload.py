@@ -7,7 +7,6 @@ lists the known ones, closest first, so a typo is one glance from its fix.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -88,6 +87,8 @@ def _unknown(value: str, known: set[str]) -> str:
     """`value` matches no one: name the known values, the closest first."""
     if not known:
         return f"{value!r} is not on the roster (the roster is empty)"
+    import difflib  # only for this message: `plan --all` does not pay for it at start-up
+
     by_fold = {k.casefold(): k for k in sorted(known)}
     ranked = difflib.get_close_matches(value.casefold(), list(by_fold), n=len(by_fold), cutoff=0)
     names = [by_fold[k] for k in ranked]

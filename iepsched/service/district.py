@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..core.bookings import StateInputs, state_inputs
 from ..core.errors import Problem, UserError
 from ..core.model import DistrictPlan, Interval, Student
 from ..core.rules import Rules
@@ -25,6 +24,7 @@ from ..inputs.roster import RosterResult, read_roster
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # the state adapter (sqlite3) is only loaded when a state file exists
+    from ..core.bookings import StateInputs
     from ..core.items import DeliveryOptions
     from ..state.store import StateStore
 
@@ -151,6 +151,9 @@ def plan_with_state(
     students = district.students
     if store is None:
         return plan_district(students, district.ctx, today=today)
+    # Only with a state file: reading it needs the reconciler's vocabulary (items, remote).
+    from ..core.bookings import state_inputs
+
     inputs = state_inputs(
         students,
         store.items(),
