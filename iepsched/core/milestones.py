@@ -434,9 +434,12 @@ def _old_enough_at_next_due(
     if age >= years or age + 1 < years:
         return age >= years
     base = m_date or student.due_date
-    if next_due is None and base is None:
+    if next_due is not None:
+        day = next_due
+    elif base is not None:
+        day = next_due_from(base)
+    else:
         return age >= years  # no meeting and no DUE yet: judged by the age given
-    day = next_due or next_due_from(base)  # type: ignore[arg-type]  # one of them is set
     return age_on(student.birth_date, day) >= years
 
 
