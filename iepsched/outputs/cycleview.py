@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from ..core.items import cycle_ids
-from ..core.model import CycleType, Milestone, StudentPlan, StudentStatus
+from ..core.model import CycleType, Milestone, PlanWarning, StudentPlan, StudentStatus
 
 # How a person reads each type (the report, the table's cycle headings, the ICS description).
 TYPE_LABELS: Mapping[CycleType, str] = {
@@ -66,6 +66,24 @@ def view_status(cycle: StudentPlan) -> StudentStatus:
     if any(m.status == "overdue" for m in open_steps):
         return "at_risk"
     return "on_track"
+
+
+def own_warnings(cycle: StudentPlan) -> tuple[PlanWarning, ...]:
+    """The warnings about this cycle alone.
+
+    The planner gives the student's plan every cycle's warnings (SPEC §4: the student's
+    warnings; the other cycles' name their meeting). A view that shows each other cycle with its
+    warnings shows the plan's own cycle with these, so no warning is shown twice.
+    """
+    if not cycle.others:
+        return cycle.warnings
+    theirs = {w for c in cycle.others for w in c.warnings}
+    return tuple(w for w in cycle.warnings if w not in theirs)
+
+
+def own_warning_texts(cycle: StudentPlan) -> tuple[str, ...]:
+    """`own_warnings`' sentences."""
+    return tuple(w.text for w in own_warnings(cycle))
 
 
 def purposes(top: StudentPlan, cycle: StudentPlan) -> tuple[CycleType, ...]:

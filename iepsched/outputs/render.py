@@ -17,6 +17,8 @@ from .cycleview import (
     WRITTEN_AMENDMENT,
     extra_milestones,
     meeting_line,
+    own_warning_texts,
+    own_warnings,
     purposes,
     view_status,
     written_amendment,
@@ -65,7 +67,9 @@ def cycle_json(top: StudentPlan, cycle: StudentPlan) -> dict[str, Any]:
         "purposes": list(purposes(top, cycle)),
         "combined_with": cycle.combined_with,
         "milestones": _milestones_json(cycle.milestones),
-        "warnings": list(cycle.warning_texts),
+        # Per cycle: the plan's own cycle lists only its own (the top-level `warnings` has the
+        # student's, every cycle's), so a cycle's warning is in exactly one `cycles` entry.
+        "warnings": list(own_warning_texts(cycle)),
     }
 
 
@@ -82,6 +86,7 @@ def plan_json(plan: StudentPlan) -> dict[str, Any]:
         "status": plan.status,
         "meeting": _meeting_json(plan.meeting),
         "milestones": _milestones_json(plan.milestones),
+        # SPEC §4: the student's warnings, every cycle's (each also in its `cycles` entry).
         "warnings": list(plan.warning_texts),
         "building": plan.student.building,
         "case_manager_email": plan.student.case_manager_email,
@@ -136,17 +141,19 @@ def plan_table(plan: StudentPlan) -> str:
         lines.append(f"parent contacts: {verdict}")
     lines.append("")
     lines.extend(_milestone_lines(plan.milestones))
-    lines.extend(_warning_lines(plan))
+    # The plan's own cycle shows its own warnings: each other cycle shows its own under its
+    # heading below, so every warning is printed once.
+    lines.extend(_warning_lines(own_warning_texts(plan)))
     for other in plan.others:
         lines.extend(_cycle_lines(plan, other))
     return "\n".join(lines)
 
 
-def _warning_lines(cycle: StudentPlan) -> list[str]:
+def _warning_lines(texts: Sequence[str]) -> list[str]:
     lines: list[str] = []
-    if cycle.warnings:
+    if texts:
         lines.append("")
-        for w in cycle.warning_texts:
+        for w in texts:
             lines.extend(textwrap.wrap(w, WIDTH, initial_indent="! ", subsequent_indent="  "))
     return lines
 
@@ -164,7 +171,7 @@ def _cycle_lines(top: StudentPlan, cycle: StudentPlan) -> list[str]:
         lines.extend(_milestone_lines(milestones))
     elif cycle.combined_with is not None:
         lines.append(f"its steps are those of the {TYPE_LABELS[cycle.combined_with]} above")
-    lines.extend(_warning_lines(cycle))
+    lines.extend(_warning_lines(cycle.warning_texts))
     return lines
 
 
@@ -288,7 +295,10 @@ def at_risk_lines(plans: Sequence[StudentPlan]) -> list[str]:
         status = view_status(c) if top.others else c.status
         if status == "on_track":
             continue
-        warning = c.warnings[0] if c.warnings else ""
+        # The cycle's own first warning: the student's plan also carries the other cycles'
+        # warnings, which their own rows show.
+        mine = own_warnings(c)
+        warning = mine[0] if mine else ""
         kind = "" if c.cycle_type == "annual" else f"{TYPE_LABELS[c.cycle_type]}: "
         out.extend(
             textwrap.wrap(

@@ -33,7 +33,7 @@ from ..core.model import (
 from ..core.timeliness import YearTimeliness
 from ..fs.atomic import write_atomic
 from .csvreport import COMPLIANCE_COLUMNS, contact_rows, contacts_csv
-from .cycleview import extra_milestones
+from .cycleview import extra_milestones, own_warnings
 from .reportcal import STATUS_LABELS, calendar_section
 from .reportcal import anchor as _anchor
 from .reportcal import badge as _badge
@@ -340,7 +340,9 @@ def _attention(by_due: Sequence[StudentPlan]) -> Iterator[str]:
         '<th class="w-warn">Warning</th><th class="w-act">Next action</th></tr></thead><tbody>'
     )
     for top, p in flagged:
-        warnings = "".join(f"<li>{_e(w)}</li>" for w in p.warnings) or "<li>—</li>"
+        # A row per cycle: each row shows its cycle's own warnings (the student's plan also
+        # carries the other cycles', which their rows show), so each warning is listed once.
+        warnings = "".join(f"<li>{_e(w)}</li>" for w in own_warnings(p)) or "<li>—</li>"
         kind = "" if not top.others else f"{_e(due_label(p).removesuffix(' due'))}<br>"
         yield (
             f'<tr class="flt"{_flt(p)}>'
@@ -388,7 +390,8 @@ def _timeline(
     if plan.next_due_date is not None:
         meta.append(("Next IEP due", plan.next_due_date.isoformat()))
     dl = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in meta)
-    warnings = "".join(f"<li>{_e(w)}</li>" for w in plan.warnings)
+    # The plan's own cycle's warnings: each other cycle's are in its section (`cycle_sections`).
+    warnings = "".join(f"<li>{_e(w)}</li>" for w in own_warnings(plan))
     parts = [
         f'<article class="student flt" id="{_e(_anchor(plan))}"{_flt(plan)}'
         f' data-facts="{" ".join(str(int(v)) for v in _facts(plan))}">',

@@ -1,0 +1,90 @@
+"""Issue 11's loose ends of planning every meeting cycle (SPEC §3.6): each warning shown once per
+view, an unknown DUE never shown as a date, district warnings said, one rule for an open request,
+and one date-rule parser."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import replace
+
+from cycle_plans import TODAY, annual, every_cycle
+
+from iepsched.core.model import DistrictPlan, PlanWarning, StudentPlan
+from iepsched.outputs.render import at_risk_lines, plan_json, plan_table
+from iepsched.outputs.report import html_report
+
+ANNUAL_W = PlanWarning("milestone_overdue", "Send the written notice was due 2026-11-22.")
+ELIG_W = PlanWarning("at_risk", "Eligibility meeting: the evaluation report is late.")
+
+
+def _with_warnings() -> StudentPlan:
+    """A plan shaped as the planner makes it: the student's plan carries every cycle's warnings
+    (its own first), and the eligibility cycle its own."""
+    top = every_cycle()
+    others = tuple(
+        replace(c, warnings=(ELIG_W,)) if c.cycle_type == "eligibility" else c for c in top.others
+    )
+    return replace(top, others=others, warnings=(ANNUAL_W, ELIG_W))
+
+
+def _report(*plans: StudentPlan) -> str:
+    return html_report(
+        DistrictPlan(TODAY, tuple(plans)),
+        district_name="Test",
+        today=TODAY,
+        contacts_by_student={},
+        generated_at=dt.datetime(2026, 11, 30, 6, tzinfo=dt.UTC),
+        inline_timelines=2000,
+    )
+
+
+def _section(html: str, section: str) -> str:
+    """From the section's start to the next top-level section's (cycle sections nest)."""
+    rest = html.split(f'<section id="{section}"', 1)[1]
+    return rest.split('<section id="', 1)[0]
+
+
+def test_plan_table_shows_each_warning_once() -> None:
+    """`plan`'s table prints another cycle's warning under that cycle only, not also under the
+    plan's own cycle."""
+    text = plan_table(_with_warnings())
+    assert text.count("evaluation report is late") == 1
+    assert text.count("written notice was due") == 1
+
+
+def test_plan_json_cycles_list_each_warning_in_its_own_cycle() -> None:
+    """JSON: the top-level `warnings` are the student's (every cycle's); each `cycles` entry has
+    only its own, so a warning is in exactly one entry."""
+    data = json.loads(json.dumps(plan_json(_with_warnings())))
+    assert data["warnings"] == [ANNUAL_W.text, ELIG_W.text]
+    by_type = {c["type"]: c["warnings"] for c in data["cycles"]}
+    assert by_type["annual"] == [ANNUAL_W.text]
+    assert by_type["eligibility"] == [ELIG_W.text]
+
+
+def test_report_timeline_and_attention_show_each_warning_once() -> None:
+    """The report's timeline article and its attention table list each warning once (the
+    eligibility cycle's in its own section and row)."""
+    plan = replace(_with_warnings(), cycle_status="at_risk")
+    html = _report(plan)
+    assert _section(html, "timelines").count("evaluation report is late") == 1
+    assert _section(html, "attention").count("evaluation report is late") == 1
+    assert _section(html, "attention").count("written notice was due") == 1
+
+
+def test_attention_line_quotes_the_cycles_own_warning() -> None:
+    """The demo's attention line of the plan's own cycle quotes its own first warning, never
+    another cycle's."""
+    plan = replace(_with_warnings(), cycle_status="at_risk", warnings=(ELIG_W,))
+    text = " ".join(at_risk_lines([plan]))
+    # The eligibility row reads "[at_risk] eligibility / initial evaluation: Eligibility ...".
+    assert "[at_risk] eligibility / initial evaluation: Eligibility meeting:" in text
+    assert "[at_risk] Eligibility meeting:" not in text
+
+
+def test_a_student_with_one_cycle_keeps_all_its_warnings() -> None:
+    """A plan with no other cycles shows every warning it has."""
+    plan = replace(annual(), warnings=(ANNUAL_W,), status="at_risk")
+    assert "written notice was due" in plan_table(plan)
+    assert plan_json(plan)["cycles"][0]["warnings"] == [ANNUAL_W.text]
