@@ -4,16 +4,33 @@ and one date-rule parser."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 from dataclasses import replace
+from pathlib import Path
 
+from calendars import context, student
 from cycle_plans import TODAY, annual, every_cycle
 
 from iepsched.core.model import DistrictPlan, PlanWarning, StudentPlan
-from iepsched.outputs.render import at_risk_lines, plan_json, plan_table
+from iepsched.core.schedule import plan_district
+from iepsched.inputs.calendars import load_calendar
+from iepsched.outputs.csvreport import compliance_csv
+from iepsched.outputs.render import (
+    all_csv,
+    all_json,
+    all_table,
+    at_risk_lines,
+    cycle_rows,
+    plan_json,
+    plan_table,
+)
 from iepsched.outputs.report import html_report
 
+CALENDARS = Path(__file__).resolve().parents[1] / "config" / "calendars"
+PV = load_calendar(CALENDARS / "usd901-prairie-valley.toml")  # 2026-27 and 2027-28
 ANNUAL_W = PlanWarning("milestone_overdue", "Send the written notice was due 2026-11-22.")
 ELIG_W = PlanWarning("at_risk", "Eligibility meeting: the evaluation report is late.")
 
@@ -88,3 +105,50 @@ def test_a_student_with_one_cycle_keeps_all_its_warnings() -> None:
     plan = replace(annual(), warnings=(ANNUAL_W,), status="at_risk")
     assert "written notice was due" in plan_table(plan)
     assert plan_json(plan)["cycles"][0]["warnings"] == [ANNUAL_W.text]
+
+
+# -- 2. a DUE in a school year not loaded -------------------------------------------------------
+
+UNKNOWN_AT = dt.date(2028, 4, 10)
+
+
+def _unknown_due() -> StudentPlan:
+    """An eligibility cycle whose 60-school-day clock runs into 2028-29, which is not loaded."""
+    # Consent Mon 2028-04-03: the 2027-28 year ends Fri May 19 (tests/test_cycle_planning.py).
+    s = student(due_date=None, initial_consent_date=dt.date(2028, 4, 3))
+    found = plan_district([s], context(PV), today=UNKNOWN_AT).get(s.student_id)
+    assert found is not None and found.cycle_type == "eligibility"
+    return found
+
+
+def test_planner_says_the_due_is_unknown() -> None:
+    """The planner marks a cycle whose DUE needs a school year not loaded, and warns naming it."""
+    p = _unknown_due()
+    assert not p.due_known and p.status == "unplanned"
+    assert any("2028-29" in w for w in p.warning_texts)
+
+
+def test_plan_views_never_show_the_stand_in_due() -> None:
+    """`plan`'s table, JSON and `plan --all` (table, CSV, JSON) show the unknown DUE as unknown,
+    never the cycle's start date standing in for it."""
+    p = _unknown_due()
+    guess = p.due_date.isoformat()
+    data = plan_json(p)
+    assert data["due_date"] is None and data["cycles"][0]["due_date"] is None
+    table = plan_table(p)
+    assert "due unknown" in table and guess not in table.split("\n\n")[0]
+    rows = cycle_rows([p])
+    assert "unknown" in all_table(rows).splitlines()[2] and guess not in all_table(rows)
+    assert next(iter(csv.DictReader(io.StringIO(all_csv(rows)))))["due_date"] == ""
+    assert json.loads(all_json(rows))[0]["due_date"] is None
+
+
+def test_report_and_compliance_csv_never_show_the_stand_in_due() -> None:
+    """The report's timeline and attention row say the DUE is unknown; the compliance CSV leaves
+    its due_date empty."""
+    p = _unknown_due()
+    html = _report(p)
+    assert "due&nbsp;unknown" in _section(html, "attention")
+    assert "<dd>unknown</dd>" in _section(html, "timelines")
+    rows = list(csv.DictReader(io.StringIO(compliance_csv(DistrictPlan(UNKNOWN_AT, (p,))))))
+    assert rows and all(r["due_date"] == "" for r in rows)

@@ -144,6 +144,7 @@ def plan_cycle(
         # A DUE not known yet (a school year not loaded) shows the day the cycle started; the
         # status is unplanned and the warning names the year.
         due_date=due or spec.anchor,
+        due_known=due is not None,
         next_due_date=next_due,
         status=status,
         meeting=meeting,

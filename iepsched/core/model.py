@@ -316,6 +316,10 @@ class StudentPlan:
     cycle_status: StudentStatus | None = None
     others: tuple[StudentPlan, ...] = ()
     combined_with: CycleType | None = None
+    # False when the cycle's DUE is not known (the 60-school-day clock reaches a school year not
+    # loaded): `due_date` then holds the day the cycle started, for ordering only, and every view
+    # shows the due date as unknown (SPEC §3: never a guess); an `unknown_year` warning names it.
+    due_known: bool = True
 
     @property
     def student_id(self) -> str:

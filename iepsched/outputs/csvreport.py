@@ -22,7 +22,7 @@ from ..core.model import Contact, DistrictPlan, SkippedRow, Student, StudentPlan
 from ..core.timeliness import YearTimeliness
 from ..fs.atomic import open_atomic, write_atomic
 from .csvsafe import neutralise
-from .cycleview import extra_milestones, view_status, written_amendment
+from .cycleview import due_iso, extra_milestones, view_status, written_amendment
 
 COMPLIANCE_COLUMNS: tuple[str, ...] = (
     "student_id",
@@ -140,7 +140,7 @@ def _cycle_rows(top: StudentPlan, cycle: StudentPlan) -> Iterator[dict[str, str]
         "first_name": s.first_name,
         "building": s.building,
         "case_manager_email": s.case_manager_email,
-        "due_date": cycle.due_date.isoformat(),
+        "due_date": due_iso(cycle) or "",  # empty while its school year is not loaded
         "student_status": top.status,
         "meeting_date": meeting.date.isoformat() if meeting else "",
         "meeting_state": state,

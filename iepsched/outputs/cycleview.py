@@ -32,12 +32,24 @@ TYPE_SHORT: Mapping[CycleType, str] = {
     "transfer": "transfer",
 }
 WRITTEN_AMENDMENT = "no meeting (written amendment)"
+UNKNOWN_DUE = "unknown"  # a DUE in a school year not loaded (its warning names the year)
 
 
 def label(cycle_type: CycleType) -> str:
     """The type's label as a heading starts it: 'Transfer IEP', 'Eligibility (initial ...)'."""
     text = TYPE_LABELS[cycle_type]
     return text[0].upper() + text[1:]
+
+
+def due_iso(cycle: StudentPlan) -> str | None:
+    """The cycle's DUE as an ISO date, or None when it is not known: the planner's stand-in
+    date is never shown (SPEC §3: never a guess)."""
+    return cycle.due_date.isoformat() if cycle.due_known else None
+
+
+def due_text(cycle: StudentPlan) -> str:
+    """The cycle's DUE as people read it: the ISO date, or "unknown"."""
+    return due_iso(cycle) or UNKNOWN_DUE
 
 
 def written_amendment(cycle: StudentPlan) -> bool:
@@ -58,7 +70,8 @@ def view_status(cycle: StudentPlan) -> StudentStatus:
     "unplanned" would be wrong there: §3.3's other statuses apply to its steps instead (overdue
     once its DUE passed unsigned, at risk with a late step, else on track)."""
     status = cycle.own_status
-    if status != "unplanned" or not written_amendment(cycle):
+    # A DUE not known yet cannot have passed: unplanned until its year is loaded.
+    if status != "unplanned" or not written_amendment(cycle) or not cycle.due_known:
         return status
     open_steps = [m for m in cycle.milestones if m.status != "done"]
     if open_steps and cycle.today > cycle.due_date:

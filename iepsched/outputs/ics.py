@@ -27,7 +27,15 @@ from ..core.items import cycle_ids as cycle_ids  # tests key UIDs with it
 from ..core.items import item_key, milestone_summary, occurrence_milestones, subject
 from ..core.model import DistrictPlan, Milestone, StudentPlan
 from ..core.settings import PrivacySettings
-from .cycleview import TYPE_LABELS, delivering_cycles, key_cycles, label, purpose_text, purposes
+from .cycleview import (
+    TYPE_LABELS,
+    delivering_cycles,
+    due_text,
+    key_cycles,
+    label,
+    purpose_text,
+    purposes,
+)
 from .report import write_atomic
 
 SequenceFor = Callable[[str, str], int]
@@ -219,7 +227,7 @@ def _purpose_line(top: StudentPlan, plan: StudentPlan) -> str:
     sentence it always had (its SEQUENCE does not rise for nothing)."""
     s = plan.student
     who = f"student {s.student_id} ({s.initials})"
-    due = plan.due_date.isoformat()
+    due = due_text(plan)
     joined = [c for c in top.cycles if c.combined_with == plan.cycle_type]
     if plan.cycle_type == "annual":
         text = f"Annual IEP meeting for {who}"
@@ -227,7 +235,7 @@ def _purpose_line(top: StudentPlan, plan: StudentPlan) -> str:
             text += f", also the {TYPE_LABELS[c.cycle_type]} meeting"
         text += f". IEP due {due}."
         for c in joined:
-            text += f" {label(c.cycle_type)} due {c.due_date.isoformat()}."
+            text += f" {label(c.cycle_type)} due {due_text(c)}."
         return text
     text = purpose_text(purposes(top, plan))
     return f"{text[0].upper()}{text[1:]} meeting for {who}. Due {due}."

@@ -15,6 +15,8 @@ from .cycleview import (
     TYPE_LABELS,
     TYPE_SHORT,
     WRITTEN_AMENDMENT,
+    due_iso,
+    due_text,
     extra_milestones,
     meeting_line,
     own_warning_texts,
@@ -60,7 +62,7 @@ def cycle_json(top: StudentPlan, cycle: StudentPlan) -> dict[str, Any]:
     return {
         "type": cycle.cycle_type,
         "cycle_id": cycle.cycle_id or cycle.due_date.isoformat(),
-        "due_date": cycle.due_date.isoformat(),
+        "due_date": due_iso(cycle),  # null while its school year is not loaded
         "status": view_status(cycle),
         "meeting": _meeting_json(cycle.meeting),
         "without_meeting": written_amendment(cycle),
@@ -81,7 +83,7 @@ def plan_json(plan: StudentPlan) -> dict[str, Any]:
     return {
         "student_id": plan.student_id,
         "today": plan.today.isoformat(),
-        "due_date": plan.due_date.isoformat(),
+        "due_date": due_iso(plan),  # null while its school year is not loaded
         "next_due_date": plan.next_due_date.isoformat() if plan.next_due_date else None,
         "status": plan.status,
         "meeting": _meeting_json(plan.meeting),
@@ -117,7 +119,7 @@ def plan_table(plan: StudentPlan) -> str:
         f"{s.student_id}  {s.initials}  {s.building}  (case manager {s.case_manager_email})"[
             :WIDTH
         ],
-        f"today {plan.today.isoformat()}   {due_word} due {plan.due_date.isoformat()}   {status}",
+        f"today {plan.today.isoformat()}   {due_word} due {due_text(plan)}   {status}",
     ]
     meeting = plan.meeting
     if meeting is None:
@@ -161,8 +163,7 @@ def _warning_lines(texts: Sequence[str]) -> list[str]:
 def _cycle_lines(top: StudentPlan, cycle: StudentPlan) -> list[str]:
     """Another open cycle of the student: a heading, its meeting, its steps, its warnings."""
     head = (
-        f"== {TYPE_LABELS[cycle.cycle_type]}: due {cycle.due_date.isoformat()}, "
-        f"status {view_status(cycle)} "
+        f"== {TYPE_LABELS[cycle.cycle_type]}: due {due_text(cycle)}, status {view_status(cycle)} "
     )
     lines = ["", (head + "=" * WIDTH)[:WIDTH], f"meeting: {meeting_line(cycle)}"]
     milestones = extra_milestones(top, cycle)
@@ -199,7 +200,7 @@ def _milestone_lines(milestones: Sequence[Milestone]) -> list[str]:
     return lines
 
 
-def _row(top: StudentPlan, plan: StudentPlan) -> dict[str, str]:
+def _row(top: StudentPlan, plan: StudentPlan) -> dict[str, str | None]:
     """One row of `plan --all`: one open cycle of a student (the existing fields, then its
     type and id; `status` is the cycle's own)."""
     nxt = plan.next_milestone()
@@ -207,7 +208,7 @@ def _row(top: StudentPlan, plan: StudentPlan) -> dict[str, str]:
     written = written_amendment(plan)
     return {
         "student_id": plan.student_id,
-        "due_date": plan.due_date.isoformat(),
+        "due_date": due_iso(plan),  # null (an empty CSV cell) while its year is not loaded
         "meeting": m.start.strftime("%Y-%m-%d %H:%M") if m else "",
         "meeting_state": m.state if m else ("none" if written else ""),
         "status": view_status(plan),
@@ -258,14 +259,14 @@ def all_table(rows: Sequence[tuple[StudentPlan, StudentPlan]]) -> str:
     )
     lines = [head, "-" * len(head)]
     for top, cycle in rows:
-        r = _row(top, cycle)
+        r = {k: v or "" for k, v in _row(top, cycle).items()}
         # A written amendment has no meeting by design: said so, not a dash like an unplaced one.
         if written_amendment(cycle):
             meeting, state = "no meeting", "written"
         else:
             meeting, state = r["meeting"] or "—", r["meeting_state"] or "—"
         lines.append(
-            f"{r['student_id'][:10]:<10} {TYPE_SHORT[cycle.cycle_type]:<8} {r['due_date']:<10} "
+            f"{r['student_id'][:10]:<10} {TYPE_SHORT[cycle.cycle_type]:<8} {due_text(cycle):<10} "
             f"{meeting:<16} {state:<8} {r['status']:<10} "
             f"{r['next_milestone'][:21]:<21} {r['next_date']:<10}"
         )
@@ -279,7 +280,7 @@ def all_csv(rows: Sequence[tuple[StudentPlan, StudentPlan]]) -> str:
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for top, cycle in rows:
-        writer.writerow({k: neutralise(v) for k, v in _row(top, cycle).items()})
+        writer.writerow({k: neutralise(v or "") for k, v in _row(top, cycle).items()})
     return out.getvalue()
 
 

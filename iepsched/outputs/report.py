@@ -33,7 +33,7 @@ from ..core.model import (
 from ..core.timeliness import YearTimeliness
 from ..fs.atomic import write_atomic
 from .csvreport import COMPLIANCE_COLUMNS, contact_rows, contacts_csv
-from .cycleview import extra_milestones, own_warnings
+from .cycleview import due_text, extra_milestones, own_warnings
 from .reportcal import STATUS_LABELS, calendar_section
 from .reportcal import anchor as _anchor
 from .reportcal import badge as _badge
@@ -349,7 +349,7 @@ def _attention(by_due: Sequence[StudentPlan]) -> Iterator[str]:
             f"<td>{_badge(p.status)}<br>{_student_link(p)}</td>"
             f'<td class="who">{_e(p.student.building)}<br>'
             f'<span class="cm">{_e(p.student.case_manager_label)}</span></td>'
-            f"<td>{kind}due&nbsp;{_e(p.due_date.isoformat())}<br>"
+            f"<td>{kind}due&nbsp;{_e(due_text(p))}<br>"
             f'<span class="mt">{_e(meeting_text(top, p))}</span></td>'
             f'<td><ul class="warnings">{warnings}</ul></td>'
             f'<td class="action">{_e(next_action(p))}</td>'
@@ -384,7 +384,7 @@ def _timeline(
     meta = [
         ("Building", s.building),
         ("Case manager", s.case_manager_label),
-        (due_label(plan), plan.due_date.isoformat()),
+        (due_label(plan), due_text(plan)),
         ("Meeting", meeting_text(plan, plan)),
     ]
     if plan.next_due_date is not None:

@@ -15,6 +15,7 @@ from ..core.model import STUDENT_STATUS_ORDER, Milestone, StudentPlan
 from .cycleview import (
     TYPE_LABELS,
     WRITTEN_AMENDMENT,
+    due_text,
     extra_milestones,
     label,
     purpose_text,
@@ -90,7 +91,7 @@ def cycle_sections(
         yield (
             f'<section class="cycle cycle-{escape(cycle.cycle_type)}">'
             f"<h4>{escape(label(cycle.cycle_type))} {badge(own.status)}</h4>"
-            f'<p class="meta">{escape(due_label(cycle))} {escape(cycle.due_date.isoformat())}'
+            f'<p class="meta">{escape(due_label(cycle))} {escape(due_text(cycle))}'
             f" · meeting: {escape(meeting_text(top, cycle))}</p>"
         )
         if cycle.warnings:
