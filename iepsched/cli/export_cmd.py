@@ -53,6 +53,7 @@ def export_ics_cmd(ctx: click.Context, out_dir: Path, by: str, today: str | None
     Example: iepsched export ics --out review/ --by building --today 2026-11-30
     """
     from ..outputs.ics import export_ics
+    from ..outputs.skipped import district_notes
     from ..service.district import load_district, plan_with_state
     from .progress import progress, show_progress
     from .skipped import finish_skipped
@@ -100,4 +101,6 @@ def export_ics_cmd(ctx: click.Context, out_dir: Path, by: str, today: str | None
             "would book; every SEQUENCE is 0",
             err=True,
         )
+    for line in district_notes(district_plan.warnings):
+        click.echo(line, err=True)
     finish_skipped(district)

@@ -15,6 +15,7 @@ from .base import app, handle_errors, main, parse_day, resolve_today, today_opti
 from .preview import caseload_options, real_today
 
 if TYPE_CHECKING:
+    from ..core.model import StudentPlan
     from ..core.settings import Config
     from ..outputs.caseload import Caseload
     from ..service.district import District
@@ -95,16 +96,22 @@ def plan(
         chosen = resolve_caseload(
             district.roster.students, case_manager=case_manager, building=building
         )
-        click.echo(_roster_text(config, district, day, fmt, sort, chosen), nl=False)
+        text, notes = _roster_text(config, district, day, fmt, sort, chosen)
+        click.echo(text, nl=False)
         _say_if_future(ctx, today)
+        for note in notes:
+            click.echo(note, err=True)
         finish_skipped(district)
         return
-    output = _student_text(config, district, student, day, fmt)
+    output, notes = _student_text(config, district, student, day, fmt)
     click.echo(output, nl=False)
     _say_if_future(ctx, today)
-    # Only a clean roster's answer is kept: a cache hit skips loading the roster, so it could not
-    # say that rows were skipped (and the roster file is one of the cache's inputs).
-    if cacheable is not None and not district.roster.skipped:
+    for note in notes:
+        click.echo(note, err=True)
+    # Only a clean roster's answer without notes is kept: a cache hit skips loading the roster
+    # and planning, so it could not say that rows were skipped or repeat the district's warnings
+    # (and the roster file is one of the cache's inputs).
+    if cacheable is not None and not district.roster.skipped and not notes:
         _remember(config, cacheable, fmt, day, output)
     finish_skipped(district)
 
@@ -145,18 +152,33 @@ def _remember(config: Config, student: str, fmt: str, day: dt.date, output: str)
     store(folder, config=config, student=student, fmt=fmt, today=day, output=output)
 
 
-def _student_text(config: Config, district: District, student: str, day: dt.date, fmt: str) -> str:
-    """One student's answer: a table, JSON, or an ICS calendar."""
-    from ..outputs.render import plan_json, plan_table
+def _student_text(
+    config: Config, district: District, student: str, day: dt.date, fmt: str
+) -> tuple[str, list[str]]:
+    """One student's answer (a table, JSON, or an ICS calendar) and the district's warnings
+    about that student, for stderr."""
+    from ..outputs.skipped import district_notes
     from ..service.district import plan_with_state
     from .state import open_state_readonly
 
     with open_state_readonly(config) as store:
         wanted = district.student(student)
         result = plan_with_state(district, today=day, store=store)
+    notes = district_notes(result.warnings, {wanted.student_id})
     found = result.get(wanted.student_id)
-    if found is None:
-        return f"{wanted.student_id} has exited special education: nothing is planned.\n"
+    if found is None and notes:  # e.g. no open meeting cycle: the note says what to do
+        text = f"{wanted.student_id}: nothing is planned.\n"
+    elif found is None:
+        text = f"{wanted.student_id} has exited special education: nothing is planned.\n"
+    else:
+        text = _one_plan(config, found, fmt)
+    return text, notes
+
+
+def _one_plan(config: Config, found: StudentPlan, fmt: str) -> str:
+    """One student's plan as a table, JSON, or an ICS calendar."""
+    from ..outputs.render import plan_json, plan_table
+
     if fmt == "ics":
         from ..outputs.ics import plans_calendar
 
@@ -176,27 +198,36 @@ def _student_text(config: Config, district: District, student: str, day: dt.date
 
 def _roster_text(
     config: Config, district: District, day: dt.date, fmt: str, sort: str, chosen: Caseload
-) -> str:
+) -> tuple[str, list[str]]:
     """One row per open cycle of the caseload's students: a table with a count line (students by
-    their worst status, then the other cycles by type), CSV or JSON."""
+    their worst status, then the other cycles by type), CSV or JSON; and the district's warnings
+    about the caseload's students, for stderr."""
     from ..outputs.caseload import caseload_plans
     from ..outputs.cycleview import TYPE_SHORT
     from ..outputs.render import all_csv, all_json, all_table, sort_rows
+    from ..outputs.skipped import district_notes
     from ..service.district import plan_with_state
     from .state import open_state_readonly
 
     with open_state_readonly(config) as store:
         result = plan_with_state(district, today=day, store=store)
     plans = caseload_plans(result.plans, chosen)
+    mine = (
+        None
+        if chosen.everyone
+        else {s.student_id for s in district.roster.students if chosen.holds(s)}
+    )
+    notes = district_notes(result.warnings, mine)
     rows = sort_rows(plans, sort)
     if fmt == "csv":
-        return all_csv(rows)
+        return all_csv(rows), notes
     if fmt == "json":
-        return all_json(rows) + "\n"
+        return all_json(rows) + "\n", notes
     counts = Counter(p.status for p in plans)
     summary = ", ".join(f"{counts[s]} {s}" for s in sorted(counts, key=str))
     of = "" if chosen.everyone else f" of {chosen.describe()}"
     others = Counter(TYPE_SHORT[c.cycle_type] for p in plans for c in p.others)
     more = ", ".join(f"{n} {t}" for t, n in sorted(others.items()))
     extra = f"\n{sum(others.values())} more open cycles: {more}" if others else ""
-    return f"{all_table(rows)}\n\n{len(plans)} students{of}: {summary or 'none'}{extra}\n"
+    text = f"{all_table(rows)}\n\n{len(plans)} students{of}: {summary or 'none'}{extra}\n"
+    return text, notes

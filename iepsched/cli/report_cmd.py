@@ -104,6 +104,7 @@ def report(
         write_timeliness_csv,
     )
     from ..outputs.report import write_html_report
+    from ..outputs.skipped import district_notes
     from ..outputs.wording import future_note
     from ..service.district import load_district, plan_with_state
     from .progress import progress, show_progress
@@ -140,7 +141,9 @@ def report(
     if not chosen.everyone:
         # The whole roster was planned (the answer sync would book); the files show the caseload.
         mine = caseload_plans(district_plan.plans, chosen)
-        district_plan = DistrictPlan(day, tuple(mine), district_plan.warnings)
+        ids = {s.student_id for s in district.roster.students if chosen.holds(s)}
+        kept = tuple(w for w in district_plan.warnings if w.split(": ", 1)[0] in ids)
+        district_plan = DistrictPlan(day, tuple(mine), kept)
         ids = {p.student_id for p in mine}
         contacts = [c for c in contacts if c.student_id in ids]
     if html_path:
@@ -160,7 +163,12 @@ def report(
                 today=day,
                 contacts_by_student=by_student,
                 generated_at=dt.datetime.now(config.district.tz).replace(microsecond=0),
-                problems=[f"{p.severity}: {p}" for p in district.problems],
+                # The district plan's warnings (a student with no open cycle) are input
+                # problems too: the roster must say more for that student to be planned.
+                problems=[
+                    *(f"{p.severity}: {p}" for p in district.problems),
+                    *(f"warning: {w}" for w in district_plan.warnings),
+                ],
                 skipped=skipped,
                 preview=preview,
                 each=each,
@@ -192,4 +200,6 @@ def report(
         click.echo(
             f"preview: no sync state at {config.state_path} yet; no contacts are logged", err=True
         )
+    for line in district_notes(district_plan.warnings):
+        click.echo(line, err=True)
     finish_skipped(district)

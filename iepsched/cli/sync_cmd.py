@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..outputs.skipped import skipped_summary
+from ..outputs.skipped import district_notes, skipped_summary
 from .base import app, handle_errors, main, resolve_today, today_option
 from .skipped import skipped_notice
 
@@ -113,6 +113,8 @@ def sync(
     notice = skipped_notice(skipped)
     if notice:
         click.echo(notice, err=True)
+    for line in district_notes(report.plan.warnings if report.plan else ()):
+        click.echo(line, err=True)
     sys.exit(report.exit_code)
 
 

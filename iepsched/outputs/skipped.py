@@ -1,4 +1,5 @@
-"""Roster rows that were not planned, and the one sentence every output uses to name them.
+"""Roster rows that were not planned, and the one sentence every output uses to name them; and
+the district's own warnings (`district_notes`), announced the same way.
 
 SPEC §2.2, no student disappears silently: stderr (`cli.skipped`), the HTML report and the
 compliance CSV all say how many rows were skipped, their lines and the readable student ids. Only
@@ -8,7 +9,7 @@ dates and phones.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from ..core.model import SkippedRow
 
@@ -40,3 +41,13 @@ def skipped_summary(rows: Sequence[SkippedRow]) -> str:
         where.append(f"{unreadable} with no readable id")
     rows_word = "row was" if count == 1 else "rows were"
     return f"{count} roster {rows_word} skipped ({'; '.join(where)})"
+
+
+def district_notes(warnings: Sequence[str], students: Collection[str] | None = None) -> list[str]:
+    """The district plan's warnings (`DistrictPlan.warnings`, e.g. a student with no open meeting
+    cycle) as the stderr lines `plan`, `report`, `export` and `sync` print after their output:
+    no student disappears silently (SPEC §2.2). Each such warning starts with the student id
+    ("S1: ..."); given `students` (a caseload, one student), only theirs are kept."""
+    return [
+        f"warning: {w}" for w in warnings if students is None or w.split(": ", 1)[0] in students
+    ]
