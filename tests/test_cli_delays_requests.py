@@ -205,6 +205,7 @@ def test_meeting_request_confirms_with_ids_and_dates(sample_config: Path) -> Non
         "by": None,
         "due_date": "2026-12-30",
         "open": True,
+        "state": "open",
         "without_meeting": False,
         "notice_waived": False,
         "requested_by": "parent",
@@ -227,8 +228,9 @@ def test_request_options_are_recorded(sample_config: Path) -> None:
 
 
 def test_a_second_open_request_is_refused(sample_config: Path) -> None:
-    """While a student's amendment request is open, another exits 2 naming the open one; once
-    its due date has passed, a new one is logged."""
+    """While a student's amendment request is open, another exits 2 naming the open one; past
+    its due date it is still open (overdue: the planner keeps its cycle until the meeting is
+    held), so another is still refused and `meeting list` says overdue."""
     ask(sample_config, "S1001", "--by", "2026-12-10")
     (row,) = listed(sample_config, "meeting")
     again = cli(
@@ -262,9 +264,10 @@ def test_a_second_open_request_is_refused(sample_config: Path) -> None:
         "--today",
         "2026-12-11",
     )
-    assert later.exit_code == 0, later.output
+    assert later.exit_code == 2, later.output
+    assert "already has an open and overdue amendment request" in later.stderr
     opened = listed(sample_config, "meeting", "S1001", "--today", "2026-12-11")
-    assert [r["open"] for r in opened] == [False, True]
+    assert [(r["open"], r["state"]) for r in opened] == [(True, "overdue")]
 
 
 @pytest.mark.parametrize(
@@ -330,12 +333,12 @@ def test_meeting_list_formats(sample_config: Path) -> None:
     )
     table = cli(sample_config, "meeting", "list", "--today", TODAY).stdout.splitlines()
     assert table[0].split()[:4] == ["requested", "on", "student", "id"]
-    assert table[1].split()[:5] == ["2026-11-25", "S1001", "amendment", "2026-12-09", "yes"]
+    assert table[1].split()[:5] == ["2026-11-25", "S1001", "amendment", "2026-12-09", "open"]
     assert table[-1] == "2 meeting requests"
     assert all(len(line) <= 100 for line in table)
     text = cli(sample_config, "meeting", "list", "--format", "csv", "--today", TODAY).stdout
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][:3] == ["id", "student_id", "type"] and rows[0][-1] == "reason"
-    assert rows[1][-1] == "'@SUM(A1)" and rows[1][6:8] == ["yes", "yes"]
+    assert rows[1][-1] == "'@SUM(A1)" and rows[1][6:9] == ["yes", "open", "yes"]
     assert rows[2][-2] == "teacher"
     assert cli(sample_config, "meeting", "list", "S1003").stdout == "no meeting requests logged\n"

@@ -12,9 +12,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from calendars import context, student
+from cli_helpers import cli, state_file
+from click.testing import Result
 from cycle_plans import TODAY, annual, every_cycle
 
-from iepsched.core.model import DistrictPlan, PlanWarning, StudentPlan
+from iepsched.core.items import item_key
+from iepsched.core.model import DistrictPlan, ItemState, PlanWarning, StudentPlan
 from iepsched.core.schedule import plan_district
 from iepsched.inputs.calendars import load_calendar
 from iepsched.outputs.csvreport import compliance_csv
@@ -28,6 +31,7 @@ from iepsched.outputs.render import (
     plan_table,
 )
 from iepsched.outputs.report import html_report
+from iepsched.state.store import StateStore
 
 CALENDARS = Path(__file__).resolve().parents[1] / "config" / "calendars"
 PV = load_calendar(CALENDARS / "usd901-prairie-valley.toml")  # 2026-27 and 2027-28
@@ -152,3 +156,57 @@ def test_report_and_compliance_csv_never_show_the_stand_in_due() -> None:
     assert "<dd>unknown</dd>" in _section(html, "timelines")
     rows = list(csv.DictReader(io.StringIO(compliance_csv(DistrictPlan(UNKNOWN_AT, (p,))))))
     assert rows and all(r["due_date"] == "" for r in rows)
+
+
+# -- 4. one rule for an open amendment request ---------------------------------------------------
+
+
+def _held_in_state(config: Path, milestone: str, **row: object) -> None:
+    """Record in the state, as sync would, S1001's amendment of 2026-11-30 as held: its meeting
+    past, or its amendment_signed task completed."""
+    cycle = "amendment-2026-11-30"
+    fields: dict[str, object] = {
+        "key": item_key("S1001", cycle, milestone),
+        "student_id": "S1001",
+        "cycle_id": cycle,
+        "milestone": milestone,
+        "kind": "event" if milestone == "meeting" else "task",
+        "mailbox": "cm@example.org",
+        "state": "live",
+    }
+    fields.update(row)
+    with StateStore(state_file(config)) as store:
+        store.save([ItemState(**fields)])  # type: ignore[arg-type]
+
+
+def _request(config: Path, today: str, *extra: str) -> Result:
+    args = ("meeting", "request", "S1001", "--type", "amendment", "--reason", "r", *extra)
+    return cli(config, *args, "--today", today)
+
+
+def _states(config: Path, today: str) -> list[str]:
+    listed = cli(config, "meeting", "list", "S1001", "--format", "json", "--today", today)
+    return [str(r["state"]) for r in json.loads(listed.stdout)]
+
+
+def test_a_signed_written_amendment_closes_its_request(sample_config: Path) -> None:
+    """Once the written amendment is signed (its task completed in the state), `meeting list`
+    says signed and a new amendment request is logged, past the old one's due date or not."""
+    assert _request(sample_config, "2026-11-30", "--without-meeting").exit_code == 0
+    assert _states(sample_config, "2026-12-20") == ["overdue"]
+    done = dt.date(2026, 12, 3)
+    _held_in_state(sample_config, "amendment_signed", state="completed", completed_on=done)
+    assert _states(sample_config, "2026-12-20") == ["signed"]
+    assert _request(sample_config, "2026-12-20").exit_code == 0
+    assert _states(sample_config, "2026-12-20") == ["signed", "open"]
+
+
+def test_a_held_amendment_meeting_closes_its_request(sample_config: Path) -> None:
+    """An amendment meeting in the past is held: its request reads held and no longer blocks."""
+    assert _request(sample_config, "2026-11-30").exit_code == 0
+    start = dt.datetime(2026, 12, 8, 15, 30, tzinfo=dt.UTC)
+    _held_in_state(sample_config, "meeting", start=start, end=start + dt.timedelta(hours=1))
+    assert _states(sample_config, "2026-12-07") == ["open"]
+    assert _request(sample_config, "2026-12-07").exit_code == 2
+    assert _states(sample_config, "2026-12-10") == ["held"]
+    assert _request(sample_config, "2026-12-10").exit_code == 0

@@ -1,7 +1,10 @@
 """`iepsched meeting request | list`: requests for meetings outside the annual cycle, such as an
 amendment (SPEC §3.6). Append-only and journaled like the contact log.
 
-Which requests are open is `core.requests.open_requests`, the rule the planner will use too.
+Which requests are open, and each one's state, is `core.requests.request_states`: the planner's
+rule (a request stays open, overdue, past its due date until its meeting is held or its written
+amendment signed). The days cycles were held are read from the state's item rows the way `sync`
+reads them (`core.bookings.state_inputs`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from .logs import check_day, check_reason, format_option, render, short_id
 
 if TYPE_CHECKING:
     from ..core.model import MeetingRequest
+    from ..core.settings import Config
+    from ..state.store import StateStore
 
 COLUMNS = (
     "id",
@@ -26,12 +31,13 @@ COLUMNS = (
     "by",
     "due_date",
     "open",
+    "state",
     "without_meeting",
     "notice_waived",
     "requested_by",
     "reason",
 )
-TABLE_COLUMNS = ("requested_on", "student_id", "type", "due_date", "open", "id", "reason")
+TABLE_COLUMNS = ("requested_on", "student_id", "type", "due_date", "state", "id", "reason")
 
 
 @main.group("meeting")
@@ -86,9 +92,10 @@ def meeting_request(
 ) -> None:
     """Log a request for a meeting, e.g. to amend a student's IEP.
 
-    The request is dated today (--today to date it otherwise) and stays open until its date
-    (--by, else 30 days after the request; 14 with --without-meeting) has passed. A student has
-    at most one open request of a type. The log is append-only.
+    The request is dated today (--today to date it otherwise) and is due by --by, else 30 days
+    after the request (14 with --without-meeting). It stays open, overdue once that date has
+    passed, until its meeting is held (or the written amendment signed). A student has at most
+    one open request of a type. The log is append-only.
 
     Example: iepsched meeting request S1001 --type amendment --reason "add speech minutes"
     --requested-by parent --by 2026-12-18
@@ -119,29 +126,52 @@ def meeting_request(
         requested_by=requested_by,
     )
     with open_state(config) as store:
-        refuse_second_open(store.meeting_requests(wanted.student_id), request, day)
+        held = held_cycles(store, config, day, wanted.student_id)
+        refuse_second_open(store.meeting_requests(wanted.student_id), request, day, held)
         logged = store.log_meeting_request(request)
     click.echo(confirmation(logged))
 
 
+def held_cycles(
+    store: StateStore, config: Config, today: dt.date, student_id: str | None = None
+) -> dict[str, dt.date]:
+    """The day each cycle was held by cycle key (its meeting held, or its written amendment
+    signed), from the state's item rows as `sync` reads them; one student's when given."""
+    from ..core.bookings import state_inputs
+
+    items = {
+        key: st
+        for key, st in store.items().items()
+        if student_id is None or st.student_id == student_id
+    }
+    inputs = state_inputs([], items, {}, [], today=today, tz=config.district.tz)
+    return inputs.cycles_held
+
+
 def refuse_second_open(
-    logged: list[MeetingRequest], request: MeetingRequest, today: dt.date
+    logged: list[MeetingRequest],
+    request: MeetingRequest,
+    today: dt.date,
+    held: dict[str, dt.date] | None = None,
 ) -> None:
     """Exit 2 when the student already has an open request of this type (SPEC §3.6: one
-    amendment cycle at a time; a change to it is a new request once it is held or due)."""
+    amendment cycle at a time; a change to it is a new request once it is held). Open is the
+    planner's rule: an overdue request is still open until its meeting is held."""
     from ..core.errors import Problem, UserError
     from ..core.requests import open_requests, request_due
 
-    same = [r for r in logged if r.type == request.type]
-    for found in open_requests(same, today):
+    for found in open_requests(logged, today, held=held):
+        if found.type != request.type:
+            continue
+        overdue = " and overdue" if today > request_due(found) else ""
         raise UserError(
             Problem(
                 "",
-                f"{request.student_id} already has an open {request.type} request "
+                f"{request.student_id} already has an open{overdue} {request.type} request "
                 f"{short_id(found.entry_id)} (requested {found.requested_on.isoformat()}, due "
                 f"{request_due(found).isoformat()}); nothing was logged. A student has one open "
                 "request of a type at a time: add this to that meeting, or log it again once "
-                "that request's due date has passed.",
+                "that meeting is held (or the written amendment signed).",
             )
         )
 
@@ -160,12 +190,14 @@ def confirmation(request: MeetingRequest) -> str:
 
 
 def request_rows(
-    requests: list[MeetingRequest], today: dt.date
+    requests: list[MeetingRequest], today: dt.date, held: dict[str, dt.date] | None = None
 ) -> list[dict[str, str | bool | None]]:
-    """The request log as rows (the JSON objects, the CSV's and the table's cells)."""
-    from ..core.requests import open_requests, request_due
+    """The request log as rows (the JSON objects, the CSV's and the table's cells). `requests`
+    in the log's order (two of one day are told apart by their place); `held` as
+    `held_cycles` gives it. `open` is true while the state is open or overdue."""
+    from ..core.requests import OPEN_STATES, request_due, request_states
 
-    still_open = {r.entry_id for r in open_requests(requests, today)}
+    states = request_states(requests, today, held=held)
     return [
         {
             "id": r.entry_id,
@@ -174,7 +206,8 @@ def request_rows(
             "requested_on": r.requested_on.isoformat(),
             "by": r.by.isoformat() if r.by else None,
             "due_date": request_due(r).isoformat(),
-            "open": r.entry_id in still_open,
+            "open": states[r.entry_id] in OPEN_STATES,
+            "state": states[r.entry_id],
             "without_meeting": r.without_meeting,
             "notice_waived": r.notice_waived,
             "requested_by": r.requested_by,
@@ -191,7 +224,8 @@ def request_rows(
 @click.pass_context
 @handle_errors
 def meeting_list(ctx: click.Context, student: str | None, fmt: str, today: str | None) -> None:
-    """List the meeting requests, oldest first, and whether each is still open on --today.
+    """List the meeting requests, oldest first, and each one's state on --today: open, overdue
+    (due date passed, meeting not held: still open), held, or signed (written amendment).
 
     A student who has left the roster can still be listed by id if requests were logged. With
     no state file (lost or moved) the log is read from its journal.
@@ -203,15 +237,17 @@ def meeting_list(ctx: click.Context, student: str | None, fmt: str, today: str |
 
     config = app(ctx).config()
     day = resolve_today(today, config)
+    held: dict[str, dt.date] = {}
     with log_source(config) as store:
-        requests = (
-            store.meeting_requests()
-            if store is not None
-            else from_journal(config, "meeting_request", request_of)
-        )
+        if store is not None:
+            requests = store.meeting_requests()
+            held = held_cycles(store, config, day)
+        else:  # no state, so no meeting is known held: open or overdue by the dates alone
+            requests = from_journal(config, "meeting_request", request_of)
     if student is not None:
         wanted = one_student(ctx, student, {r.student_id for r in requests})
         requests = [r for r in requests if r.student_id == wanted]
-    requests.sort(key=lambda r: r.requested_on)
-    rows = request_rows(requests, day)
+    # The states before sorting: the log's order tells two requests of one day apart.
+    rows = request_rows(requests, day, held)
+    rows.sort(key=lambda row: str(row["requested_on"]))
     click.echo(render(fmt, rows, COLUMNS, TABLE_COLUMNS, "meeting request"), nl=fmt != "csv")
