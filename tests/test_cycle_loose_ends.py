@@ -11,13 +11,16 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from calendars import context, student
 from cli_helpers import cli, state_file
 from click.testing import Result
 from cycle_plans import TODAY, annual, every_cycle
 
+from iepsched.core.cyclerules import meeting_table, parse_cycle_rule
 from iepsched.core.items import item_key
 from iepsched.core.model import DistrictPlan, ItemState, PlanWarning, StudentPlan
+from iepsched.core.rules import CYCLE_ANCHORS, DateRule, parse_rule, rules_from_toml
 from iepsched.core.schedule import plan_district
 from iepsched.inputs.calendars import load_calendar
 from iepsched.outputs.csvreport import compliance_csv
@@ -210,3 +213,39 @@ def test_a_held_amendment_meeting_closes_its_request(sample_config: Path) -> Non
     assert _request(sample_config, "2026-12-07").exit_code == 2
     assert _states(sample_config, "2026-12-10") == ["held"]
     assert _request(sample_config, "2026-12-10").exit_code == 0
+
+
+# -- 5. one date-rule parser ----------------------------------------------------------------------
+
+
+def test_cycle_rules_are_date_rules_from_the_one_parser() -> None:
+    """A cycle's rule is a `rules.DateRule` from `rules.parse_rule`, with the cycles' anchors."""
+    parsed = parse_cycle_rule("school(C, +5)")
+    assert isinstance(parsed, DateRule) and parsed == parse_rule("school(C, 5)", CYCLE_ANCHORS)
+    assert (parsed.op, parsed.anchor, parsed.n) == ("school", "C", 5)
+    assert all(isinstance(m.rule, DateRule) for m in meeting_table("transfer", out_of_state=True))
+
+
+@pytest.mark.parametrize("anchor", ["C", "E", "T", "REQ"])
+def test_an_annual_rule_on_a_cycle_anchor_is_refused_naming_the_key(anchor: str) -> None:
+    """A rules TOML's milestone may not date from an anchor the annual cycle lacks: the problem
+    names the milestone's rule key and the anchors it may use; the default rule is kept."""
+    rules, problems = rules_from_toml(
+        {"milestones": {"draft_iep": {"rule": f"school({anchor}, -3)"}}}, "rules.toml"
+    )
+    (problem,) = problems
+    assert problem.where == "rules.toml [milestones.draft_iep] rule"
+    assert f"{anchor} is not an anchor" in problem.message
+    assert "M, DUE, NEXT_DUE, R" in problem.message
+    assert next(m for m in rules.milestones if m.key == "draft_iep").rule == parse_rule(
+        "school(M, -3)"
+    )
+
+
+def test_the_annual_table_still_accepts_its_anchors() -> None:
+    """Every annual anchor still parses in a rules TOML, as before."""
+    for anchor in ("M", "DUE", "NEXT_DUE", "R"):
+        _, problems = rules_from_toml(
+            {"milestones": {"draft_iep": {"rule": f"cal({anchor}, -3)"}}}, "rules.toml"
+        )
+        assert problems == []

@@ -10,25 +10,24 @@ its own steps. A cycle's rule may be anchored on the date the cycle started as w
     REQ  the date the amendment was requested
     R    reeval_due_date; DUE, NEXT_DUE and M as in `rules`
 
-The operations are those of `rules` (cal, months, school, prev, days) with the same limits.
+A cycle's rule is a `rules.DateRule` parsed by `rules.parse_rule` with every anchor: the same
+operations (cal, months, school, prev, days), limits and messages as the annual table's.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, cast
 
 from .model import CycleType, Delivery
 from .rules import (
+    CYCLE_ANCHORS,
     DEFAULT_MILESTONES,
-    MAX_OFFSET_DAYS,
-    MAX_OFFSET_MONTHS,
+    Anchor,
     DateRule,
     Kind,
     MilestoneRule,
-    Op,
+    parse_rule,
 )
 
 CYCLE_TYPES: tuple[CycleType, ...] = (
@@ -39,57 +38,14 @@ CYCLE_TYPES: tuple[CycleType, ...] = (
     "reevaluation",
     "transfer",
 )
-CycleAnchor = Literal["M", "DUE", "NEXT_DUE", "R", "C", "E", "T", "REQ"]
-
-_EXPR = re.compile(
-    r"^\s*(?P<op>cal|months|school|prev|days)\(\s*(?P<anchor>M|DUE|NEXT_DUE|R|C|E|T|REQ)\s*"
-    r"(?:,\s*(?P<n>[+-]?\d+)\s*)?\)\s*$"
-)
+# A cycle's rules are `rules.DateRule`s over every anchor (`rules.CYCLE_ANCHORS`); the name stays
+# for the modules that read it.
+CycleAnchor = Anchor
 
 
-@dataclass(frozen=True, slots=True)
-class CycleRule:
-    """One date expression of a cycle, e.g. ``school(C, 5)``: `rules.DateRule` with more anchors."""
-
-    op: Op
-    anchor: CycleAnchor
-    n: int = 0
-
-    def __str__(self) -> str:
-        return (
-            f"{self.op}({self.anchor})"
-            if self.op == "prev"
-            else f"{self.op}({self.anchor}, {self.n})"
-        )
-
-    def as_date_rule(self) -> DateRule:
-        """The same operation as a `rules.DateRule`, for `milestones.evaluate` (which reads only
-        the operation and the number; the anchor's date is passed to it separately)."""
-        return DateRule(self.op, "M", self.n)
-
-
-def parse_cycle_rule(text: str) -> CycleRule:
-    """Parse a cycle date expression; raises ValueError naming the accepted forms."""
-    match = _EXPR.match(text)
-    if not match:
-        raise ValueError(
-            f"{text!r} is not a date rule; use cal(A, N), months(A, N), school(A, N), days(A, N) "
-            "or prev(A) with A one of M, DUE, NEXT_DUE, R, C, E, T, REQ"
-        )
-    op = cast(Op, match["op"])
-    anchor = cast(CycleAnchor, match["anchor"])
-    n_text = match["n"]
-    if op == "prev":
-        if n_text is not None:
-            raise ValueError(f"{text!r}: prev(A) takes no number")
-        return CycleRule(op, anchor, 0)
-    if n_text is None:
-        raise ValueError(f"{text!r}: {op}(A, N) needs a number of days or months")
-    n = int(n_text)
-    limit, unit = (MAX_OFFSET_MONTHS, "months") if op == "months" else (MAX_OFFSET_DAYS, "days")
-    if abs(n) > limit:
-        raise ValueError(f"{text!r}: {n} is too far; use at most {limit} {unit} either way")
-    return CycleRule(op, anchor, n)
+def parse_cycle_rule(text: str) -> DateRule:
+    """Parse a cycle date expression (any anchor); raises ValueError naming the accepted forms."""
+    return parse_rule(text, CYCLE_ANCHORS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +54,7 @@ class CycleMilestoneRule:
     that a cycle uses, with the wider anchors)."""
 
     key: str
-    rule: CycleRule
+    rule: DateRule
     title: str
     delivery: Delivery = "task"
     kind: Kind = "task"
@@ -111,7 +67,7 @@ def from_milestone_rule(rule: MilestoneRule) -> CycleMilestoneRule:
     """An annual-table rule as a cycle rule: same date, title and delivery."""
     return CycleMilestoneRule(
         key=rule.key,
-        rule=CycleRule(rule.rule.op, rule.rule.anchor, rule.rule.n),
+        rule=rule.rule,
         title=rule.title,
         delivery=rule.delivery,
         kind=rule.kind,

@@ -8,7 +8,10 @@ A milestone rule is a small expression over an anchor date:
     prev(R)         R if it is a school day, else the previous school day
     days(M, 14)     M + 14 calendar days, then the *next* school day if needed
 
-Anchors: M (the meeting date), DUE, NEXT_DUE, R (the reevaluation due date).
+Anchors: M (the meeting date), DUE, NEXT_DUE, R (the reevaluation due date); the other meeting
+cycles' tables (`cyclerules`, SPEC §3.6) may also name the date their cycle started: C (initial
+consent), E (eligibility), T (transfer in), REQ (the request). The annual table has no such date,
+so a rules TOML's rule naming one is refused (`parse_rule`'s `anchors`).
 A rules TOML can change any milestone's rule, title, delivery or conditions (`min_age`,
 `max_age`, `min_age_at_next_due`, `if_student`), turn it off (`enabled = false`), add
 district-specific milestones, and change the meeting ladder's day counts.
@@ -21,13 +24,16 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, get_args
 
 from .errors import Problem
 from .model import Delivery
 
 Op = Literal["cal", "months", "school", "prev", "days"]
-Anchor = Literal["M", "DUE", "NEXT_DUE", "R"]
+Anchor = Literal["M", "DUE", "NEXT_DUE", "R", "C", "E", "T", "REQ"]
+# The anchors of the annual table (and so of a rules TOML); every cycle's table has them all.
+ANNUAL_ANCHORS: tuple[Anchor, ...] = ("M", "DUE", "NEXT_DUE", "R")
+CYCLE_ANCHORS: tuple[Anchor, ...] = get_args(Anchor)
 Kind = Literal["task", "contact", "event", "recurring", "report"]
 
 # The largest offset or interval a rules file may give: ten years. Anything bigger is a typo,
@@ -36,7 +42,7 @@ MAX_OFFSET_DAYS = 3660
 MAX_OFFSET_MONTHS = 120
 
 _EXPR = re.compile(
-    r"^\s*(?P<op>cal|months|school|prev|days)\(\s*(?P<anchor>M|DUE|NEXT_DUE|R)\s*"
+    r"^\s*(?P<op>cal|months|school|prev|days)\(\s*(?P<anchor>NEXT_DUE|DUE|REQ|[MRCET])\s*"
     r"(?:,\s*(?P<n>[+-]?\d+)\s*)?\)\s*$"
 )
 
@@ -56,32 +62,45 @@ class DateRule:
             else f"{self.op}({self.anchor}, {self.n})"
         )
 
+    def as_date_rule(self) -> DateRule:
+        """Itself. Kept while `core/cycles.py` still calls it from the days `cyclerules` had a
+        rule type of its own (another helper owns that file); drop it with those two calls."""
+        return self
+
 
 @cache
-def parse_rule(text: str) -> DateRule:
-    """Parse a date expression; raises ValueError with the accepted forms.
+def parse_rule(text: str, anchors: tuple[Anchor, ...] = ANNUAL_ANCHORS) -> DateRule:
+    """Parse a date expression whose anchor is one of `anchors` (by default the annual table's;
+    `CYCLE_ANCHORS` for the other cycles' tables); raises ValueError with the accepted forms.
 
     Cached, so equal texts give the same object and the planner can memoise by identity.
     """
+    names = ", ".join(anchors)
     match = _EXPR.match(text)
     if not match:
         raise ValueError(
             f"{text!r} is not a date rule; use cal(A, N), months(A, N), school(A, N), days(A, N) "
-            "or prev(A) with A one of M, DUE, NEXT_DUE, R"
+            f"or prev(A) with A one of {names}"
         )
     op = cast(Op, match["op"])
+    anchor = cast(Anchor, match["anchor"])
+    if anchor not in anchors:
+        raise ValueError(
+            f"{text!r}: {anchor} is not an anchor of this table (the date another kind of "
+            f"meeting cycle starts from); use one of {names}"
+        )
     n_text = match["n"]
     if op == "prev":
         if n_text is not None:
             raise ValueError(f"{text!r}: prev(A) takes no number")
-        return DateRule(op, cast(Anchor, match["anchor"]), 0)
+        return DateRule(op, anchor, 0)
     if n_text is None:
         raise ValueError(f"{text!r}: {op}(A, N) needs a number of days or months")
     n = int(n_text)
     limit, unit = (MAX_OFFSET_MONTHS, "months") if op == "months" else (MAX_OFFSET_DAYS, "days")
     if abs(n) > limit:
         raise ValueError(f"{text!r}: {n} is too far; use at most {limit} {unit} either way")
-    return DateRule(op, cast(Anchor, match["anchor"]), n)
+    return DateRule(op, anchor, n)
 
 
 @dataclass(frozen=True, slots=True)
