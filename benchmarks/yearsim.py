@@ -102,6 +102,9 @@ class YearOptions:
     # proposed meeting, not from DUE"); the code measures from DUE. Checked as its own kind.
     check_spec_horizon: bool = True
     sync_timeout_s: float = 300.0
+    # Stop after this many nights of the unshortened year (the once-only events stay on their
+    # nights): a prefix of a long run, to reproduce its night N quickly.
+    stop_after: int | None = None
     # (night index, kind): events that happen on that night whatever the dice say (a test's
     # guarantee that each kind is exercised); the kind must also be switched on.
     schedule: tuple[tuple[int, str], ...] = ()
@@ -529,7 +532,7 @@ class Year:
                 for i, kind in enumerate(ONCE)
                 if kind in self.o.events
             }
-            for n, night in enumerate(nights):
+            for n, night in enumerate(nights[: self.o.stop_after]):
                 self.forced = {k for i, k in self.o.schedule if i == n}
                 self.night(night, [k for k, d in once.items() if d == night])
             stats = sb.stats()

@@ -1,0 +1,28 @@
+"""Defects the simulated school year found (issue 8, `benchmarks/school_year.py`), each pinned
+on the smallest piece that shows it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from test_reconcile import NOW, desired, ops, scope, state_of
+
+from iepsched.core.reconcile import reconcile
+
+OLD = "old@example.org"
+
+
+def test_held_cycle_occurrence_left_in_the_old_mailbox_is_removed_after_a_hand_over() -> None:
+    """A held cycle's progress-monitoring occurrence moved to the new case manager: its old copy
+    is deleted even though the held cycle is not a current cycle and the student's next meeting
+    is not deliverable yet (seed 8, Z000127: 5 tasks in two To Do lists for the rest of the year).
+    """
+    pm = desired("S1/c0/progress_monitoring")
+    item = replace(pm, key=f"{pm.key}/1", milestone="progress_monitoring/1")
+    own = state_of(item)
+    old = state_of(item, mailbox=OLD, moving_from=OLD)
+    state = {own.row_id: own, old.row_id: old}
+    for active in ((), ("S1",)):  # next meeting outside the horizon, or inside it
+        actions = reconcile([item], state, scope(active=active, cycles=("S1/c1",)), now=NOW)
+        assert [(a.op, a.mailbox, a.moving_from) for a in actions] == [("delete", OLD, OLD)]
+    assert ops(reconcile([item], {own.row_id: own}, scope(active=()), now=NOW)) == []
