@@ -99,7 +99,9 @@ class YearOptions:
     latency_ms: int = 0
     once_at: float = 0.6  # fraction of the year at which the once-only events happen
     # SPEC §5: a proposed meeting is delivered once TODAY >= M - horizon ("measured from the
-    # proposed meeting, not from DUE"); the code measures from DUE. Checked as its own kind.
+    # proposed meeting, not from DUE"). A student with no meeting event at all then is its own
+    # kind (spec_horizon_not_met): `plan` places without free/busy, sync with it, so sync may
+    # have pushed the meeting past the horizon; switched off here, it is not checked.
     check_spec_horizon: bool = True
     sync_timeout_s: float = 300.0
     # Stop after this many nights of the unshortened year (the once-only events stay on their
@@ -925,27 +927,41 @@ class Year:
             sid = p["student_id"]
             at = [f for f in meetings.get(sid, []) if f.local_start() == p["meeting"]]
             others = sorted(f.local_start() for f in meetings.get(sid, []))
-            if booked or night >= due - horizon:
-                if len(at) != 1:
+            # SPEC §5: delivered once TODAY >= M - horizon, measured from the meeting, not from
+            # DUE (a late meeting placed in August for a May DUE is not in the calendar in April).
+            if (booked or night >= day - horizon) and len(at) != 1:
+                if booked or others:
                     self.violate(
                         night,
                         "meeting_not_at_planned_time",
                         f"{sid}: plan {p['meeting']} ({p['meeting_state']}), events at {others}",
                         subject=f"{sid} {p['meeting']}",
                     )
-            elif self.o.check_spec_horizon and night >= day - horizon and not at:
-                self.violate(
-                    night,
-                    "spec_horizon_not_met",
-                    f"{sid}: meeting {p['meeting']} within {HORIZON_DAYS} days, due {due}, "
-                    "not delivered",
-                    subject=sid,
-                )
+                elif self.o.check_spec_horizon:
+                    self.violate(
+                        night,
+                        "spec_horizon_not_met",
+                        f"{sid}: meeting {p['meeting']} within {HORIZON_DAYS} days, due {due}, "
+                        "not delivered",
+                        subject=sid,
+                    )
             future = [f for f in meetings.get(sid, []) if f.local_start()[:10] >= night.isoformat()]
             if len(future) > 1:
                 self.violate(
                     night, "extra_future_meeting", f"{sid}: {len(future)} future meetings", sid
                 )
+
+        # No meeting stays on a day its school's calendar now closes (a snow day on a booked
+        # meeting's day): it is moved, whatever the plan does with it. A person's move is theirs.
+        closed = {c: self.d.closed_days(c) for c in set(self.d.building_calendar.values())}
+        building = {r["student_id"]: r["building"] for r in self.d.rows}
+        for sid, events in sorted(meetings.items()):
+            calendar = self.d.building_calendar.get(building.get(sid, ""))
+            for f in events:
+                day = dt.date.fromisoformat(f.local_start()[:10])
+                mine = f.key not in self.moved
+                if mine and calendar and day >= night and day in closed[calendar]:
+                    self.violate(night, "meeting_on_closed_day", f"{f.key}: {day}", f.key)
 
         # People win: a moved meeting stays where the person put it; a deleted task stays deleted.
         for key, where in sorted(self.moved.items()):
