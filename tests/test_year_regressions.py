@@ -3,10 +3,16 @@ on the smallest piece that shows it."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from dataclasses import replace
 
+import pytest
+from test_items import options, plans
 from test_reconcile import CM, NOW, desired, ops, scope, state_of
 
+from iepsched.core.items import deliverable, desired_items
+from iepsched.core.model import PlanWarning
 from iepsched.core.reconcile import reconcile
 from iepsched.core.recovery import mass_losses
 from iepsched.core.remote import RemoteTask, Snapshot
@@ -40,3 +46,18 @@ def test_a_wiped_mailbox_is_a_mass_loss_though_another_mailbox_shows_one_of_its_
     snap = Snapshot(tasks={rows[0].key: other_copy}, mailboxes=frozenset({CM, OLD}))
     (loss,) = mass_losses(state, snap, limit=100_000)
     assert loss.mailbox == CM and set(loss.rows) >= {st.row_id for st in rows[1:]}
+
+
+@pytest.mark.parametrize("why", ["booked_day_closed", "booked_after_due"])
+def test_a_booked_meeting_that_must_move_is_moved_even_beyond_the_horizon(why: str) -> None:
+    """A booked meeting on a day now closed (a snow day) or after a corrected DUE is moved at
+    once, even when its new slot is more than the horizon away (after the summer): left alone,
+    it stayed on the snow day and counted as held the next morning (seed 8, 2027-04-29)."""
+    p = next(p for p in plans() if p.student_id == "S1002")
+    assert p.meeting is not None and p.meeting.state == "proposed"
+    early = dataclasses.replace(p, today=p.meeting.date - dt.timedelta(days=61))
+    assert not deliverable(early, 60)
+    moving = dataclasses.replace(early, warnings=(*early.warnings, PlanWarning(why, "moved")))
+    assert deliverable(moving, 60)
+    meetings = [d for d in desired_items([moving], options()) if d.milestone == "meeting"]
+    assert [d.start for d in meetings] == [p.meeting.start]
