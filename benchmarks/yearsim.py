@@ -75,10 +75,8 @@ ROSTER_TROUBLE = ("truncated_roster", "bad_row", "unbalanced_quote", "cp1252_ros
 NETWORK_TROUBLE = ("storm_429", "faults_503", "dropped")
 ONCE = ("state_lost", "mailbox_wiped")
 # Known product defects being fixed by other work (issue 8): reported, not expected to pass today.
-KNOWN_DEFECTS = {
-    "mailbox_wiped": "issue 8 item 3: a wiped mailbox is recorded as deleted by people",
-    "state_lost": "issue 8 item 4: a lost state file loses the contact log",
-}
+# (Items 3 and 4 of issue 8, a wiped mailbox and a lost state file, are fixed and proven.)
+KNOWN_DEFECTS: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
