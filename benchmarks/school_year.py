@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-case-manager", type=int, default=25)
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--nights", type=int, default=None, help="stop after N school nights")
+    parser.add_argument(
+        "--stop-after", type=int, default=None, help="stop after N nights of the whole year"
+    )
     parser.add_argument("--first-night", default="2026-08-13")
     parser.add_argument("--last-night", default="2027-06-04")
     parser.add_argument("--rate", type=float, default=1.0, help="scales every event probability")
@@ -48,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         first_night=dt.date.fromisoformat(args.first_night),
         last_night=dt.date.fromisoformat(args.last_night),
         max_nights=args.nights,
+        stop_after=args.stop_after,
         events=parse_events(args.only, args.off),
         rate=args.rate,
         fault_rate=args.fault_rate,

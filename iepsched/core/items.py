@@ -90,6 +90,11 @@ def subject(template: str, plan: StudentPlan, title: str) -> str:
     )
 
 
+# A booked meeting the plan had to place again (ladder.keep_booked): its event is moved at once,
+# wherever the new slot is, or it would stay on a snow day and count as held.
+MUST_MOVE = frozenset({"booked_day_closed", "booked_after_due"})
+
+
 def deliverable(plan: StudentPlan, horizon_days: int) -> bool:
     """Whether a plan is delivered yet: a meeting exists and is booked, or the proposed meeting
     is within the horizon (SPEC §5: TODAY >= M - horizon, measured from the meeting, not DUE —
@@ -102,6 +107,8 @@ def deliverable(plan: StudentPlan, horizon_days: int) -> bool:
         )
     if meeting.state != "proposed":
         return True
+    if any(w.code in MUST_MOVE for w in plan.warnings):
+        return True  # its event is in Outlook on a day that no longer stands: moved now
     return plan.today >= meeting.date - dt.timedelta(days=horizon_days)
 
 

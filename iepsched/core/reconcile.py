@@ -377,12 +377,15 @@ def _for_unwanted(st: ItemState, scope: Scope, now: dt.datetime) -> Action | Non
     sid = st.student_id
     if sid in scope.protected:
         return None
-    if f"{sid}/{st.cycle_id}" not in scope.current_cycles and sid not in scope.exited:
+    # The old copy of a handed-over item goes whatever its cycle: its new copy was created.
+    moving = st.moving_from is not None
+    current = f"{sid}/{st.cycle_id}" in scope.current_cycles
+    if not moving and not current and sid not in scope.exited:
         return None  # an older (held) cycle's items stay until done
-    if sid not in scope.exited and sid not in scope.active:
+    if not moving and sid not in scope.exited and sid not in scope.active:
         return None  # not deliverable now (e.g. the due date moved past the horizon): keep
     kind = st.kind
-    if st.moving_from is not None:
+    if moving:
         reason = "moved to the new case manager"
     elif sid in scope.exited:
         reason = "student exited"
@@ -404,7 +407,7 @@ def _for_unwanted(st: ItemState, scope: Scope, now: dt.datetime) -> Action | Non
             moving_from=st.moving_from,
             before=st.start,
         )
-    if sid in scope.exited or sid in scope.active:
+    if moving or sid in scope.exited or sid in scope.active:
         return Action(
             "delete",
             st.key,

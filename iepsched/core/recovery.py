@@ -19,7 +19,7 @@ from typing import Final
 
 from .model import Cycle, ItemKind, ItemState, Student, Track
 from .reconcile import CANCELLED, DELETED, LIVE, PENDING
-from .remote import DesiredItem, RemoteTask, Snapshot
+from .remote import DesiredItem, RemoteEvent, RemoteTask, Snapshot
 
 # "All of a mailbox's items vanished" is a mass loss only from this many items up: a case
 # manager deleting the one or two items left in their mailbox is a person's edit.
@@ -50,14 +50,28 @@ def _vanished(st: ItemState, snapshot: Snapshot) -> bool:
     return st.key not in snapshot.tasks
 
 
+def _elsewhere(st: ItemState, snapshot: Snapshot) -> bool:
+    """The snapshot shows the key in another mailbox (the other copy of a hand-over): it holds
+    one copy per key, so whether this mailbox still has its own is not known from it."""
+    found: RemoteEvent | RemoteTask | None = (
+        snapshot.events.get(st.key)
+        if st.kind in ("event", "calendar_item")
+        else snapshot.tasks.get(st.key)
+    )
+    return found is not None and found.mailbox != st.mailbox
+
+
 def mass_losses(
     state: Mapping[str, ItemState], snapshot: Snapshot, *, limit: int
 ) -> list[MassLoss]:
     """Mailboxes (among those read) where all of the state's live items, or more than `limit`,
-    vanished since the last run: a loss to stop at, not people's deletions to record."""
+    vanished since the last run: a loss to stop at, not people's deletions to record. Items
+    whose key the snapshot shows in another mailbox are left out of the count: one such key
+    must not make a wiped mailbox look as if something were left."""
     known: dict[str, list[ItemState]] = {}
     for st in state.values():
-        if st.state == LIVE and st.moving_from is None and st.mailbox in snapshot.mailboxes:
+        read = st.mailbox in snapshot.mailboxes
+        if st.state == LIVE and st.moving_from is None and read and not _elsewhere(st, snapshot):
             known.setdefault(st.mailbox, []).append(st)
     losses = []
     for mailbox, rows in sorted(known.items()):
