@@ -120,3 +120,36 @@ def test_meetings_are_delivered_within_the_horizon_of_the_meeting(tmp_path: Path
     """A proposed meeting within 60 days is in the calendar (SPEC §5), even if DUE is later."""
     report = short_year(tmp_path, events=frozenset(), max_nights=3, check_spec_horizon=True)
     assert problems(report) == []
+
+
+def test_a_slot_free_busy_shows_taken_is_not_a_horizon_violation(tmp_path: Path) -> None:
+    """The year's horizon check excuses a student only when free/busy shows a required person
+    busy at `plan`'s slot (sync, which sees free/busy, then rightly placed the meeting later)."""
+    from types import SimpleNamespace
+
+    from iepsched.sandbox import GraphSandbox
+    from yearsim import Person, Year
+
+    row = {
+        "student_id": "Z1",
+        "case_manager_email": "cm@pv.example.org",
+        "lea_email": "lea@pv.example.org",
+        "gen_ed_emails": "t1@pv.example.org;t2@pv.example.org",
+    }
+    with GraphSandbox(seed=1) as sb:
+        sb.start(port=0)
+        year = Year(tmp_path, YearOptions())
+        year.sb = sb
+        year.d = SimpleNamespace(rows=[row])  # type: ignore[assignment]
+        assert not year.taken_for_sync("Z1", "2027-05-14 07:45")
+        Person(sb).call(
+            "POST",
+            "/users/t2%40pv.example.org/events",
+            {
+                "subject": "Someone else's meeting",
+                "start": {"dateTime": "2027-05-14T07:30:00", "timeZone": "America/Chicago"},
+                "end": {"dateTime": "2027-05-14T08:30:00", "timeZone": "America/Chicago"},
+            },
+        )
+        assert year.taken_for_sync("Z1", "2027-05-14 07:45")
+        assert not year.taken_for_sync("Z1", "2027-05-14 15:30")
