@@ -127,8 +127,9 @@ def test_a_slot_free_busy_shows_taken_is_not_a_horizon_violation(tmp_path: Path)
     busy at `plan`'s slot (sync, which sees free/busy, then rightly placed the meeting later)."""
     from types import SimpleNamespace
 
-    from iepsched.sandbox import GraphSandbox
     from yearsim import Person, Year
+
+    from iepsched.sandbox import GraphSandbox
 
     row = {
         "student_id": "Z1",
