@@ -27,7 +27,7 @@ def run(*args: str) -> tuple[int, str]:
 def test_config_check_sample() -> None:
     """The sample district checks clean, with the one-line summary."""
     code, out = run("config", "check")
-    assert (code, out) == (0, "config OK: 48 students (2 exited), 2 calendars, 0 rows skipped\n")
+    assert (code, out) == (0, "config OK: 51 students (2 exited), 2 calendars, 0 rows skipped\n")
 
 
 def test_config_check_reports_everything(tmp_path: Path) -> None:

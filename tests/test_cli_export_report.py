@@ -32,7 +32,7 @@ def test_export_preview_writes_parsable_files_per_case_manager(
     printed = [Path(line) for line in result.stdout.splitlines()]
     assert sorted(printed) == sorted(out.iterdir())
     assert len(printed) == 7
-    assert "wrote 7 files for 46 students" in result.stderr
+    assert "wrote 7 files for 49 students" in result.stderr
     assert "preview: no sync state" in result.stderr
     assert not state_file(sample_config).exists()
     for path in printed:
@@ -131,15 +131,16 @@ def test_report_writes_html_and_csvs(sample_config: Path, tmp_path: Path) -> Non
         f"wrote {contacts}",
     ]
     assert (
-        "46 students as of 2026-11-30: 3 overdue, 1 infeasible, 1 unplanned, 8 at_risk, 33 on_track"
+        "49 students as of 2026-11-30: "
+        "2 overdue, 1 infeasible, 1 unplanned, 13 at_risk, 32 on_track"
     ) in result.stderr
     checker = _Checker()
     checker.feed(html.read_text("utf-8"))
-    assert checker.tags.count("article") == 46
+    assert checker.tags.count("article") == 49
     assert "S1001" in html.read_text("utf-8")
     rows = list(csv.reader(io.StringIO(compliance.read_text("utf-8-sig"), newline="")))
     assert rows[0] == list(COMPLIANCE_COLUMNS)
-    assert {r[0] for r in rows[1:]} == {f"S{n}" for n in range(1001, 1049)} - {"S1012", "S1043"}
+    assert {r[0] for r in rows[1:]} == {f"S{n}" for n in range(1001, 1052)} - {"S1012", "S1043"}
     logged = list(csv.reader(io.StringIO(contacts.read_text("utf-8-sig"), newline="")))
     assert [r[0] for r in logged[1:]] == ["S1001"]
 

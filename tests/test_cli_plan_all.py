@@ -13,7 +13,20 @@ from cli_helpers import SAMPLE, TODAY, cli
 
 STATUS_ORDER = ["overdue", "infeasible", "unplanned", "at_risk", "on_track"]
 COLUMNS = ["student", "type", "due", "meeting", "state", "status", "next", "milestone", "date"]
-ACTIVE = sorted({f"S{n}" for n in range(1001, 1049)} - {"S1012", "S1043"})  # two have exited
+ACTIVE = sorted({f"S{n}" for n in range(1001, 1052)} - {"S1012", "S1043"})  # two have exited
+# SPEC §3.6: one row per open cycle. At TODAY the 49 active students have 49 first cycles (46
+# annual, S1049/S1050 eligibility, S1051 initial IEP) and 16 more: 14 reevaluations (combined or
+# separate, each its own row) and the transfers of S1047 and S1048, who also have an annual cycle.
+ROWS = 49 + 16
+# The table's type column (8 wide) for each JSON cycle_type.
+SHORT = {
+    "annual": "annual",
+    "eligibility": "elig",
+    "initial_iep": "initial",
+    "amendment": "amend",
+    "reevaluation": "reeval",
+    "transfer": "transfer",
+}
 ROW_FIELDS = [
     "student_id",
     "due_date",
@@ -53,23 +66,29 @@ def is_sorted_by_status(rows: list[dict[str, Any]]) -> bool:
     return keys == sorted(keys)
 
 
-def test_table_has_a_header_a_rule_a_row_per_student_and_a_summary() -> None:
-    """The table: header, a rule as wide, one row per active student, then the status counts."""
+def test_table_has_a_header_a_rule_a_row_per_cycle_and_a_summary() -> None:
+    """The table: header, a rule as wide, one row per open cycle of every active student, then
+    the students by status and the other open cycles by type."""
     lines = plan_all().splitlines()
     assert lines[0].split() == COLUMNS
     assert lines[1] == "-" * len(lines[0])
-    assert sorted(table_ids("\n".join(lines))) == ACTIVE
-    assert lines[-2] == ""
-    assert lines[-1] == "46 students: 8 at_risk, 1 infeasible, 33 on_track, 3 overdue, 1 unplanned"
+    ids = table_ids("\n".join(lines))
+    assert sorted(set(ids)) == ACTIVE and len(ids) == ROWS
+    assert lines[-3] == ""
+    assert lines[-2] == "49 students: 13 at_risk, 1 infeasible, 32 on_track, 2 overdue, 1 unplanned"
+    assert lines[-1] == "16 more open cycles: 14 reeval, 2 transfer"
 
 
 def test_table_rows_agree_with_the_json() -> None:
-    """Each table row shows the same due date, meeting, state, status and next milestone."""
-    by_id = {r["student_id"]: r for r in json_rows()}
+    """Each table row shows the same cycle type, due date, meeting, state, status and next
+    milestone as the JSON row in the same place (the two share the sort)."""
+    rows = json_rows()
     lines = plan_all().splitlines()
-    for line in lines[2 : lines.index("")]:
-        row = by_id[line[:10].strip()]
-        assert line[11:19].strip() == "annual" == row["cycle_type"]
+    table = lines[2 : lines.index("")]
+    assert len(table) == len(rows) == ROWS
+    for line, row in zip(table, rows, strict=True):
+        assert line[:10].strip() == row["student_id"]
+        assert line[11:19].strip() == SHORT[row["cycle_type"]]
         assert line[20:30] == row["due_date"]
         assert line[31:47].strip() == (row["meeting"] or "—")
         assert line[48:56].strip() == (row["meeting_state"] or "—")
@@ -106,7 +125,7 @@ def test_sort_status_puts_the_students_needing_action_first() -> None:
     """--sort status: overdue, infeasible, unplanned, at_risk, on_track; by due date within."""
     rows = json_rows("--sort", "status")
     assert is_sorted_by_status(rows)
-    assert [r["status"] for r in rows[:5]] == ["overdue"] * 3 + ["infeasible", "unplanned"]
+    assert [r["status"] for r in rows[:4]] == ["overdue"] * 2 + ["infeasible", "unplanned"]
     assert [r["student_id"] for r in rows[:2]] == ["S1036", "S1005"]  # due 11-16, then 11-20
     assert rows[-1]["status"] == "on_track"
 
@@ -121,8 +140,18 @@ def test_sort_due_is_by_due_date_then_id() -> None:
 
 
 def test_sort_id_is_by_student_id() -> None:
-    """--sort id: the roster's ids in order."""
-    assert [r["student_id"] for r in json_rows("--sort", "id")] == ACTIVE
+    """--sort id: the roster's ids in order, a student's cycles together (first the one `plan`
+    shows at the top: the annual review, or the only cycle)."""
+    rows = json_rows("--sort", "id")
+    ids = [r["student_id"] for r in rows]
+    assert ids == sorted(ids) and list(dict.fromkeys(ids)) == ACTIVE and len(ids) == ROWS
+    firsts = {r["student_id"]: r["cycle_type"] for r in reversed(rows)}
+    assert firsts["S1047"] == firsts["S1048"] == "annual"  # the transfer comes after it
+    assert (firsts["S1049"], firsts["S1050"], firsts["S1051"]) == (
+        "eligibility",
+        "eligibility",
+        "initial_iep",
+    )
 
 
 @pytest.mark.parametrize("order", ["status", "due", "id"])
@@ -132,7 +161,7 @@ def test_every_format_honours_the_sort(order: str) -> None:
     rows = list(csv.DictReader(io.StringIO(plan_all("--format", "csv", "--sort", order))))
     assert [r["student_id"] for r in rows] == from_json
     assert table_ids(plan_all("--sort", order)) == from_json
-    assert sorted(from_json) == ACTIVE
+    assert sorted(set(from_json)) == ACTIVE and len(from_json) == ROWS
 
 
 def test_unknown_sort_is_a_usage_error() -> None:
@@ -185,7 +214,13 @@ def test_caseload_names_match_case_insensitively_and_combine() -> None:
 def test_caseload_table_names_the_caseload_in_its_count_line() -> None:
     """The table's count line says whose caseload it counts; the filter implies --all."""
     out = cli(SAMPLE, "plan", "--building", "Bluestem High", "--today", TODAY).stdout
-    assert out.splitlines()[-1].startswith(f"{len(table_ids(out))} students of Bluestem High: ")
+    ids = table_ids(out)
+    lines = out.splitlines()
+    count, *more = lines[lines.index("") + 1 :]
+    assert count.startswith(f"{len(set(ids))} students of Bluestem High: ")
+    # The caseload's other cycles (its reevaluations) are counted on their own line.
+    others = len(ids) - len(set(ids))
+    assert more == [f"{others} more open cycles: {others} reeval"]
 
 
 @pytest.mark.parametrize(

@@ -176,7 +176,9 @@ def test_cli_plan_all_and_plan_show_the_other_cycle(monkeypatch: pytest.MonkeyPa
     out = cli(SAMPLE, "plan", "--all", "--today", CLI_TODAY, "--sort", "id").stdout
     lines = out.splitlines()
     assert [line.split()[:2] for line in lines[2:4]] == [["S1001", "annual"], ["S1001", "elig"]]
-    assert lines[-1] == "1 more open cycles: 1 elig"
+    # The elig replaces S1001's reevaluation; the sample's 13 other reevaluations and the
+    # transfers of S1047 and S1048 are counted with it (SPEC §3.6: every open cycle).
+    assert lines[-1] == "16 more open cycles: 1 elig, 13 reeval, 2 transfer"
     assert max(len(line) for line in lines) <= 100
     shown = cli(SAMPLE, "plan", "S1001", "--today", CLI_TODAY).stdout
     assert "== eligibility / initial evaluation: due 2027-01-12" in shown

@@ -1,8 +1,9 @@
 """`iepsched demo`, run as `make demo` runs it, keeps the promises its output makes.
 
 The demo syncs the sample district into the loopback Graph sandbox, plays a case manager who
-moves a meeting and completes two parent-contact tasks, and syncs twice more. Each test runs it
-on a private copy of config/, so nothing is written into the repository.
+moves a meeting and completes two parent-contact tasks and a teacher who asks for an amendment
+meeting (SPEC §3.6), syncs twice more, writes that meeting's notice and counts the cycles by
+type. Each test runs it on a private copy of config/, so nothing is written into the repository.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import datetime as dt
 import os
 import re
 import shlex
+import stat
 import subprocess
 import sys
 from collections import Counter
@@ -34,13 +36,15 @@ def make_demo_command() -> list[str]:
 
 
 def sections(out: str) -> dict[str, list[str]]:
-    """The demo's output split at its numbered headings ("1." to "4.") and the action list."""
+    """The demo's output split at its numbered headings ("1." to "4."), the cycles by type and
+    the action list."""
     found: dict[str, list[str]] = {"head": []}
     current = found["head"]
+    named = {"Students who need action:": "action", "Open cycles by type (SPEC §3.6):": "types"}
     for line in out.splitlines():
         heading = re.match(r"(\d)\. ", line)
-        if heading or line == "Students who need action:":
-            current = found.setdefault(heading.group(1) if heading else "action", [])
+        if heading or line in named:
+            current = found.setdefault(heading.group(1) if heading else named[line], [])
         current.append(line)
     return found
 
@@ -88,7 +92,7 @@ def test_demo_exits_0_and_tells_its_story(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     parts = sections(done.stdout)
-    assert {"1", "2", "3", "4", "action"} <= set(parts)
+    assert {"1", "2", "3", "4", "types", "action"} <= set(parts)
     assert parts["head"][0] == (
         "iepsched demo — Prairie Valley Special Education Cooperative (fictional), "
         f"night of {TODAY}"
@@ -144,6 +148,57 @@ def test_last_sync_writes_nothing(demo_run: tuple[Path, subprocess.CompletedProc
     assert writes(third) == 0
 
 
+def test_amendment_is_requested_booked_and_noticed(
+    demo_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    """A teacher's amendment request is logged as `meeting request` logs it, the second sync
+    books its meeting, and its notice (Spanish family) is written where the demo says."""
+    _, done = demo_run
+    parts = sections(done.stdout)
+    (request,) = [line for line in parts["2"] if "meeting request:" in line]
+    assert re.fullmatch(
+        r"   meeting request: requested: amendment [0-9a-f]{8} for S1017 on 2026-11-30, "
+        r"due 2026-12-30",
+        request,
+    )
+    assert "reading goal" not in done.stdout  # the reason stays in the log, like a contact's
+    assert counts(parts["3"])["created"] >= 1  # the amendment's meeting and tasks
+    assert any(
+        re.fullmatch(
+            r"   the amendment meeting of S1017 is booked on 2026-12-\d\d \d\d:\d\d; .*", x
+        )
+        for x in parts["4"]
+    )
+    (written,) = [x for x in parts["4"] if "S1017-amendment-notice.html: " in x]
+    assert "(IEP amendment), es, to the parents" in written
+    assert "removed at the end: --state DIR keeps it" in "\n".join(parts["4"])
+
+
+def test_summary_counts_every_meeting_type(
+    demo_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    """The summary has a line per cycle type of SPEC §3.6, each with open cycles in the sample."""
+    _, done = demo_run
+    lines = sections(done.stdout)["types"][1:]
+    found = {}
+    for line in lines:
+        match = re.fullmatch(r"  (.+): (\d+) open, (\d+) meetings? booked(, .*)?", line)
+        if match:
+            found[match[1]] = (int(match[2]), int(match[3]))
+    assert list(found) == [
+        "annual review",
+        "eligibility / initial evaluation",
+        "initial IEP",
+        "IEP amendment",
+        "reevaluation",
+        "transfer IEP",
+    ]
+    assert all(n > 0 for n, _ in found.values())
+    assert found["IEP amendment"] == (1, 1)
+    assert found["initial IEP"] == (1, 1) and found["transfer IEP"] == (2, 2)
+    assert "  reevaluation: 14 open, 0 meetings booked, 3 held at the annual review" in lines
+
+
 def test_demo_leaves_no_state_behind(
     demo_run: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
@@ -177,6 +232,24 @@ def test_demo_state_records_the_story(sample_config: Path, tmp_path: Path) -> No
         runs = store.runs()
         assert [r.exit_code for r in runs] == [0, 0, 0]
         assert runs[0].counts == {} and runs[-1].counts.keys() == {"created"}
+        # The amendment: one request in the log, one meeting booked once (SPEC §3.6).
+        (request,) = store.meeting_requests()
+        assert (request.student_id, request.type, request.requested_by) == (
+            "S1017",
+            "amendment",
+            "teacher",
+        )
+        meetings = [
+            key
+            for key, item in items.items()
+            if item.kind == "event" and key.startswith("S1017/amendment-")
+        ]
+        assert meetings == ["S1017/amendment-2026-11-30/meeting"]
+        assert items[meetings[0]].remote_id
+    notice = tmp_path / "state" / "notices" / "S1017-amendment-notice.html"
+    assert f"{notice}: S1017 meeting " in result.stdout
+    assert "Aviso de reunión" in notice.read_text(encoding="utf-8")  # the family reads Spanish
+    assert stat.S_IMODE(notice.stat().st_mode) == 0o600
 
 
 def test_demo_contacts_are_dated_on_the_simulated_night(

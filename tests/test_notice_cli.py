@@ -258,29 +258,38 @@ def test_meeting_not_placed_exits_2(sample_config: Path, tmp_path: Path) -> None
 
 
 def _meetings_within(config: Path, days: int) -> list[str]:
-    """From `plan --all --format json`: ids whose meeting is after TODAY and within `days`."""
+    """From `plan --all --format json`: the student id of each meeting after TODAY and within
+    `days`, once per meeting (a reevaluation held at the annual meeting shares its meeting)."""
     import datetime as dt
 
     rows = json.loads(cli(config, "plan", "--all", "--format", "json", "--today", TODAY).stdout)
     first = dt.date.fromisoformat(TODAY)
-    return sorted(
-        r["student_id"]
+    meetings = {
+        (r["student_id"], r["meeting"])
         for r in rows
         if r["meeting"] and 0 < (dt.date.fromisoformat(r["meeting"][:10]) - first).days <= days
-    )
+    }
+    return sorted(sid for sid, _ in meetings)
 
 
 def test_all_writes_one_private_file_per_meeting_of_the_next_days(
     sample_config: Path, tmp_path: Path
 ) -> None:
-    """--all --days 14 writes exactly the meetings after today and within 14 days, by id."""
+    """--all --days 14 writes exactly the meetings after today and within 14 days, one file per
+    meeting named by id (and the cycle type, but for the annual review)."""
     out = tmp_path / "notices"
     result = notice(sample_config, "--all", "--days", "14", "--out", str(out))
     assert result.exit_code == 0, result.output
-    expected = ["S1001", "S1005", "S1010", "S1014", "S1022", "S1030", "S1036", "S1040"]
-    assert _meetings_within(sample_config, 14) == expected
+    # S1022's reevaluation is held at its annual meeting: one meeting, one notice.
+    annual = ["S1001", "S1005", "S1014", "S1022", "S1030", "S1036", "S1040"]
+    other = {"S1047": "transfer", "S1048": "transfer", "S1050": "eligibility"}
+    other |= {"S1051": "initial_iep"}
+    assert _meetings_within(sample_config, 14) == sorted(annual + list(other))
     files = sorted(p.name for p in out.iterdir())
-    assert files == [f"{sid}-notice.html" for sid in expected]
+    assert files == sorted(
+        [f"{sid}-notice.html" for sid in annual]
+        + [f"{sid}-{kind}-notice.html" for sid, kind in other.items()]
+    )
     assert all(stat.S_IMODE((out / f).stat().st_mode) == 0o600 for f in files)
     written = sorted(line.split(": ")[0] for line in result.stdout.splitlines())
     assert written == [str(out / name) for name in files]  # one summary line per file

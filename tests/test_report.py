@@ -132,30 +132,44 @@ def test_status_counts_match_the_plan() -> None:
     """The summary shows one count per status, equal to the plan's."""
     cards = section(sample_doc(), "summary").find_all("li", cls="count")
     shown = {c.find("span", cls="what").text(): int(c.find("span", cls="n").text()) for c in cards}
-    assert shown == {"Overdue": 3, "Infeasible": 1, "Unplanned": 1, "At risk": 8, "On track": 33}
-    assert sum(shown.values()) == len(sample().plans) == 46
+    assert shown == {"Overdue": 2, "Infeasible": 1, "Unplanned": 1, "At risk": 13, "On track": 32}
+    assert sum(shown.values()) == len(sample().plans) == 49
 
 
-def test_attention_lists_every_flagged_student_with_warning_and_action() -> None:
-    """Every overdue, infeasible, unplanned and at-risk student is listed, most urgent first,
-    with all of their warnings and the next action."""
+def test_attention_lists_every_flagged_cycle_with_warning_and_action() -> None:
+    """Every overdue, infeasible, unplanned and at-risk cycle (SPEC §3.6: each open cycle has
+    its own status; a student with one cycle is flagged by the student's status) is listed,
+    most urgent first, with all of its warnings and its next action."""
     rows = section(sample_doc(), "attention").find("tbody").find_all("tr")
-    flagged = {p.student_id: p for p in sample().plans if p.status != "on_track"}
-    ids = [r.find("a").text() for r in rows]
-    assert sorted(ids) == sorted(flagged)
-    assert [r.attrs["data-status"] for r in rows][:5] == [
-        "overdue",
-        "overdue",
-        "overdue",
-        "infeasible",
-        "unplanned",
-    ]
+    flagged = {
+        (p.student_id, c.due_date.isoformat()): dataclasses.replace(c, status=c.own_status)
+        for p in sample().plans
+        for c in p.cycles
+        if (c.own_status if p.others else c.status) != "on_track"
+    }
+
+    def key(row: Node) -> tuple[str, str]:
+        due = re.search(r"due\s(\d{4}-\d\d-\d\d)", row.find_all("td")[2].text())
+        assert due is not None
+        return row.find("a").text(), due[1]
+
+    assert sorted(key(r) for r in rows) == sorted(flagged)
+    # A student's separate and combined reevaluations are rows of their own (S1001: separate,
+    # S1022 and S1028: at the annual meeting); S1047's transfer is, not its on-track annual.
+    assert {("S1001", "2027-03-02"), ("S1022", "2027-02-08"), ("S1028", "2027-01-25")} <= set(
+        flagged
+    )
+    assert ("S1047", "2026-12-16") in flagged and ("S1047", "2027-04-12") not in flagged
+    statuses = [r.attrs["data-status"] for r in rows]
+    assert statuses[:4] == ["overdue", "overdue", "infeasible", "unplanned"]
+    assert set(statuses[4:]) == {"at_risk"}
     for row in rows:
-        plan = flagged[row.find("a").text()]
+        cycle = flagged[key(row)]
         warnings = [li.text() for li in row.find("ul", cls="warnings").find_all("li")]
-        assert warnings == list(plan.warning_texts)
-        assert row.find("td", cls="action").text() == next_action(plan)
-        assert plan.student.first_name not in row.text()  # names only in timeline headings
+        # A reevaluation held at the annual meeting keeps its warnings on the annual row: "—".
+        assert warnings == (list(cycle.warning_texts) or ["—"])
+        assert row.find("td", cls="action").text() == next_action(cycle)
+        assert cycle.student.first_name not in row.text()  # names only in timeline headings
 
 
 def test_next_actions_by_status() -> None:
@@ -196,12 +210,22 @@ def test_next_action_when_only_due_soon_steps_are_open() -> None:
 
 
 def test_month_calendar_has_one_table_per_month() -> None:
-    """Meetings sit in one calendar table per month, from the first meeting to the last."""
+    """Meetings sit in one calendar table per month, from the first meeting to the last; every
+    cycle's meeting is there once (a reevaluation held at the annual meeting is that meeting)."""
     tables = section(sample_doc(), "calendar").find_all("table", cls="month")
     captions = [t.find("caption").text().split(" — ")[0] for t in tables]
-    assert captions[0] == "December 2026" and captions[-1] == "October 2027"
-    assert len(captions) == 11
-    meetings = [p for p in sample().plans if p.meeting is not None]
+    # The last meeting is S1046's separate reevaluation (DUE 2028-04-25): 17 months.
+    assert captions[0] == "December 2026" and captions[-1] == "April 2028"
+    assert len(captions) == 17
+    meetings = {
+        (p.student_id, c.meeting.start)
+        for p in sample().plans
+        for c in p.cycles
+        if c.meeting is not None
+    }
+    # 48 students' first cycles meet (S1020 is unplanned), and 13 of the 16 other cycles meet
+    # apart (S1016's, S1022's and S1028's reevaluations are held at the annual meeting).
+    assert len(meetings) == 48 + 13
     entries = [li for t in tables for li in t.find_all("li", cls="mtg")]
     assert len(entries) == len(meetings)
     december = tables[0]
@@ -220,7 +244,7 @@ def test_timelines_show_every_student_with_milestones() -> None:
     """Each student has a timeline: name in the heading, every milestone with date and status."""
     doc = sample_doc()
     articles = section(doc, "timelines").find_all("article", cls="student")
-    assert len(articles) == 46
+    assert len(articles) == 49
     plan = sample().by_id["S1001"]
     article = doc.find("article", id="s-S1001")
     assert "Maya Thornbury" in article.find("h3").text()
@@ -429,13 +453,14 @@ def compact(plan: DistrictPlan, **kw: object) -> str:
 
 
 def rebuilt_rows(text: str) -> dict[str, list[str]]:
-    """Each student's timeline rows as the script builds them: row markup picked by index."""
+    """Each student's timeline rows as the script builds them: row markup picked by index, one
+    timeline per open cycle (SPEC §3.6), in the article's order."""
     doc = parse(text)
     listed = json.loads(doc.find("script", id="tl-rows").text())
     out = {}
     for article in doc.find_all("article", cls="student"):
         details = article.find_all("details", cls="tl")
-        indexes = details[0].attrs["data-r"].split() if details else []
+        indexes = [i for d in details for i in d.attrs["data-r"].split()]
         out[article.attrs["id"]] = [listed[int(i, 36)] for i in indexes]
     return out
 
@@ -446,7 +471,7 @@ def test_compact_timelines_rebuild_exactly_the_inline_rows() -> None:
     inline = sample_html()
     text = compact(sample())
     tbodies = re.findall(r'<article[^>]* id="(s-\w+)".*?</article>', inline)
-    assert len(tbodies) == 46
+    assert len(tbodies) == 49
     rebuilt = rebuilt_rows(text)
     for match in re.finditer(r'<article[^>]* id="(s-\w+)"(.*?)</article>', inline):
         rows = re.findall(r"<tr class=\"ms-.*?</tr>", match[2])
@@ -460,7 +485,7 @@ def test_compact_report_keeps_headings_filters_and_contacts() -> None:
     filter attributes; the page still loads nothing from anywhere."""
     doc = parse(compact(sample()))
     articles = section(doc, "timelines").find_all("article", cls="student")
-    assert len(articles) == 46
+    assert len(articles) == 49
     article = doc.find("article", id="s-S1001")
     assert "Maya Thornbury" in article.find("h3").text()
     assert article.find("details", cls="tl").find("summary").text().startswith("Timeline: ")

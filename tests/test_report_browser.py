@@ -87,7 +87,7 @@ def test_print_to_pdf(chromium: str, report_file: Path, tmp_path: Path) -> None:
     assert data.startswith(b"%PDF-")
     assert len(data) > 50_000
     pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data))
-    assert pages >= 10  # 46 timelines cannot fit on a few pages
+    assert pages >= 10  # 49 timelines cannot fit on a few pages
     ARTIFACTS.mkdir(exist_ok=True)
     shutil.copy(pdf, ARTIFACTS / "report-print.pdf")
 
@@ -95,11 +95,11 @@ def test_print_to_pdf(chromium: str, report_file: Path, tmp_path: Path) -> None:
 def test_filters_run_in_the_browser(chromium: str, report_file: Path, tmp_path: Path) -> None:
     """The inline script runs: the filter bar appears and ?status=at_risk hides everyone else."""
     everyone = render(chromium, tmp_path / "p1", "--dump-dom", report_file.as_uri()).stdout
-    assert '<span id="f-count" aria-live="polite">46 of 46 students shown</span>' in everyone
+    assert '<span id="f-count" aria-live="polite">49 of 49 students shown</span>' in everyone
     assert '<section id="filters" class="filters" aria-label="Filters">' in everyone
     url = report_file.as_uri() + "?status=at_risk&building=Bluestem+High"
     dom = render(chromium, tmp_path / "p2", "--dump-dom", url).stdout
-    assert "2 of 46 students shown" in dom
+    assert "2 of 49 students shown" in dom
     shown = re.findall(r'<article class="student flt" id="s-(\w+)"(?![^>]*hidden)', dom)
     assert sorted(shown) == ["S1028", "S1030"]
 
@@ -136,10 +136,10 @@ def test_compact_timeline_opens_from_a_link(
         len(re.findall(r'<tr class="ms-', article[0])) == 20
     )  # S1001's annual milestones (its reevaluation is a cycle of its own now)
     assert dom[: dom.index("<script")].count('<table class="timeline">') == 1  # only S1001's
-    assert "46 of 46 students shown" in dom
+    assert "49 of 49 students shown" in dom
     url = compact_file.as_uri() + "?status=at_risk&building=Bluestem+High"
     dom = render(chromium, tmp_path / "p2", "--dump-dom", url).stdout
-    assert "2 of 46 students shown" in dom  # at_risk in Bluestem High: S1028, S1030
+    assert "2 of 49 students shown" in dom  # at_risk in Bluestem High: S1028, S1030
 
 
 def test_compact_report_prints_the_timelines(
@@ -182,14 +182,17 @@ def test_caseload_in_the_url_filters_and_recounts(
         f"{report_file.as_uri()}{sep}cm=CM.Rivera%40pvsec.example.org&building=Prairie+Valley+High"
     )
     dom = render(chromium, tmp_path / "p", "--dump-dom", url).stdout
-    assert f"{len(mine)} of 46 students shown" in dom
+    assert f"{len(mine)} of 49 students shown" in dom
     shown = re.findall(r'<article class="student flt" id="s-(\w+)"(?![^>]*hidden)', dom)
     assert sorted(shown) == sorted(p.student_id for p in mine)
     counts = Counter(p.status for p in mine)
     cards = dict(re.findall(r'data-count="(\w+)"><span class="n">(\d+)</span>', dom))
     assert {k: int(v) for k, v in cards.items()} == {s: counts[s] for s in cards}
     assert f'<option value="on_track" data-label="On track">On track ({counts["on_track"]})' in dom
-    flagged = sum(p.status != "on_track" for p in mine)
+    # The attention list has a row per cycle not on track (S1001's reevaluation is one).
+    flagged = sum(
+        (c.own_status if p.others else c.status) != "on_track" for p in mine for c in p.cycles
+    )
     assert f'Needs attention (<span id="n-attention">{flagged}</span>)' in dom
     assert f'<option value="{RIVERA}">Daniela Rivera</option>' in dom
 
@@ -215,7 +218,7 @@ def test_choosing_a_filter_writes_it_into_the_url(
     dom = render(chromium, tmp_path / "p", "--dump-dom", page.as_uri()).stdout
     assert 'data-chosen="?cm=cm.rivera%40pvsec.example.org&amp;status=at_risk"' in dom
     assert 'data-reset="none"' in dom
-    assert "46 of 46 students shown" in dom
+    assert "49 of 49 students shown" in dom
 
 
 def test_summary_facts_follow_the_caseload(
@@ -227,8 +230,25 @@ def test_summary_facts_follow_the_caseload(
     url = f"{report_file.as_uri()}?cm={RIVERA}&building=Prairie+Valley+High"
     dom = render(chromium, tmp_path / "p", "--dump-dom", url).stdout
     facts = dict(re.findall(r'<span data-fact="(\w+)">(\d+)</span>', dom))
-    late = sum(m.status == "overdue" for p in mine for m in p.milestones)
-    proposed = sum(p.meeting is not None and p.meeting.state == "proposed" for p in mine)
+    # Every cycle's late steps and meetings count (SPEC §3.6), each once: a reevaluation held at
+    # the annual meeting shares that meeting and its steps.
+    late = len(
+        {
+            (p.student_id, m.key, m.date)
+            for p in mine
+            for c in p.cycles
+            for m in c.milestones
+            if m.status == "overdue"
+        }
+    )
+    proposed = len(
+        {
+            (p.student_id, c.meeting.start)
+            for p in mine
+            for c in p.cycles
+            if c.meeting is not None and c.meeting.state == "proposed"
+        }
+    )
     assert facts["students"] == str(len(mine))
     assert facts["late"] == str(late)
     assert facts["proposed"] == str(proposed)

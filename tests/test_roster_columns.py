@@ -304,5 +304,5 @@ def test_sample_roster_uses_the_new_columns() -> None:
     assert by_id["S1021"].case_manager_label == "cm.tran@pvsec.example.org"  # no name given
     assert (by_id["S1048"].transfer_type, by_id["S1048"].transfer_in_date) == (
         "out_of_state",
-        dt.date(2026, 8, 24),
+        dt.date(2026, 11, 23),
     )

@@ -46,7 +46,7 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return config
 
 
-BAD_LINE, UNREADABLE_LINE = 50, 51  # the sample roster has a header and 48 rows
+BAD_LINE, UNREADABLE_LINE = 53, 54  # the sample roster has a header and 51 rows
 
 
 def run(config: Path, *args: str) -> Result:

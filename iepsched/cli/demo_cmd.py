@@ -13,12 +13,21 @@ import click
 from .base import app, handle_errors, main, parse_day
 
 if TYPE_CHECKING:
-    from ..core.model import StudentPlan
+    from collections.abc import Sequence
+
+    from ..core.model import DistrictPlan, StudentPlan
     from ..m365.graph import GraphClient
+    from ..service.district import District
     from ..service.sync import SyncReport
+    from ..state.store import StateStore
 
 DEMO_TODAY = dt.date(2026, 11, 30)  # the sample roster is written around this date
 DEMO_TENANT = "sandbox-tenant"
+# The demo's amendment request (SPEC §3.6), logged as `iepsched meeting request` logs it: for a
+# student whose annual review is months away (so the amendment is a meeting of its own) and whose
+# family reads Spanish (so the notice shows the family's language).
+AMENDMENT_STUDENT = "S1017"
+AMENDMENT_REASON = "Teacher concern: reading goal"
 
 
 @main.command()
@@ -53,15 +62,15 @@ def demo(ctx: click.Context, today: str, latency_ms: int, state_dir: str | None)
         sandbox.start(port=0)
         if state_dir:
             Path(state_dir).mkdir(parents=True, exist_ok=True)
-            _run_demo(config, sandbox, day, Path(state_dir))
+            _run_demo(config, sandbox, day, Path(state_dir), kept=True)
         else:
             import tempfile
 
             with tempfile.TemporaryDirectory(prefix="iepsched-demo-") as tmp:
-                _run_demo(config, sandbox, day, Path(tmp))
+                _run_demo(config, sandbox, day, Path(tmp), kept=False)
 
 
-def _run_demo(config: Any, sandbox: Any, day: dt.date, state_dir: Path) -> None:
+def _run_demo(config: Any, sandbox: Any, day: dt.date, state_dir: Path, *, kept: bool) -> None:
     from ..core.settings import GraphSettings, StateSettings
     from ..m365.auth import make_token_provider
     from ..m365.graph import GraphClient
@@ -103,12 +112,16 @@ def _run_demo(config: Any, sandbox: Any, day: dt.date, state_dir: Path) -> None:
             plans = [p for p in plan.plans if p.meeting is not None and p.status == "on_track"]
             delivered = store.items()
 
-            say("\n2. A case manager moves one meeting in Outlook and completes two contact tasks")
+            say(
+                "\n2. A case manager moves a meeting in Outlook and completes two contact tasks; "
+                "a teacher asks for an amendment"
+            )
             moved = _move_one_meeting(client, plans, delivered, config.district.timezone)
             if moved:
                 say(f"   moved the IEP meeting of {moved[0]} to {moved[1]}")
             for sid, method in _complete_contacts(client, delivered, day):
                 say(f"   completed '{sid} parent contact' with method ticked: {method}")
+            say(f"   meeting request: {_request_amendment(district, store, day)}")
 
             sandbox.reset_stats()
             say("\n3. Second sync: the move is adopted, tasks follow, contacts are logged")
@@ -129,6 +142,12 @@ def _run_demo(config: Any, sandbox: Any, day: dt.date, state_dir: Path) -> None:
 
             final = third.plan or second.plan
             assert final is not None
+            _amendment_notice(district, final, store, day, state_dir / "notices")
+            if not kept:
+                say("   (the demo's temporary folder is removed at the end: --state DIR keeps it)")
+            say("\nOpen cycles by type (SPEC §3.6):")
+            for line in _type_lines(final.plans):
+                say(f"  {line}")
             say("\nStudents who need action:")
             for line in at_risk_lines(final.plans):
                 say(f"  {line}")
@@ -136,6 +155,77 @@ def _run_demo(config: Any, sandbox: Any, day: dt.date, state_dir: Path) -> None:
     finally:
         client.close()
     sys.exit(code)
+
+
+def _request_amendment(district: District, store: StateStore, day: dt.date) -> str:
+    """Log the demo's amendment request through `iepsched meeting request`'s steps (the one
+    open request rule, the journaled log); its confirmation line."""
+    from ..core.model import MeetingRequest
+    from .meeting_cmd import confirmation, refuse_second_open
+
+    wanted = district.student(AMENDMENT_STUDENT)
+    request = MeetingRequest(
+        student_id=wanted.student_id,
+        type="amendment",
+        requested_on=day,
+        reason=AMENDMENT_REASON,
+        requested_by="teacher",
+    )
+    refuse_second_open(store.meeting_requests(wanted.student_id), request, day)
+    return confirmation(store.log_meeting_request(request))
+
+
+def _amendment_notice(
+    district: District, plan: DistrictPlan, store: StateStore, day: dt.date, folder: Path
+) -> None:
+    """Write the parents' notice of the booked amendment meeting as `iepsched notice` does."""
+    from ..outputs.notice import notice_file_name
+    from .notice_cmd import _write as write_notice
+
+    student = plan.get(AMENDMENT_STUDENT)
+    cycle = (
+        next(
+            (c for c in student.cycles if c.cycle_type == "amendment" and c.meeting is not None),
+            None,
+        )
+        if student is not None
+        else None
+    )
+    if student is None or cycle is None or cycle.meeting is None:
+        click.echo(f"   error: no amendment meeting is placed for {AMENDMENT_STUDENT}")
+        return
+    click.echo(
+        f"   the amendment meeting of {AMENDMENT_STUDENT} is {cycle.meeting.state} on "
+        f"{cycle.meeting.start:%Y-%m-%d %H:%M}; its notice to the parents:"
+    )
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target = folder / notice_file_name(AMENDMENT_STUDENT, "amendment")
+    contacts = store.contacts(AMENDMENT_STUDENT)
+    write_notice(district, student, cycle, contacts, day, None, target, None)
+
+
+def _type_lines(plans: Sequence[StudentPlan]) -> list[str]:
+    """One line per cycle type: how many are open and how many meetings of it are booked (a
+    reevaluation held at the annual meeting is counted as that)."""
+    from ..core.cyclerules import CYCLE_TYPES
+    from ..outputs.cycleview import TYPE_LABELS
+
+    cycles = [c for p in plans for c in p.cycles]
+    lines = []
+    for kind in CYCLE_TYPES:
+        mine = [c for c in cycles if c.cycle_type == kind]
+        combined = sum(1 for c in mine if c.combined_with is not None)
+        booked = sum(
+            1
+            for c in mine
+            if c.combined_with is None and c.meeting is not None and c.meeting.state == "booked"
+        )
+        noun = "meeting" if booked == 1 else "meetings"
+        line = f"{TYPE_LABELS[kind]}: {len(mine)} open, {booked} {noun} booked"
+        if combined:
+            line += f", {combined} held at the annual review"
+        lines.append(line)
+    return lines
 
 
 def _summary(report: SyncReport, sandbox: Any) -> None:
