@@ -102,9 +102,11 @@ def test_attention_line_quotes_the_cycles_own_warning() -> None:
     another cycle's."""
     plan = replace(_with_warnings(), cycle_status="at_risk", warnings=(ELIG_W,))
     text = " ".join(at_risk_lines([plan]))
-    # The eligibility row reads "[at_risk] eligibility / initial evaluation: Eligibility ...".
-    assert "[at_risk] eligibility / initial evaluation: Eligibility meeting:" in text
-    assert "[at_risk] Eligibility meeting:" not in text
+    # The eligibility row quotes its warning, which names its meeting (said once, not after
+    # the type's label again); the annual row quotes nothing of it.
+    assert text.count("Eligibility meeting:") == 1
+    assert "[at_risk] Eligibility meeting:" in text
+    assert "initial evaluation: Eligibility meeting:" not in text
 
 
 def test_a_student_with_one_cycle_keeps_all_its_warnings() -> None:

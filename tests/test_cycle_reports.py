@@ -144,3 +144,25 @@ def test_demo_attention_lines_name_the_cycle() -> None:
     assert [line.split(" ", 2)[1] for line in lines] == ["[unplanned]", "[at_risk]", "[at_risk]"]
     assert lines[0].startswith("S1 [unplanned] transfer IEP:")
     assert at_risk_lines([annual()]) == []
+
+
+def test_a_combined_reevaluation_has_no_attention_line_of_its_own() -> None:
+    """A reevaluation held at the annual meeting, late or not, is acted on through the annual
+    review's line and row (its steps and warnings are the annual cycle's): no empty line of its
+    own in the demo's list or the report's attention table."""
+    from iepsched.outputs.render import at_risk_lines
+    from iepsched.outputs.reportcycles import attention_cycles
+
+    plan = every_cycle()
+    late = tuple(
+        replace(c, status="at_risk", cycle_status="at_risk") if c.combined_with else c
+        for c in plan.others
+    )
+    plan = replace(plan, others=late)
+    assert not any("reevaluation" in line for line in at_risk_lines([plan]))
+    assert all(c.combined_with is None for _, c in attention_cycles([plan]))
+    assert sorted(c.cycle_type for _, c in attention_cycles([plan])) == [
+        "amendment",
+        "eligibility",
+        "transfer",
+    ]

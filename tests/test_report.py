@@ -18,6 +18,7 @@ from hostile import HOSTILE, hostile_config
 
 from iepsched.core.model import Contact, DistrictPlan, SkippedRow, StudentPlan
 from iepsched.inputs.config import load_config
+from iepsched.outputs.cycleview import own_warning_texts
 from iepsched.outputs.report import html_report, next_action, write_html_report
 from iepsched.service.district import load_district, plan_with_state
 from iepsched.state.store import StateStore
@@ -145,7 +146,7 @@ def test_attention_lists_every_flagged_cycle_with_warning_and_action() -> None:
         (p.student_id, c.due_date.isoformat()): dataclasses.replace(c, status=c.own_status)
         for p in sample().plans
         for c in p.cycles
-        if (c.own_status if p.others else c.status) != "on_track"
+        if c.combined_with is None and (c.own_status if p.others else c.status) != "on_track"
     }
 
     def key(row: Node) -> tuple[str, str]:
@@ -154,11 +155,15 @@ def test_attention_lists_every_flagged_cycle_with_warning_and_action() -> None:
         return row.find("a").text(), due[1]
 
     assert sorted(key(r) for r in rows) == sorted(flagged)
-    # A student's separate and combined reevaluations are rows of their own (S1001: separate,
-    # S1022 and S1028: at the annual meeting); S1047's transfer is, not its on-track annual.
-    assert {("S1001", "2027-03-02"), ("S1022", "2027-02-08"), ("S1028", "2027-01-25")} <= set(
-        flagged
-    )
+    # A separate reevaluation is a row of its own (S1001); one held at the annual meeting (S1022,
+    # S1028) is not: its late consent step is on the annual row. S1047's transfer is a row, not
+    # its on-track annual review.
+    assert ("S1001", "2027-03-02") in flagged
+    assert not {("S1022", "2027-02-08"), ("S1028", "2027-01-25")} & set(flagged)
+    for sid in ("S1022", "S1028"):
+        annual = sample().by_id[sid]
+        assert (sid, annual.due_date.isoformat()) in flagged
+        assert any("reevaluation" in w for w in annual.warning_texts)
     assert ("S1047", "2026-12-16") in flagged and ("S1047", "2027-04-12") not in flagged
     statuses = [r.attrs["data-status"] for r in rows]
     assert statuses[:4] == ["overdue", "overdue", "infeasible", "unplanned"]
@@ -166,8 +171,7 @@ def test_attention_lists_every_flagged_cycle_with_warning_and_action() -> None:
     for row in rows:
         cycle = flagged[key(row)]
         warnings = [li.text() for li in row.find("ul", cls="warnings").find_all("li")]
-        # A reevaluation held at the annual meeting keeps its warnings on the annual row: "—".
-        assert warnings == (list(cycle.warning_texts) or ["—"])
+        assert warnings == list(own_warning_texts(cycle)) and warnings
         assert row.find("td", cls="action").text() == next_action(cycle)
         assert cycle.student.first_name not in row.text()  # names only in timeline headings
 

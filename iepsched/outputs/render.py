@@ -294,13 +294,15 @@ def at_risk_lines(plans: Sequence[StudentPlan]) -> list[str]:
     out: list[str] = []
     for top, c in sort_rows(plans, "status"):
         status = view_status(c) if top.others else c.status
-        if status == "on_track":
-            continue
+        if status == "on_track" or c.combined_with is not None:
+            continue  # a combined reevaluation's steps and warnings are on the annual line
         # The cycle's own first warning: the student's plan also carries the other cycles'
         # warnings, which their own rows show.
         mine = own_warnings(c)
         warning = mine[0] if mine else ""
-        kind = "" if c.cycle_type == "annual" else f"{TYPE_LABELS[c.cycle_type]}: "
+        # Another cycle's warnings already start with its meeting's name ("Transfer IEP
+        # meeting: ..."); without one the line says which cycle it is.
+        kind = "" if c.cycle_type == "annual" or warning else f"{TYPE_LABELS[c.cycle_type]}: "
         out.extend(
             textwrap.wrap(
                 f"{c.student_id} [{status}] {kind}{warning}",

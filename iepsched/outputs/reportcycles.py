@@ -39,12 +39,14 @@ def as_own(cycle: StudentPlan) -> StudentPlan:
 
 def attention_cycles(plans: Sequence[StudentPlan]) -> list[tuple[StudentPlan, StudentPlan]]:
     """(student's plan, cycle) for every cycle not on track, most urgent first. A student whose
-    only cycle is the annual one gives the row it always gave (its status is the student's)."""
+    only cycle is the annual one gives the row it always gave (its status is the student's).
+    A reevaluation held at the annual meeting has no row: its meeting and steps are the annual
+    cycle's, whose row carries their warnings (a row of its own would have none to show)."""
     found = [
         (p, as_own(c) if p.others else c)
         for p in plans
         for c in p.cycles
-        if (view_status(c) if p.others else c.status) != "on_track"
+        if c.combined_with is None and (view_status(c) if p.others else c.status) != "on_track"
     ]
     return sorted(found, key=lambda r: (_RANK[r[1].status], r[1].due_date, r[0].student_id))
 
