@@ -186,9 +186,10 @@ def _recurring(
         )
     status: MilestoneStatus = "done"
     if not all_done:
-        ahead = [o for o in occs if o.status != "done" and o.date >= today]
-        if ahead:
-            status = ahead[0].status
+        # The next open occurrence (a loop that stops there: a series has dozens).
+        ahead = next((o for o in occs if o.status != "done" and o.date >= today), None)
+        if ahead is not None:
+            status = ahead.status
         elif any(o.status == "overdue" for o in occs):
             status = "overdue"
     return occs[0].date, status, occs
