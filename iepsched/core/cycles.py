@@ -43,8 +43,10 @@ __all__ = [
     "cycle_id",
     "cycle_key",
     "date_cycle",
+    "date_steps",
     "open_cycles",
     "reevaluation_cycle",
+    "step_groups",
 ]
 
 # Eligibility must be determined within 60 school days of consent (K.A.R. 91-40-8(f)).
@@ -275,14 +277,32 @@ def date_cycle(
     annual table already. `age` (at the meeting) drops steps for older students (min_age) and
     picks the adult title at `adult_age`; without it every step is kept under its usual title.
     """
+    orders = range(len(spec.milestones))
+    steps = date_steps(spec, orders, meeting_date, calendar, age, adult_age, memo)
+    return tuple(step for _, step in steps)
+
+
+def date_steps(
+    spec: CycleSpec,
+    orders: Sequence[int],
+    meeting_date: dt.date | None,
+    calendar: SchoolCalendar,
+    age: int | None,
+    adult_age: int,
+    memo: dict[tuple[int, int, int], dt.date | str] | None,
+) -> list[tuple[int, DatedStep]]:
+    """`date_cycle` of the rules at these places of the spec's table, each with its place (the
+    planner dates a cycle's steps by `step_groups`, to share each group across students)."""
     anchors: dict[str, dt.date | None] = {
         spec.anchor_name: spec.anchor,
         "DUE": spec.due,
         "M": meeting_date,
         "NEXT_DUE": next_due_from(meeting_date) if meeting_date else None,
     }
-    steps: list[DatedStep] = []
-    for rule in spec.milestones:
+    table = spec.milestones
+    steps: list[tuple[int, DatedStep]] = []
+    for order in orders:
+        rule = table[order]
         if rule.kind == "report":
             continue
         if age is not None and rule.min_age is not None and age < rule.min_age:
@@ -300,8 +320,47 @@ def date_cycle(
                     date = calendar.next_school_day(spec.not_before)
             except UnknownDate as exc:
                 date, needs = None, exc.school_year
-        steps.append(DatedStep(rule.key, date, title, rule.delivery, rule.kind, needs))
-    return tuple(steps)
+        steps.append((order, DatedStep(rule.key, date, title, rule.delivery, rule.kind, needs)))
+    return steps
+
+
+# The meeting's group in `step_groups`: the steps dated from the meeting (M, NEXT_DUE, and the
+# meeting itself), shared by every student whose cycle meets that day.
+MEETING_GROUP = "M"
+
+
+def step_groups(
+    table: tuple[CycleMilestoneRule, ...], adult_age: int
+) -> tuple[tuple[tuple[str, tuple[int, ...]], ...], tuple[int, ...]]:
+    """A cycle table's steps by the anchor that dates them (their places in the table, in
+    order), and the ages at which a step appears or changes its title: a group's dates depend
+    only on its anchor's date, so students whose cycles share it share the group's steps."""
+    found = _GROUPS.get((id(table), adult_age))
+    if found is None or found[0] is not table:
+        if len(_GROUPS) > 64:
+            _GROUPS.clear()
+        groups: dict[str, list[int]] = {}
+        for order, rule in enumerate(table):
+            name: str = rule.rule.anchor
+            if rule.key == "meeting" or name in ("M", "NEXT_DUE"):
+                name = MEETING_GROUP
+            groups.setdefault(name, []).append(order)
+        ages = {r.min_age for r in table if r.min_age is not None}
+        ages.add(adult_age)
+        shape = (tuple((n, tuple(o)) for n, o in groups.items()), tuple(sorted(ages)))
+        found = _GROUPS[(id(table), adult_age)] = (table, shape)
+    return found[1]
+
+
+# `step_groups` by (id(table), adult age); the table is kept in the value so its id is not
+# reused while the entry lives.
+_GROUPS: dict[
+    tuple[int, int],
+    tuple[
+        tuple[CycleMilestoneRule, ...],
+        tuple[tuple[tuple[str, tuple[int, ...]], ...], tuple[int, ...]],
+    ],
+] = {}
 
 
 def _evaluate(

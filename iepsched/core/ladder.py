@@ -389,11 +389,14 @@ def place(
         if found is not None:
             return book(*found, "on_track")
         # Rung 2: less than two weeks of buffer, earliest first.
-        found = walker.first(max(latest + _DAY, notice), due, 1)
+        second = max(latest + _DAY, notice)
+        found = walker.first(second, due, 1)
         if found is not None:
             return book(*found, "at_risk")
-        # Rung 3: the district's notice is gone; the legal 10-day notice still holds.
-        found = walker.first(legal, due, 1)
+        # Rung 3: the district's notice is gone; the legal 10-day notice still holds. Rung 2
+        # found no day from `second` to DUE, and nothing was booked since, so the walk stops
+        # before it (the same first day; a saturated district walked those days twice).
+        found = walker.first(legal, min(due, second - _DAY), 1)
         if found is not None:
             return book(*found, "at_risk")
         # Rung 4: the due date cannot be met.

@@ -71,6 +71,9 @@ class _Dater:
 
 _MISSING = object()
 MilestoneSet = tuple[tuple[tuple[int, Milestone], ...], tuple[PlanWarning, ...]]
+# One group of a cycle's steps (ranked milestones) and the (place, school year, key) of each step
+# a year not loaded leaves undated.
+CycleSteps = tuple[tuple[tuple[int, Milestone], ...], tuple[tuple[int, str, str], ...]]
 # A recurring milestone's (number, school day) occurrences and the school years left out.
 
 
@@ -80,6 +83,7 @@ class RunMemo:
     __slots__ = (
         "conditions",
         "cycle_dates",
+        "cycle_steps",
         "dates",
         "milestones",
         "occurrences",
@@ -91,6 +95,9 @@ class RunMemo:
         self.dates: dict[tuple[int, int, int], object] = {}
         # The other cycles' rule dates (`cycles.date_cycle`), by calendar, rule and anchor.
         self.cycle_dates: dict[tuple[int, int, int], dt.date | str] = {}
+        # A group of a cycle's steps dated and judged (`cycleplan._dated`), by table, anchor,
+        # calendar, age flags, delivery and completed keys.
+        self.cycle_steps: dict[tuple[object, ...], CycleSteps] = {}
         self.reports: dict[
             tuple[int, int, int], tuple[list[tuple[str, dt.date, str]], PlanWarning | None]
         ] = {}
@@ -179,9 +186,10 @@ def _recurring(
         )
     status: MilestoneStatus = "done"
     if not all_done:
-        ahead = [o for o in occs if o.status != "done" and o.date >= today]
-        if ahead:
-            status = ahead[0].status
+        # The next open occurrence (a loop that stops there: a series has dozens).
+        ahead = next((o for o in occs if o.status != "done" and o.date >= today), None)
+        if ahead is not None:
+            status = ahead.status
         elif any(o.status == "overdue" for o in occs):
             status = "overdue"
     return occs[0].date, status, occs

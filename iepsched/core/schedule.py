@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from .context import PlanContext
-from .cycleplan import combined_plan, cycle_order, plan_cycle, worst
+from .cycleplan import combined_plan, copy_with, cycle_order, plan_cycle, worst
 from .cyclerules import CYCLE_TYPES
 from .cycles import CycleSpec, open_cycles, reevaluation_cycle
 from .dates import add_months, age_on, due_date_from, next_due_from
@@ -274,7 +274,7 @@ def _student_plan(annual: StudentPlan | None, others: list[StudentPlan]) -> Stud
     # The student's warnings are every cycle's (SPEC §3.3: a status that is not on track carries
     # a sentence to act on); the other cycles' name their meeting ("Transfer IEP meeting: ...").
     warnings = (*top.warnings, *(w for p in rest for w in p.warnings if w not in top.warnings))
-    return replace(top, status=status, cycle_status=own, others=tuple(rest), warnings=warnings)
+    return copy_with(top, status=status, cycle_status=own, others=tuple(rest), warnings=warnings)
 
 
 def _hold_cycle_bookings(
