@@ -379,7 +379,7 @@ def place(
         return Meeting(day, times[0], times[1], "proposed", rung)
 
     try:
-        at = (id(cal), due.toordinal(), ladder.buffer_days)
+        at: tuple[int, ...] = (id(cal), due.toordinal(), ladder.buffer_days)
         latest = windows.get(at)
         if latest is None:
             latest = windows[at] = cal.calendar_days_back(due, ladder.buffer_days)

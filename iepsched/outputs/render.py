@@ -270,6 +270,8 @@ def all_table(rows: Sequence[tuple[StudentPlan, StudentPlan]]) -> str:
     for _top, cycle in rows:
         # A written amendment has no meeting by design: said so, not a dash like an unplaced one.
         m = cycle.meeting
+        meeting: str
+        state: str
         if m is not None:
             meeting, state = _meeting_text(m), m.state or "—"
         elif written_amendment(cycle):
