@@ -29,6 +29,9 @@ _DATE_HELP = "use YYYY-MM-DD or M/D/YYYY"
 # Control characters other than tab, and the Unicode line/paragraph separators. Tested on a whole
 # row first so that clean rows (nearly all) pay one regex search.
 CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+# CONTROL without the line breaks \n and \r, which no physical line holds: what a whole file is
+# searched for before its rows are (a row holds a control character only if the file does).
+CONTROL_IN_LINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 # A plain address (issue 8: an address is used as a Graph mailbox path). The local part is
 # dot-separated atoms of letters, digits and _ + ' - (so no "/", "\", "..", "%", "?", "#", spaces or
 # control characters); the domain has at least two labels and ends in a letters-only TLD.
