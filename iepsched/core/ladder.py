@@ -60,6 +60,8 @@ class Occupancy:
         "slot_bits",
         "spans",
         "taken",
+        "times",
+        "windows",
     )
 
     def __init__(self, spans: Sequence[Span], cap: int) -> None:
@@ -77,6 +79,11 @@ class Occupancy:
         # id(calendar) -> direction -> each covered day that is not a school day -> the next
         # school day that way (or the first day past the covered run).
         self.closed: dict[int, dict[int, dict[int, int]]] = {}
+        # The ladder's window per (calendar, DUE, ...) and a slot's start and end per (day,
+        # slot): thousands of students share a DUE or a meeting day, and this run's answers are
+        # the same for each of them (issue 10.7; never kept beyond one planning run).
+        self.windows: dict[tuple[int, ...], dt.date] = {}
+        self.times: dict[tuple[int, int], tuple[dt.datetime, dt.datetime]] = {}
 
     def closed_days(self, cal: SchoolCalendar, step: int) -> dict[int, int]:
         """Weekends, breaks and summer of `cal` as skip pointers in direction `step`."""
@@ -358,15 +365,24 @@ def place(
     people = occupants(student, ctx)
     walker = _Walker(cal, occupancy, people, cm)
 
+    windows = occupancy.windows
+
     def book(day: dt.date, slot: int, rung: Rung) -> Meeting:
-        occupancy.add(cm, people, day.toordinal(), slot)
-        settings = ctx.meetings
-        begin = dt.datetime.combine(day, settings.slots[slot], tzinfo=ctx.tz)
-        end = begin + dt.timedelta(minutes=settings.duration_minutes)
-        return Meeting(day, begin, end, "proposed", rung)
+        o = day.toordinal()
+        occupancy.add(cm, people, o, slot)
+        times = occupancy.times.get((o, slot))
+        if times is None:
+            settings = ctx.meetings
+            begin = dt.datetime.combine(day, settings.slots[slot], tzinfo=ctx.tz)
+            end = begin + dt.timedelta(minutes=settings.duration_minutes)
+            times = occupancy.times[o, slot] = (begin, end)
+        return Meeting(day, times[0], times[1], "proposed", rung)
 
     try:
-        latest = cal.calendar_days_back(due, ladder.buffer_days)
+        at: tuple[int, ...] = (id(cal), due.toordinal(), ladder.buffer_days)
+        latest = windows.get(at)
+        if latest is None:
+            latest = windows[at] = cal.calendar_days_back(due, ladder.buffer_days)
         if earliest_first:
             start = lower or legal
             found = walker.first(start, due, 1)
@@ -379,12 +395,16 @@ def place(
         # Rung 1: on track, latest first: `latest` and the window's school days before it, not
         # before TODAY + notice, and not in the first school days of a school year (a month of
         # preparation must fall in school time, so an IEP due in August is held in May).
-        try:
-            floor = max(cal.add_school_days(latest, -ladder.window_school_days), notice)
-        except UnknownDate:
-            # The window reaches a year not loaded: walk down to TODAY + notice, failing on the
-            # unknown date only if no day after it is usable (fewer than the window's days).
-            floor = notice
+        at = (id(cal), latest.toordinal(), -ladder.window_school_days, notice.toordinal())
+        floor = windows.get(at)
+        if floor is None:
+            try:
+                floor = max(cal.add_school_days(latest, -ladder.window_school_days), notice)
+            except UnknownDate:
+                # The window reaches a year not loaded: walk down to TODAY + notice, failing on
+                # the unknown date only if no day after it is usable (fewer than the window's).
+                floor = notice
+            windows[at] = floor
         found = walker.first(latest, floor, -1, ctx.early_school_days(cal) if annual else ())
         if found is not None:
             return book(*found, "on_track")

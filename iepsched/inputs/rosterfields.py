@@ -29,6 +29,9 @@ _DATE_HELP = "use YYYY-MM-DD or M/D/YYYY"
 # Control characters other than tab, and the Unicode line/paragraph separators. Tested on a whole
 # row first so that clean rows (nearly all) pay one regex search.
 CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+# CONTROL without the line breaks \n and \r, which no physical line holds: what a whole file is
+# searched for before its rows are (a row holds a control character only if the file does).
+CONTROL_IN_LINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 # A plain address (issue 8: an address is used as a Graph mailbox path). The local part is
 # dot-separated atoms of letters, digits and _ + ' - (so no "/", "\", "..", "%", "?", "#", spaces or
 # control characters); the domain has at least two labels and ends in a letters-only TLD.
@@ -170,33 +173,30 @@ class FieldReader:
     each distinct text is validated once. `today` tightens the date checks when given.
     """
 
-    __slots__ = ("_dates", "_emails", "_lists", "_today")
+    __slots__ = ("_dates", "_emails", "_iep_dates", "_lists", "_today")
 
     def __init__(self, today: dt.date | None) -> None:
         self._today = today
         self._emails: dict[str, str] = {}
         self._dates: dict[str, dt.date] = {}
+        self._iep_dates: dict[str, dt.date] = {}  # texts `iep_date` accepted (in any column)
         self._lists: dict[str, tuple[str, ...]] = {}
 
     def check_birth(self, birth_date: dt.date, due: dt.date | None, errors: Errors) -> None:
-        born = birth_date.isoformat()
         today = self._today
         if today is not None and birth_date > today:
-            errors.append(("birth_date", f"{born} is in the future"))
+            problem = "is in the future"
         elif today is not None and years_between(birth_date, today) > MAX_AGE_YEARS:
-            errors.append(
-                ("birth_date", f"{born} is more than {MAX_AGE_YEARS} years ago; check the year")
-            )
+            problem = f"is more than {MAX_AGE_YEARS} years ago; check the year"
         elif due is not None and birth_date >= due:
-            errors.append(("birth_date", f"{born} is not before the IEP due date; check the year"))
+            problem = "is not before the IEP due date; check the year"
         elif due is not None and years_between(birth_date, due) > MAX_AGE_YEARS:
-            errors.append(
-                (
-                    "birth_date",
-                    f"{born} makes the student older than {MAX_AGE_YEARS} at the IEP due date; "
-                    "check the year",
-                )
+            problem = (
+                f"makes the student older than {MAX_AGE_YEARS} at the IEP due date; check the year"
             )
+        else:
+            return  # the usual row: no message, so no text of the date either
+        errors.append(("birth_date", f"{birth_date.isoformat()} {problem}"))
 
     def iep_date(
         self, text: str, column: str, errors: Errors, *, what: str = "IEP date"
@@ -206,16 +206,19 @@ class FieldReader:
         `what` names the kind of date in the message ("IEP date", or "date" for a consent or
         transfer date).
         """
+        known = self._iep_dates.get(text)
+        if known is not None:
+            return known  # the column and `what` only word a message, and this one had none
         day = self.date(text, column, errors)
         if day is None:
             return None
         if self._today is not None:
-            return (
-                day
-                if self.near(day, column, self._today, f"today ({self._today.isoformat()})", errors)
-                else None
-            )
+            if self.near(day, column, self._today, f"today ({self._today.isoformat()})", errors):
+                self._iep_dates[text] = day
+                return day
+            return None
         if _EARLIEST_IEP_DATE <= day <= _LATEST_IEP_DATE:
+            self._iep_dates[text] = day
             return day
         errors.append(
             (

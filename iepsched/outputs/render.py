@@ -200,6 +200,12 @@ def _milestone_lines(milestones: Sequence[Milestone]) -> list[str]:
     return lines
 
 
+def _meeting_text(m: Meeting) -> str:
+    """The meeting's local start as `YYYY-MM-DD HH:MM` (isoformat is several times faster than
+    strftime; the slice drops the seconds-free offset of the aware datetime)."""
+    return m.start.isoformat(" ", "minutes")[:16]
+
+
 def _row(top: StudentPlan, plan: StudentPlan) -> dict[str, str | None]:
     """One row of `plan --all`: one open cycle of a student (the existing fields, then its
     type and id; `status` is the cycle's own)."""
@@ -209,7 +215,7 @@ def _row(top: StudentPlan, plan: StudentPlan) -> dict[str, str | None]:
     return {
         "student_id": plan.student_id,
         "due_date": due_iso(plan),  # null (an empty CSV cell) while its year is not loaded
-        "meeting": m.start.strftime("%Y-%m-%d %H:%M") if m else "",
+        "meeting": _meeting_text(m) if m else "",
         "meeting_state": m.state if m else ("none" if written else ""),
         "status": view_status(plan),
         "next_milestone": nxt.key if nxt else "",
@@ -258,17 +264,29 @@ def all_table(rows: Sequence[tuple[StudentPlan, StudentPlan]]) -> str:
         f"{'next milestone':<21} {'date':<10}"
     )
     lines = [head, "-" * len(head)]
-    for top, cycle in rows:
-        r = {k: v or "" for k, v in _row(top, cycle).items()}
+    append = lines.append
+    # The row's cells computed directly rather than through `_row`: only these columns are
+    # printed, and a dict per row cost a tenth of the table (10,000 rows, issue 10.7).
+    for _top, cycle in rows:
         # A written amendment has no meeting by design: said so, not a dash like an unplaced one.
-        if written_amendment(cycle):
+        m = cycle.meeting
+        meeting: str
+        state: str
+        if m is not None:
+            meeting, state = _meeting_text(m), m.state or "—"
+        elif written_amendment(cycle):
             meeting, state = "no meeting", "written"
         else:
-            meeting, state = r["meeting"] or "—", r["meeting_state"] or "—"
-        lines.append(
-            f"{r['student_id'][:10]:<10} {TYPE_SHORT[cycle.cycle_type]:<8} {due_text(cycle):<10} "
-            f"{meeting:<16} {state:<8} {r['status']:<10} "
-            f"{r['next_milestone'][:21]:<21} {r['next_date']:<10}"
+            meeting, state = "—", "—"
+        nxt = cycle.next_milestone()
+        if nxt is None:
+            nxt_key, nxt_date = "", ""
+        else:
+            nxt_key, nxt_date = nxt.key, nxt.date.isoformat() if nxt.date else ""
+        append(
+            f"{cycle.student_id[:10]:<10} {TYPE_SHORT[cycle.cycle_type]:<8} "
+            f"{due_text(cycle):<10} {meeting:<16} {state:<8} {view_status(cycle) or '':<10} "
+            f"{nxt_key[:21]:<21} {nxt_date:<10}"
         )
     return "\n".join(lines)
 
