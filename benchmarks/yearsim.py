@@ -205,6 +205,17 @@ class Found:
         return stamp.astimezone(ZoneInfo(TZ)).strftime("%Y-%m-%d %H:%M")
 
 
+def cycle_kind(key: str) -> str:
+    """The kind of cycle an item key belongs to: "student/CYCLE/milestone", where an annual
+    cycle's id is its DUE (maybe ".2"), a reevaluation's "R" + R, another's "type-date"."""
+    cycle = key.split("/")[1]
+    if cycle[:1].isdigit():
+        return "annual"
+    if cycle.startswith("R"):
+        return "reevaluation"
+    return cycle.split("-", 1)[0]
+
+
 def found_items(dump: dict[str, Any]) -> list[Found]:
     """Every iepsched event (key in an extended property) and task (key in a linked resource)."""
     out: list[Found] = []
@@ -972,11 +983,21 @@ class Year:
                         "not delivered",
                         subject=sid,
                     )
-            future = [f for f in meetings.get(sid, []) if f.local_start()[:10] >= night.isoformat()]
-            if len(future) > 1:
-                self.violate(
-                    night, "extra_future_meeting", f"{sid}: {len(future)} future meetings", sid
-                )
+            # One future meeting per kind of cycle (SPEC §3.6: a reevaluation not held at the
+            # annual meeting has its own); two of one kind is a stale cycle's meeting left over.
+            future = Counter(
+                cycle_kind(f.key)
+                for f in meetings.get(sid, [])
+                if f.local_start()[:10] >= night.isoformat()
+            )
+            for kind, n in sorted(future.items()):
+                if n > 1:
+                    self.violate(
+                        night,
+                        "extra_future_meeting",
+                        f"{sid}: {n} future {kind} meetings",
+                        f"{sid} {kind}",
+                    )
 
         # No meeting stays on a day its school's calendar now closes (a snow day on a booked
         # meeting's day): it is moved, whatever the plan does with it. A person's move is theirs.

@@ -426,6 +426,19 @@ def test_held_annual_meeting_in_the_window_closes_the_reevaluation_too() -> None
     assert [c.type for c in specs] == ["reevaluation"]
 
 
+def test_combines_early_in_the_first_loaded_year_without_the_year_before() -> None:
+    """A window that starts before the first loaded year is decided by counting from the
+    meeting: a reevaluation due in October is held at an August annual meeting."""
+    # R = Fri 2026-10-02; school(R, -40) reaches into 2025-26, which is not loaded. From the
+    # meeting Fri Aug 28: Aug 28 = 1, Aug 31-Sep 4 = 2..6, (Labor Day), Sep 8-11 = 7..10,
+    # Sep 14-18 = 11..15, Sep 21-25 = 16..20, Sep 28-Oct 1 = 21..24 school days before R.
+    assert combines(D(2026, 8, 28), D(2026, 10, 2), PV) is True
+    s = student("S5002", last_iep_date=D(2025, 9, 5), reeval_due_date=D(2026, 10, 2))
+    specs = open_cycles(s, today=D(2026, 8, 13), calendar=PV, annual_meeting=D(2026, 8, 28))
+    spec = only(specs, "reevaluation")
+    assert spec.combined_with == "annual" and not spec.has_meeting and spec.needs_year is None
+
+
 def test_combination_into_an_unloaded_year_names_it() -> None:
     """A window that reaches an unloaded year cannot be decided: own meeting, year named."""
     with pytest.raises(UnknownDate):

@@ -154,3 +154,14 @@ def test_a_slot_free_busy_shows_taken_is_not_a_horizon_violation(tmp_path: Path)
         )
         assert year.taken_for_sync("Z1", "2027-05-14 07:45")
         assert not year.taken_for_sync("Z1", "2027-05-14 15:30")
+
+
+def test_future_meetings_are_counted_per_kind_of_cycle() -> None:
+    """The year allows a student one future meeting per kind of cycle (a separate reevaluation
+    has its own, SPEC §3.6) and still catches a stale annual cycle's meeting left over."""
+    from yearsim import cycle_kind
+
+    assert cycle_kind("Z1/2026-09-04/meeting") == cycle_kind("Z1/2026-09-04.2/meeting") == "annual"
+    assert cycle_kind("Z1/R2026-10-02/meeting") == "reevaluation"
+    assert cycle_kind("Z1/amendment-2026-11-30.2/meeting") == "amendment"
+    assert cycle_kind("Z1/initial_iep-2026-11-18/meeting") == "initial_iep"

@@ -131,11 +131,27 @@ def combines(annual_meeting: dt.date, reeval_due: dt.date, calendar: SchoolCalen
     """Whether the annual meeting is also the reevaluation meeting: it falls in
     [school(R, -40), R] (Kansas practice holds them together).
 
-    Raises UnknownDate when the window reaches a school year that is not loaded.
+    A window that starts in a year that is not loaded is decided by counting the school days
+    from the meeting to R instead (a reevaluation due in October of the first loaded year is held
+    at an August meeting). Raises UnknownDate only when that count needs an unloaded year too.
     """
     if annual_meeting > reeval_due:
         return False
-    return calendar.add_school_days(reeval_due, -COMBINE_SCHOOL_DAYS) <= annual_meeting
+    try:
+        return calendar.add_school_days(reeval_due, -COMBINE_SCHOOL_DAYS) <= annual_meeting
+    except UnknownDate:
+        pass
+    # school(R, -40) <= d  <=>  at most 40 school days in [d, R), and exactly 40 only when d is
+    # itself the 40th school day before R (a school day).
+    count = 0
+    day = annual_meeting
+    while day < reeval_due:
+        if calendar.is_school_day(day):
+            count += 1
+            if count > COMBINE_SCHOOL_DAYS:
+                return False
+        day += dt.timedelta(days=1)
+    return count < COMBINE_SCHOOL_DAYS or calendar.is_school_day(annual_meeting)
 
 
 def open_cycles(
