@@ -216,6 +216,18 @@ def cycle_kind(key: str) -> str:
     return cycle.split("-", 1)[0]
 
 
+def same_cycle(key: str, row: dict[str, Any]) -> bool:
+    """Whether an item key belongs to the cycle of a `plan --all` row: its cycle id, or for an
+    annual row any annual id (a corrected DUE renumbers the cycle; the check then still sees the
+    old cycle's meeting)."""
+    kind = row.get("cycle_type") or "annual"
+    # A reevaluation held at the annual meeting (purposes "annual+reevaluation") shows the
+    # annual cycle's meeting.
+    if kind == "annual" or "annual" in str(row.get("purposes", "")).split("+"):
+        return cycle_kind(key) == "annual"
+    return key.split("/")[1] == row.get("cycle_id")
+
+
 def found_items(dump: dict[str, Any]) -> list[Found]:
     """Every iepsched event (key in an extended property) and task (key in a linked resource)."""
     out: list[Found] = []
@@ -963,12 +975,16 @@ class Year:
             horizon = dt.timedelta(days=HORIZON_DAYS)
             booked = p["meeting_state"] != "proposed"
             sid = p["student_id"]
-            at = [f for f in meetings.get(sid, []) if f.local_start() == p["meeting"]]
-            others = sorted(f.local_start() for f in meetings.get(sid, []))
+            # This row's cycle's events only (plan --all has a row per open cycle; a student's
+            # other cycles, e.g. a separate reevaluation, have rows and meetings of their own).
+            mine = [f for f in meetings.get(sid, []) if same_cycle(f.key, p)]
+            at = [f for f in mine if f.local_start() == p["meeting"]]
+            others = sorted(f.local_start() for f in mine)
             # SPEC §5: delivered once TODAY >= M - horizon, measured from the meeting, not from
             # DUE (a late meeting placed in August for a May DUE is not in the calendar in April).
             if (booked or night >= day - horizon) and len(at) != 1:
-                if booked or others:
+                # A past (held) meeting of an earlier cycle says nothing about this one.
+                if booked or [x for x in others if x[:10] >= night.isoformat()]:
                     self.violate(
                         night,
                         "meeting_not_at_planned_time",

@@ -165,3 +165,22 @@ def test_future_meetings_are_counted_per_kind_of_cycle() -> None:
     assert cycle_kind("Z1/R2026-10-02/meeting") == "reevaluation"
     assert cycle_kind("Z1/amendment-2026-11-30.2/meeting") == "amendment"
     assert cycle_kind("Z1/initial_iep-2026-11-18/meeting") == "initial_iep"
+
+
+def test_a_plan_row_is_checked_against_its_own_cycles_meetings() -> None:
+    """`plan --all` has a row per open cycle: a separate reevaluation's row is judged by its own
+    meeting, the annual row by the annual cycles' (a corrected DUE renumbers the cycle)."""
+    from yearsim import same_cycle
+
+    reeval = {"cycle_type": "reevaluation", "cycle_id": "R2027-04-30"}
+    annual = {"cycle_type": "annual", "cycle_id": "2027-05-10"}
+    assert same_cycle("Z1/R2027-04-30/meeting", reeval)
+    assert not same_cycle("Z1/2027-05-10/meeting", reeval)
+    assert same_cycle("Z1/2027-05-10.2/meeting", annual)
+    assert not same_cycle("Z1/R2027-04-30/meeting", annual)
+    combined = {
+        "cycle_type": "reevaluation",
+        "cycle_id": "R2027-05-20",
+        "purposes": "annual+reevaluation",
+    }
+    assert same_cycle("Z1/2027-05-10/meeting", combined)
