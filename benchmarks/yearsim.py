@@ -216,14 +216,20 @@ def cycle_kind(key: str) -> str:
     return cycle.split("-", 1)[0]
 
 
+def annual_row(row: dict[str, Any]) -> bool:
+    """Whether a `plan --all` row shows the annual meeting (alone, or holding a reevaluation):
+    the meeting whose holding gives the roster its next last_iep_date."""
+    kind = row.get("cycle_type") or "annual"
+    return kind == "annual" or "annual" in str(row.get("purposes", "")).split("+")
+
+
 def same_cycle(key: str, row: dict[str, Any]) -> bool:
     """Whether an item key belongs to the cycle of a `plan --all` row: its cycle id, or for an
     annual row any annual id (a corrected DUE renumbers the cycle; the check then still sees the
     old cycle's meeting)."""
-    kind = row.get("cycle_type") or "annual"
     # A reevaluation held at the annual meeting (purposes "annual+reevaluation") shows the
     # annual cycle's meeting.
-    if kind == "annual" or "annual" in str(row.get("purposes", "")).split("+"):
+    if annual_row(row):
         return cycle_kind(key) == "annual"
     return key.split("/")[1] == row.get("cycle_id")
 
@@ -759,8 +765,8 @@ class Year:
             self.event("correct_due", f"{row['student_id']} {shift.days:+d}d")
         if "held" in self.o.events:
             for p in self.plan:
-                if not p["meeting"] or p["student_id"] in self.held:
-                    continue
+                if not p["meeting"] or p["student_id"] in self.held or not annual_row(p):
+                    continue  # only the annual meeting gives the roster its next IEP date
                 day = dt.date.fromisoformat(p["meeting"][:10])
                 held = d.row(p["student_id"])
                 # The roster is updated a few days after the meeting, not always the next night.
@@ -775,7 +781,10 @@ class Year:
                 s
                 for s in self.held
                 if any(
-                    p["student_id"] == s and p["meeting"] and p["meeting"][:10] < night.isoformat()
+                    p["student_id"] == s
+                    and annual_row(p)
+                    and p["meeting"]
+                    and p["meeting"][:10] < night.isoformat()
                     for p in self.plan
                 )
             }

@@ -184,3 +184,14 @@ def test_a_plan_row_is_checked_against_its_own_cycles_meetings() -> None:
         "purposes": "annual+reevaluation",
     }
     assert same_cycle("Z1/2027-05-10/meeting", combined)
+
+
+def test_only_an_annual_meeting_held_gives_the_roster_its_next_iep_date() -> None:
+    """The year's "held" event moves last_iep_date only for the annual meeting (alone or
+    holding a reevaluation), never for a separate reevaluation's meeting."""
+    from yearsim import annual_row
+
+    assert annual_row({"cycle_type": "annual", "purposes": "annual"})
+    assert annual_row({"cycle_type": "reevaluation", "purposes": "annual+reevaluation"})
+    assert not annual_row({"cycle_type": "reevaluation", "purposes": "reevaluation"})
+    assert annual_row({"student_id": "Z1"})  # a row from before cycles: the annual one
