@@ -823,6 +823,11 @@ class Year:
             return False
         people = [row["case_manager_email"], row["lea_email"]]
         people += [e for e in row.get("gen_ed_emails", "").split(";") if e]
+        # The building's room is required too (SPEC §3.1; synth.py: "room.NNN@<district>").
+        building = str(row.get("building", ""))
+        if building.startswith("Building ") and "@" in row["case_manager_email"]:
+            room_domain = row["case_manager_email"].split("@", 1)[1]
+            people.append(f"room.{building.split()[1]}@{room_domain}")
         start = dt.datetime.strptime(local_start, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(TZ))
         body = {
             "schedules": people,

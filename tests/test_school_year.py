@@ -136,6 +136,7 @@ def test_a_slot_free_busy_shows_taken_is_not_a_horizon_violation(tmp_path: Path)
         "case_manager_email": "cm@pv.example.org",
         "lea_email": "lea@pv.example.org",
         "gen_ed_emails": "t1@pv.example.org;t2@pv.example.org",
+        "building": "Building 002",
     }
     with GraphSandbox(seed=1) as sb:
         sb.start(port=0)
@@ -154,6 +155,16 @@ def test_a_slot_free_busy_shows_taken_is_not_a_horizon_violation(tmp_path: Path)
         )
         assert year.taken_for_sync("Z1", "2027-05-14 07:45")
         assert not year.taken_for_sync("Z1", "2027-05-14 15:30")
+        Person(sb).call(  # the building's room is required too
+            "POST",
+            "/users/room.002%40pv.example.org/events",
+            {
+                "subject": "Room booked",
+                "start": {"dateTime": "2027-05-14T15:30:00", "timeZone": "America/Chicago"},
+                "end": {"dateTime": "2027-05-14T16:30:00", "timeZone": "America/Chicago"},
+            },
+        )
+        assert year.taken_for_sync("Z1", "2027-05-14 15:30")
 
 
 def test_future_meetings_are_counted_per_kind_of_cycle() -> None:
