@@ -388,12 +388,12 @@ def _evaluate(
     """`dating.evaluate` of a cycle rule, shared across a planning run through `memo` (by
     calendar, rule and anchor): many students' cycles share their dates."""
     if memo is None:
-        return evaluate(rule.rule.as_date_rule(), anchor, calendar)
+        return evaluate(rule.rule, anchor, calendar)
     key = (id(calendar), id(rule), anchor.toordinal())
     found = memo.get(key)
     if found is None:
         try:
-            found = evaluate(rule.rule.as_date_rule(), anchor, calendar)
+            found = evaluate(rule.rule, anchor, calendar)
         except UnknownDate as exc:
             found = exc.day.isoformat()  # the unknown day, to raise again for the next asker
         memo[key] = found

@@ -114,13 +114,6 @@ class Occupancy:
             runs = self.runs[id(cal)] = _covered_runs(cal)
         return runs
 
-    def covered_run(self, cal: SchoolCalendar, day: int) -> tuple[int, int] | None:
-        """The run of covered days around `day` in `cal`, or None when it is not covered."""
-        for a, b in self.runs_of(cal):
-            if a <= day <= b:
-                return a, b
-        return None
-
     def bits(self, span: Span) -> int:
         """The slots a span of minutes overlaps."""
         a, b = span

@@ -62,11 +62,6 @@ class DateRule:
             else f"{self.op}({self.anchor}, {self.n})"
         )
 
-    def as_date_rule(self) -> DateRule:
-        """Itself. Kept while `core/cycles.py` still calls it from the days `cyclerules` had a
-        rule type of its own (another helper owns that file); drop it with those two calls."""
-        return self
-
 
 @cache
 def parse_rule(text: str, anchors: tuple[Anchor, ...] = ANNUAL_ANCHORS) -> DateRule:
