@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
 import json
 import os
 import resource
@@ -19,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from plantiming import time_planner
 from synth import generate
 
-from iepsched.core.schedule import plan_district
 from iepsched.inputs.config import load_config
 from iepsched.service.district import load_district
 
@@ -38,25 +37,7 @@ def main() -> None:
         t0 = time.perf_counter()
         district = load_district(load_config(config_path))
         load_s = time.perf_counter() - t0
-        times, cpu = [], []
-        plan = None
-        for _ in range(args.repeat):
-            gc.collect()
-            t0, c0 = time.perf_counter(), time.process_time()
-            plan = plan_district(district.students, district.ctx, today=TODAY)
-            times.append(time.perf_counter() - t0)
-            cpu.append(time.process_time() - c0)
-        # As `iepsched plan` runs it since issue 10.7: without the cycle collector, which would
-        # re-scan the long-lived roster and plans without freeing anything.
-        quiet = []
-        for _ in range(args.repeat):
-            gc.collect()
-            gc.disable()
-            t0 = time.perf_counter()
-            plan = plan_district(district.students, district.ctx, today=TODAY)
-            quiet.append(time.perf_counter() - t0)
-            gc.enable()
-        assert plan is not None
+        plan, times, cpu, quiet = time_planner(district, TODAY, args.repeat)
         milestones = sum(len(p.milestones) for p in plan.plans)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         statuses: dict[str, int] = {}

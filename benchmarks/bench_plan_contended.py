@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
 import json
 import os
 import resource
@@ -23,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from plantiming import time_planner
 from synth import generate
 
-from iepsched.core.schedule import plan_district
 from iepsched.inputs.config import load_config
 from iepsched.service.district import load_district
 
@@ -61,23 +60,7 @@ def main() -> None:
         summary = done.stdout.decode().strip().splitlines()[-1]
 
         district = load_district(load_config(config_path))
-        times, cpu = [], []
-        plan = None
-        for _ in range(args.repeat):
-            gc.collect()
-            t0, c0 = time.perf_counter(), time.process_time()
-            plan = plan_district(district.students, district.ctx, today=TODAY)
-            times.append(time.perf_counter() - t0)
-            cpu.append(time.process_time() - c0)
-        quiet = []  # as the CLI plans (without the cycle collector, issue 10.7)
-        for _ in range(args.repeat):
-            gc.collect()
-            gc.disable()
-            t0 = time.perf_counter()
-            plan = plan_district(district.students, district.ctx, today=TODAY)
-            quiet.append(time.perf_counter() - t0)
-            gc.enable()
-        assert plan is not None
+        plan, times, cpu, quiet = time_planner(district, TODAY, args.repeat)
         statuses: dict[str, int] = {}
         for p in plan.plans:
             statuses[p.status] = statuses.get(p.status, 0) + 1
