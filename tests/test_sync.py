@@ -1172,3 +1172,48 @@ def test_accept_loss_recreates_a_moved_meeting_where_the_person_put_it(tmp_path:
     assert _meetings(w, meeting) == [(st.mailbox, moved)]
     assert w.item(meeting).moved and w.item(meeting).start == moved
     assert w.sync().actions == [] and w.last_writes == 0
+
+
+@pytest.mark.parametrize("kind", ["memory", "graph"])
+def test_exited_students_meeting_frees_its_slot_in_the_same_run(kind: str, tmp_path: Path) -> None:
+    """The slot of a meeting this run cancels (its student exited) is free to the new placements.
+
+    Regression (issue 8, the simulated year): free/busy still showed the exited student's event,
+    cancelled later in the same run, so sync placed a new meeting elsewhere (outside the booking
+    horizon: not delivered) while `plan` showed it in that slot.
+    """
+    twin = "S1999"
+
+    def run(w: World) -> None:
+        first = w.sync()
+        taken = w.item(meeting_key(first))
+        assert taken.start is not None and taken.state == "live"
+
+        def exit_and_add_twin(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+            row = next(r for r in rows if r["student_id"] == SUBJECT)
+            row["status"] = "exited"
+            return [*rows, {**row, "student_id": twin, "status": "active"}]
+
+        w.edit_roster(exit_and_add_twin)
+        second = w.sync(force_cancel=True)  # the exited student's 18 items
+        assert second.exit_code == ExitCode.OK, second.failures
+        assert second.plan is not None
+        placed = second.plan.get(twin)
+        assert placed is not None and placed.meeting is not None
+        # The twin has the exited student's people and due date: the slot just freed is its
+        # first choice, as `plan` (which never saw the cancelled event) shows.
+        assert placed.meeting.start == taken.start
+        assert w.item(meeting_key(second, twin)).start == taken.start
+        assert w.item(meeting_key(first)).state == "cancelled"
+
+    if kind == "memory":
+        run(World(tmp_path, "memory", keep={SUBJECT}))
+        return
+    from iepsched.sandbox import GraphSandbox
+
+    with GraphSandbox() as sb:
+        w = World(tmp_path, "graph", keep={SUBJECT}, sandbox=sb)
+        try:
+            run(w)
+        finally:
+            w.close()

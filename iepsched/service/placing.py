@@ -7,6 +7,11 @@ A required attendee whose free/busy Graph cannot give is *unknown*, never free: 
 new meeting needs them warns (`free_busy_unknown`), naming them. Placement still proceeds around
 everyone else's calendar — iepsched cannot know when the unknown person is free, and holding the
 meeting back would leave the student without one — so the warning asks to confirm with them.
+
+Free/busy is read before the run writes anything, so it still shows the meetings this run cancels
+(their students exited). Those slots are free to the new placements (`leaving_slots`), as `plan`
+shows them: otherwise sync put a new meeting elsewhere — for a summer-due IEP, past the booking
+horizon and so not delivered — for one night, while `plan` showed it in the freed slot.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from dataclasses import replace
 from ..core.bookings import StateInputs
 from ..core.errors import GraphError
 from ..core.items import deliverable
-from ..core.model import DistrictPlan, Interval, PlanWarning, StudentPlan
+from ..core.model import DistrictPlan, Interval, ItemState, PlanWarning, StudentPlan
+from ..core.reconcile import LIVE, PENDING
 from ..core.remote import Remote
 from .district import District, plan_inputs
 
@@ -32,8 +38,13 @@ def plan_with_free_busy(
     remote: Remote,
     today: dt.date,
     unread: Mapping[str, GraphError],
+    leaving: Mapping[str, frozenset[tuple[dt.datetime, dt.datetime]]] | None = None,
 ) -> DistrictPlan:
-    """Plan; when new meetings must be placed, ask Graph who is busy and plan again."""
+    """Plan; when new meetings must be placed, ask Graph who is busy and plan again.
+
+    leaving: per attendee (lower-cased), the meetings this run cancels (`leaving_slots`); free/busy
+    still shows them, but their slots are free to the new placements.
+    """
     plan = plan_inputs(district, inputs, today=today)
     horizon = district.config.delivery.booking_horizon_days
     placing = [
@@ -50,10 +61,56 @@ def plan_with_free_busy(
     if not placing or not organizers:
         return plan
     busy = _free_busy(district, placing, remote, today, organizers[0])
+    if leaving:
+        busy = {
+            email: [i for i in intervals if (i.start, i.end) not in leaving.get(email, ())]
+            for email, intervals in busy.items()
+        }
     plan = plan_inputs(district, inputs, today=today, busy=busy)
     needs = {p.student_id: set(_attendees(district, [p])) for p in placing}
     unknown = {email for need in needs.values() for email in need if email not in busy}
     return _warn_unknown(plan, needs, unknown) if unknown else plan
+
+
+def leaving_slots(
+    district: District,
+    items: Mapping[str, ItemState],
+    exited: frozenset[str],
+    now: dt.datetime,
+) -> dict[str, frozenset[tuple[dt.datetime, dt.datetime]]]:
+    """The (start, end) of each meeting this run cancels, per attendee (lower-cased): the live
+    meetings still to come of the students who exited (`exited`, as the run's scope has them).
+
+    The attendees are the organizer's mailbox and, for a student still in the roster, everyone
+    the event invites (required people, providers, the room). Should a cancellation fail, the
+    person is double-booked until the next run cancels it; a person's own event at exactly the
+    same minutes is, like the cancelled one, one interval of free/busy and is freed with it.
+    """
+    if not exited:
+        return {}
+    by_id = {s.student_id: s for s in district.roster.students}
+    rooms = district.config.rooms
+    out: dict[str, set[tuple[dt.datetime, dt.datetime]]] = {}
+    for st in items.values():
+        if (
+            st.student_id not in exited
+            or st.kind != "event"
+            or st.state not in (LIVE, PENDING)
+            or st.start is None
+            or st.end is None
+            or st.end <= now  # took place: history, never cancelled
+        ):
+            continue
+        emails = {st.mailbox.lower()}
+        student = by_id.get(st.student_id)
+        if student is not None:
+            emails.update(e.lower() for e in (*student.required_emails, *student.provider_emails))
+            room = rooms.get(student.building)
+            if room:
+                emails.add(room.lower())
+        for email in emails:
+            out.setdefault(email, set()).add((st.start, st.end))
+    return {email: frozenset(slots) for email, slots in out.items()}
 
 
 def _attendees(district: District, placing: Sequence[StudentPlan]) -> list[str]:

@@ -60,8 +60,8 @@ from .losses import (
     recover,
     with_found_cycles,
 )
-from .placing import plan_with_free_busy
-from .refusals import all_refused, warn_refused, writable
+from .placing import leaving_slots, plan_with_free_busy
+from .refusals import all_refused, students_of, warn_refused, writable
 
 log = logging.getLogger(__name__)
 Wrap = Callable[[Iterable[Result], int], Iterable[Result]]
@@ -156,7 +156,15 @@ def run_sync(
     if not options.dry_run and inputs.cycle_rows:
         store.save_cycles(inputs.cycle_rows)
     unread = dict(snapshot.unread)
-    plan = plan_with_free_busy(district, inputs, remote, options.today, unread)
+    # The meetings this run will cancel free their slots for tonight's placements.
+    refused_now = frozenset(s for ids in students_of(district, items, unread).values() for s in ids)
+    leaving = leaving_slots(
+        district,
+        items,
+        _exited(district, items, _protected(district, items, refused_now)),
+        options.now,
+    )
+    plan = plan_with_free_busy(district, inputs, remote, options.today, unread, leaving)
     report.plan = plan
     for p in plan.plans:
         report.reports.extend(
@@ -367,24 +375,36 @@ def _scope(
     horizon = district.config.delivery.booking_horizon_days
     active, current = _in_use(plan, horizon)
     unplaced = {p.student_id for p in plan.plans if p.meeting is None}
-    missing = _missing(district, items)
-    if district.config.safety.missing_students == "exit":
-        gone, missing = missing, set()
-    else:
-        gone = set()
-    protected = frozenset(
-        district.roster.skipped_ids | district.unplannable | unplaced | missing | refused
-    )
-    exited = (
-        frozenset(s.student_id for s in district.roster.students if s.status == "exited") | gone
-    ) - protected
+    protected = _protected(district, items, refused) | unplaced
     return Scope(
         active=active,
-        exited=exited,
-        protected=protected,
+        exited=_exited(district, items, protected),
+        protected=frozenset(protected),
         current_cycles=current,
         rebook=options.rebook,
     )
+
+
+def _protected(
+    district: District, items: Mapping[str, ItemState], refused: frozenset[str]
+) -> set[str]:
+    """Students nothing is removed for: skipped rows, students without a calendar, students
+    missing from the roster (unless `[safety] missing_students = "exit"`), refused mailboxes'."""
+    protected = set(district.roster.skipped_ids | district.unplannable | refused)
+    if district.config.safety.missing_students != "exit":
+        protected |= _missing(district, items)
+    return protected
+
+
+def _exited(
+    district: District, items: Mapping[str, ItemState], protected: Iterable[str]
+) -> frozenset[str]:
+    """The students whose future items this run removes: exited in the roster, or missing from
+    it under `[safety] missing_students = "exit"`; never a protected one."""
+    exited = {s.student_id for s in district.roster.students if s.status == "exited"}
+    if district.config.safety.missing_students == "exit":
+        exited |= _missing(district, items)
+    return frozenset(exited.difference(protected))
 
 
 def _in_use(plan: DistrictPlan, horizon: int) -> tuple[frozenset[str], frozenset[str]]:
