@@ -15,6 +15,9 @@ from .rules import meeting_held
 from .schoolcal import SchoolCalendar, UnknownDate
 
 _DAY = dt.timedelta(days=1)
+# `place`'s earliest usable day when the walk to find it reached a year not loaded: a day before
+# every rung's range, so that each rung walks as written.
+_UNKNOWN = (dt.date.min, 0)
 
 
 def _local_spans(
@@ -385,33 +388,39 @@ def place(
             if found is not None:
                 return book(*found, "infeasible")
             return None
-        # Rung 1: on track, latest first: `latest` and the window's school days before it, not
-        # before TODAY + notice, and not in the first school days of a school year (a month of
-        # preparation must fall in school time, so an IEP due in August is held in May).
-        at = (id(cal), latest.toordinal(), -ladder.window_school_days, notice.toordinal())
-        floor = windows.get(at)
-        if floor is None:
-            try:
-                floor = max(cal.add_school_days(latest, -ladder.window_school_days), notice)
-            except UnknownDate:
-                # The window reaches a year not loaded: walk down to TODAY + notice, failing on
-                # the unknown date only if no day after it is usable (fewer than the window's).
-                floor = notice
-            windows[at] = floor
-        found = walker.first(latest, floor, -1, ctx.early_school_days(cal) if annual else ())
-        if found is not None:
-            return book(*found, "on_track")
-        # Rung 2: less than two weeks of buffer, earliest first.
+        # Rungs 1-3 all look inside [min(notice, legal), DUE]: one forward walk over it finds
+        # the earliest usable day. None: no rung can meet DUE, straight to rung 4 (most students
+        # of a saturated district, who walked all four rungs). Otherwise rung 1 is walked only
+        # if that day is on or before `latest`, and it is rung 2's or rung 3's answer when it
+        # lies in their range. A walk that reaches a year not loaded says nothing: then every
+        # rung walks as written (`earliest` stays unknown).
+        try:
+            earliest = walker.first(min(notice, legal), due, 1)
+        except UnknownDate:
+            earliest = _UNKNOWN
         second = max(latest + _DAY, notice)
-        found = walker.first(second, due, 1)
-        if found is not None:
-            return book(*found, "at_risk")
-        # Rung 3: the district's notice is gone; the legal 10-day notice still holds. Rung 2
-        # found no day from `second` to DUE, and nothing was booked since, so the walk stops
-        # before it (the same first day; a saturated district walked those days twice).
-        found = walker.first(legal, min(due, second - _DAY), 1)
-        if found is not None:
-            return book(*found, "at_risk")
+        if earliest is not None:
+            day = earliest[0]  # the unknown stand-in's day is before every rung's range
+            # Rung 1: on track, latest first: `latest` and the window's school days before it,
+            # not before TODAY + notice, and not in the first school days of a school year (a
+            # month of preparation must fall in school time, so an IEP due in August is held in
+            # May).
+            if day <= latest:
+                floor = _floor(cal, latest, notice, ctx, windows)
+                early = ctx.early_school_days(cal) if annual else ()
+                found = walker.first(latest, floor, -1, early)
+                if found is not None:
+                    return book(*found, "on_track")
+            # Rung 2: less than two weeks of buffer, earliest first.
+            found = earliest if day >= second else walker.first(second, due, 1)
+            if found is not None:
+                return book(*found, "at_risk")
+            # Rung 3: the district's notice is gone; the legal 10-day notice still holds. Rung
+            # 2 found no day from `second` to DUE, and nothing was booked since, so the walk
+            # stops before it (the same first day; a saturated district walked those days twice).
+            found = earliest if day >= legal else walker.first(legal, min(due, second - _DAY), 1)
+            if found is not None:
+                return book(*found, "at_risk")
         # Rung 4: the due date cannot be met.
         found = walker.first(max(due + _DAY, legal), None, 1)
         if found is not None:
@@ -425,6 +434,29 @@ def place(
             )
         )
     return None
+
+
+def _floor(
+    cal: SchoolCalendar,
+    latest: dt.date,
+    notice: dt.date,
+    ctx: PlanContext,
+    windows: dict[tuple[int, ...], dt.date],
+) -> dt.date:
+    """Rung 1's lowest day: the window's school days before `latest`, not before TODAY + notice
+    (shared by the students of one run with the same `latest` and notice)."""
+    window = ctx.rules.ladder.window_school_days
+    at = (id(cal), latest.toordinal(), -window, notice.toordinal())
+    floor = windows.get(at)
+    if floor is None:
+        try:
+            floor = max(cal.add_school_days(latest, -window), notice)
+        except UnknownDate:
+            # The window reaches a year not loaded: walk down to TODAY + notice, failing on the
+            # unknown date only if no day after it is usable (fewer than the window's).
+            floor = notice
+        windows[at] = floor
+    return floor
 
 
 class _Walker:
