@@ -245,3 +245,28 @@ def test_caseload_with_a_student_id_is_a_usage_error() -> None:
     result = cli(SAMPLE, "plan", "S1001", "--building", "Bluestem High", "--today", TODAY)
     assert result.exit_code == 2
     assert "go with --all" in result.stderr
+
+
+def test_plan_all_without_a_state_file_loads_no_delivery_module(tmp_path: Path) -> None:
+    """`plan --all` with no state file imports neither the item builders nor the remote side
+    (issue 10.7: ~20 ms of a 1 s budget went to hashlib, uuid, json and their dataclasses)."""
+    import shutil
+    import subprocess
+    import sys
+
+    folder = tmp_path / "district"
+    shutil.copytree(SAMPLE.parent, folder, ignore=shutil.ignore_patterns("state", "*.sqlite*"))
+    code = (
+        "import sys\n"
+        "from iepsched.cli import main\n"
+        "try:\n"
+        f"    main(['--config', {str(folder / 'iepsched.toml')!r}, 'plan', '--all',"
+        f" '--today', {TODAY!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "loaded = ('iepsched.core.items', 'iepsched.core.remote', 'iepsched.core.reconcile')\n"
+        "print('loaded:', *[m for m in loaded if m in sys.modules], file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.count("\n") > ROWS  # the table was printed
+    assert done.stderr.strip().splitlines()[-1] == "loaded:"

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .cycleids import cycle_ids as cycle_ids  # where sync and the outputs look for it
 from .model import CONTACT_METHODS, Meeting, Milestone, StudentPlan
 from .remote import APPLICATION_NAME, KEY_PROPERTY_ID, DesiredItem, ItemKind
 from .rules import occurrence_key
@@ -175,18 +176,6 @@ def _held_cycle_items(plan: StudentPlan, options: DeliveryOptions) -> Iterable[D
                 yield _calendar_item(as_then, one, options, key, held.cycle_id)
             else:
                 yield _task_item(as_then, one, options, key, held.cycle_id)
-
-
-def cycle_ids(plan: StudentPlan) -> tuple[str, str]:
-    """The annual and reevaluation cycle ids this plan's items are keyed with.
-
-    A plan made without state has none yet; sync then opens cycles named after the due dates
-    (reconcile.assign_cycles), which is what a preview must use to keep keys and UIDs stable.
-    """
-    annual = plan.cycle_id or plan.due_date.isoformat()
-    reeval_due = plan.student.reeval_due_date
-    reeval = plan.reeval_cycle_id or (f"R{reeval_due.isoformat()}" if reeval_due else "")
-    return annual, reeval
 
 
 def _student_items(plan: StudentPlan, options: DeliveryOptions) -> Iterable[DesiredItem]:

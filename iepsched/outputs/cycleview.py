@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from ..core.items import cycle_ids
+from ..core.cycleids import cycle_ids
 from ..core.model import CycleType, Milestone, PlanWarning, StudentPlan, StudentStatus
 
 # How a person reads each type (the report, the table's cycle headings, the ICS description).
