@@ -388,16 +388,27 @@ def place(
             if found is not None:
                 return book(*found, "infeasible")
             return None
-        # Rungs 1-3 all look inside [min(notice, legal), DUE]: one forward walk over it finds
-        # the earliest usable day. None: no rung can meet DUE, straight to rung 4 (most students
-        # of a saturated district, who walked all four rungs). Otherwise rung 1 is walked only
-        # if that day is on or before `latest`, and it is rung 2's or rung 3's answer when it
-        # lies in their range. A walk that reaches a year not loaded says nothing: then every
+        # Rungs 1-3 all look inside [min(notice, legal), DUE]: one forward walk from its start,
+        # with no end, finds the earliest usable day. After DUE: no rung can meet DUE, and the
+        # day is rung 4's answer when it is not before TODAY + 10 (most students of a saturated
+        # district, who walked all four rungs). On or before DUE: rung 1 is walked only if the
+        # day is on or before `latest`, and it is rung 2's or rung 3's answer when it lies in
+        # their range. A walk that reaches a year not loaded by DUE says nothing: then every
         # rung walks as written (`earliest` stays unknown).
+        probe = min(notice, legal)
         try:
-            earliest = walker.first(min(notice, legal), due, 1)
-        except UnknownDate:
-            earliest = _UNKNOWN
+            earliest = walker.first(probe, None, 1)
+        except UnknownDate as exc:
+            if exc.day <= due:
+                earliest = _UNKNOWN
+            elif legal <= exc.day:
+                raise  # rung 4 would walk into the same unknown year
+            else:
+                earliest = None  # rung 4, from past that year's start, says which year
+        if earliest is not None and earliest[0] > due:
+            if earliest[0] >= legal:
+                return book(*earliest, "infeasible")
+            earliest = None
         second = max(latest + _DAY, notice)
         if earliest is not None:
             day = earliest[0]  # the unknown stand-in's day is before every rung's range
