@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import textwrap
@@ -14,6 +15,7 @@ from .csvsafe import neutralise
 from .cycleview import (
     TYPE_LABELS,
     TYPE_SHORT,
+    UNKNOWN_DUE,
     WRITTEN_AMENDMENT,
     due_iso,
     due_text,
@@ -266,27 +268,45 @@ def all_table(rows: Sequence[tuple[StudentPlan, StudentPlan]]) -> str:
     lines = [head, "-" * len(head)]
     append = lines.append
     # The row's cells computed directly rather than through `_row`: only these columns are
-    # printed, and a dict per row cost a tenth of the table (10,000 rows, issue 10.7).
+    # printed, and a dict per row cost a tenth of the table (10,000 rows, issue 10.7). Dates and
+    # meeting starts repeat across thousands of rows (the planner shares a slot's start among
+    # the meetings in it), so each is formatted and padded once.
+    dates: dict[dt.date, str] = {}
+    starts: dict[int, str] = {}
+    unknown_due = f"{UNKNOWN_DUE:<10}"
+    no_date = " " * 10
     for _top, cycle in rows:
         # A written amendment has no meeting by design: said so, not a dash like an unplaced one.
         m = cycle.meeting
-        meeting: str
+        meeting: str | None
         state: str
         if m is not None:
-            meeting, state = _meeting_text(m), m.state or "—"
+            meeting = starts.get(id(m.start))
+            if meeting is None:
+                meeting = starts[id(m.start)] = f"{_meeting_text(m):<16}"
+            state = m.state or "—"
         elif written_amendment(cycle):
-            meeting, state = "no meeting", "written"
+            meeting, state = f"{'no meeting':<16}", "written"
         else:
-            meeting, state = "—", "—"
+            meeting, state = f"{'—':<16}", "—"
+        if cycle.due_known:
+            due = dates.get(cycle.due_date) or dates.setdefault(
+                cycle.due_date, f"{cycle.due_date.isoformat():<10}"
+            )
+        else:
+            due = unknown_due
         nxt = cycle.next_milestone()
-        if nxt is None:
-            nxt_key, nxt_date = "", ""
+        if nxt is None or nxt.date is None:
+            nxt_key, nxt_date = "", no_date
         else:
-            nxt_key, nxt_date = nxt.key, nxt.date.isoformat() if nxt.date else ""
+            nxt_key = nxt.key
+            nxt_date = dates.get(nxt.date) or dates.setdefault(
+                nxt.date, f"{nxt.date.isoformat():<10}"
+            )
         append(
             f"{cycle.student_id[:10]:<10} {TYPE_SHORT[cycle.cycle_type]:<8} "
-            f"{due_text(cycle):<10} {meeting:<16} {state:<8} {view_status(cycle) or '':<10} "
-            f"{nxt_key[:21]:<21} {nxt_date:<10}"
+            f"{due} {meeting} {state:<8} {view_status(cycle) or '':<10} "
+            f"{nxt_key[:21]:<21} {nxt_date}"
         )
     return "\n".join(lines)
 
