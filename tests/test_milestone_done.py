@@ -77,3 +77,23 @@ def test_booked_and_held_students_do_not_share_statuses() -> None:
     by_id = {p.student_id: p for p in plans}
     assert _status(by_id["S1"], "staff_invite") == "done"
     assert _status(by_id["S2"], "staff_invite") != "done"
+
+
+def test_students_sharing_a_milestone_set_keep_their_own_contact_requirement() -> None:
+    """Two students with the same meeting day share one milestone set; the one with two contacts
+    by two methods has the requirement met and the contact steps done, the other does not."""
+    from iepsched.core.model import Contact
+
+    def contact(day: dt.date, method: str) -> Contact:
+        return Contact("S1", at(day, "10:00"), method, "parent", "reached")
+
+    logged = {"S1": [contact(D(2026, 11, 20), "phone"), contact(D(2026, 11, 23), "email")]}
+    kids = [student("S1"), student("S2"), student("S3")]
+    plans = plan_district(kids, context(), today=TODAY, contacts=logged).by_id
+    met, unmet, other = plans["S1"].contacts, plans["S2"].contacts, plans["S3"].contacts
+    assert met is not None and met.met and len(met.qualifying) == 2
+    assert unmet is not None and not unmet.met and unmet.qualifying == ()
+    assert other == unmet
+    assert _status(plans["S1"], "parent_contact_1") == "done"
+    assert _status(plans["S2"], "parent_contact_1") != "done"
+    assert plans["S1"].meeting is not None and plans["S2"].meeting is not None

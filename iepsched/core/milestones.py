@@ -14,6 +14,7 @@ from .context import PlanContext
 from .dates import age_on, next_due_from
 from .dating import Series, evaluate, milestone_status, occurrences, report_dates
 from .model import (
+    ContactRequirement,
     Cycle,
     HeldCycle,
     Meeting,
@@ -87,6 +88,7 @@ class RunMemo:
         "dates",
         "milestones",
         "occurrences",
+        "plain",
         "reports",
         "series",
     )
@@ -102,6 +104,9 @@ class RunMemo:
             tuple[int, int, int], tuple[list[tuple[str, dt.date, str]], PlanWarning | None]
         ] = {}
         self.milestones: dict[tuple[object, ...], MilestoneSet] = {}
+        # By id() of a set in `milestones` (kept alive there): its milestones without their
+        # sort keys, and the contact requirement of a student with no contact logged.
+        self.plain: dict[int, tuple[tuple[Milestone, ...], ContactRequirement | None]] = {}
         self.series: dict[tuple[int, int, int, int], Series | str] = {}
         # Occurrences with their statuses when none is done, by id() of their series (kept
         # alive in `series`); today and due_soon_days are the run's.

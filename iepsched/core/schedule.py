@@ -38,6 +38,7 @@ from .model import (
     Interval,
     Meeting,
     MeetingRequest,
+    Milestone,
     PlanWarning,
     Student,
     StudentPlan,
@@ -445,6 +446,17 @@ def _double_booked(
     return out
 
 
+def _plain(
+    annual: Sequence[tuple[int, Milestone]], deadline_key: str
+) -> tuple[tuple[Milestone, ...], ContactRequirement | None]:
+    """A shared milestone set's milestones, and the contact requirement of a student with no
+    contact logged (None: the set has no contact step). Immutable: shared by the set's students."""
+    milestones = tuple(m for _, m in annual)
+    if not any(m.kind == "contact" for m in milestones):
+        return milestones, None
+    return milestones, ContactRequirement(met=False, deadline=date_of(milestones, deadline_key))
+
+
 def _plan_student(
     student: Student,
     ctx: PlanContext,
@@ -485,8 +497,16 @@ def _plan_student(
         ("annual", *flags), student, cal, ctx, today, m_date, next_due, age, delivered, done, memo
     )
     warnings.extend(annual_warnings)
-    if student.reeval_due_date is None or not with_reeval:
-        # No reevaluation, or one with a meeting of its own, whose plan carries its tasks.
+    unmet: ContactRequirement | None = None
+    milestones: Sequence[Milestone]
+    if (student.reeval_due_date is None or not with_reeval) and not done:
+        # No reevaluation, or one with a meeting of its own, whose plan carries its tasks: the
+        # shared set's milestones and their unmet contact requirement, once per set.
+        found = memo.plain.get(id(annual))
+        if found is None:
+            found = memo.plain[id(annual)] = _plain(annual, rules.contact_deadline)
+        milestones, unmet = found
+    elif student.reeval_due_date is None or not with_reeval:
         milestones = [m for _, m in annual]
     else:
         r_key = (
@@ -501,7 +521,9 @@ def _plan_student(
         milestones = [m for _, m in sorted((*annual, *reeval), key=by_sort_key)]
 
     contact_req: ContactRequirement | None = None
-    if any(m.kind == "contact" for m in milestones):
+    if unmet is not None and not contacts:
+        contact_req = unmet
+    elif any(m.kind == "contact" for m in milestones):
         deadline = date_of(milestones, rules.contact_deadline)
         contact_req = (
             contact_requirement(contacts, deadline, due)
