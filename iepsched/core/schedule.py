@@ -394,20 +394,32 @@ def _double_booked(
     """
     # Providers are the usual case; required people only clash through booked meetings.
     by_day: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
+    length = ctx.meetings.duration_minutes
     for index, (m, _) in enumerate(placed):
-        if m is None or m.state == "held":
+        if m is None:
+            continue
+        state = m.state
+        if state == "held":
             continue
         s = students[index]
-        people = (
-            s.provider_emails if m.state == "proposed" else (*s.required_emails, *s.provider_emails)
-        )
+        start = m.start
+        begin = start.hour * 60 + start.minute
+        if state == "proposed":
+            people: Sequence[str] = s.provider_emails
+            finish = begin + length  # every proposal is the configured length
+        else:
+            people = (*s.required_emails, *s.provider_emails)
+            finish = begin + int((m.end - start).total_seconds() // 60)
         if not people:
             continue
         day = m.date.toordinal()
-        begin = m.start.hour * 60 + m.start.minute
-        finish = begin + int((m.end - m.start).total_seconds() // 60)
+        entry = (begin, finish, index)
         for email in people:
-            by_day.setdefault((email, day), []).append((begin, finish, index))
+            found = by_day.get((email, day))
+            if found is None:
+                by_day[email, day] = [entry]
+            else:
+                found.append(entry)
     clashes: dict[int, dict[str, set[int]]] = {}
     for (email, _day), meetings in by_day.items():
         if len(meetings) < 2:
