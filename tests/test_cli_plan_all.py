@@ -270,3 +270,63 @@ def test_plan_all_without_a_state_file_loads_no_delivery_module(tmp_path: Path) 
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.count("\n") > ROWS  # the table was printed
     assert done.stderr.strip().splitlines()[-1] == "loaded:"
+
+
+def test_planning_without_sentences_changes_nothing_but_the_warnings() -> None:
+    """`sentences=False` (what `plan --all` asks for) gives every cycle of the sample district the
+    same meeting, milestones, statuses and contact requirement, without the status sentences and
+    overlap warnings that the roster view never shows."""
+    import datetime as dt
+
+    from iepsched.inputs.config import load_config
+    from iepsched.service.district import load_district, plan_with_state
+
+    district = load_district(load_config(SAMPLE))
+    day = dt.date.fromisoformat(TODAY)
+    full = plan_with_state(district, today=day).plans
+    bare = plan_with_state(district, today=day, sentences=False).plans
+
+    def kept(plans: Any) -> list[Any]:
+        return [
+            (
+                c.student_id,
+                c.cycle_type,
+                c.status,
+                c.own_status,
+                c.meeting,
+                c.milestones,
+                c.contacts,
+                c.due_date,
+                c.due_known,
+                c.combined_with,
+            )
+            for p in plans
+            for c in p.cycles
+        ]
+
+    assert kept(bare) == kept(full)
+    said = {w.code for p in full for c in p.cycles for w in c.warnings}
+    assert {"infeasible", "at_risk", "double_booked"} <= said  # the sample has each
+    left = {w.code for p in bare for c in p.cycles for w in c.warnings}
+    assert not left & {"overdue", "infeasible", "at_risk", "double_booked", "moved_by_person"}
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+def test_plan_all_prints_what_the_full_plan_would(
+    fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every form of `plan --all` is the same whether the planner writes the sentences or not:
+    the roster view shows none of them."""
+    import iepsched.service.district as district_module
+
+    bare = cli(SAMPLE, "plan", "--all", "--today", TODAY, "--format", fmt)
+    real = district_module.plan_with_state
+
+    def with_sentences(*args: Any, **kwargs: Any) -> Any:
+        kwargs["sentences"] = True
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(district_module, "plan_with_state", with_sentences)
+    full = cli(SAMPLE, "plan", "--all", "--today", TODAY, "--format", fmt)
+    assert bare.exit_code == full.exit_code == 0
+    assert bare.output == full.output != ""

@@ -210,7 +210,9 @@ def _roster_text(
     from .state import open_state_readonly
 
     with open_state_readonly(config) as store:
-        result = plan_with_state(district, today=day, store=store)
+        # Every form of the roster view shows a row per cycle and no student's warnings (those
+        # are `plan STUDENT`'s and the report's), so the planner does not write them.
+        result = plan_with_state(district, today=day, store=store, sentences=False)
     plans = caseload_plans(result.plans, chosen)
     mine = (
         None

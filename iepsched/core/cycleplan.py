@@ -104,9 +104,10 @@ def plan_cycle(
     contacts: Sequence[Contact],
     memo: RunMemo,
     cycle_id: str = "",
+    sentences: bool = True,
 ) -> StudentPlan:
     """One cycle's plan. `cycle_id`: the state's id for it (the reevaluation's, which may carry a
-    ".2"); the spec's own id otherwise."""
+    ".2"); the spec's own id otherwise. `sentences`: see `schedule.plan_district`."""
     cal = ctx.calendar_for(student)
     rules = ctx.rules
     title = MEETING_TITLES[spec.type]
@@ -165,11 +166,20 @@ def plan_cycle(
         status = _written_status(cs, due, milestones, today, own)
     else:
         status = status_of_student(cs, meeting, milestones, today)
-        status_warnings(
-            status, cs, meeting, milestones, today, own, rules, cal=cal, what=DUE_WHAT[spec.type]
-        )
+        if sentences:
+            status_warnings(
+                status,
+                cs,
+                meeting,
+                milestones,
+                today,
+                own,
+                rules,
+                cal=cal,
+                what=DUE_WHAT[spec.type],
+            )
     named = [*warnings, *own]
-    if spec.type != "annual":
+    if spec.type != "annual" and sentences:
         named = [PlanWarning(w.code, f"{title}: {w.text}") for w in named]
     return StudentPlan(
         student=student,

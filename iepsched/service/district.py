@@ -139,18 +139,23 @@ def _has_no_calendar(calendars: CalendarSet, student: Student) -> bool:
 
 
 def plan_with_state(
-    district: District, *, today: dt.date, store: StateStore | None = None
+    district: District,
+    *,
+    today: dt.date,
+    store: StateStore | None = None,
+    sentences: bool = True,
 ) -> DistrictPlan:
     """The district plan as sync would book it (read-only: nothing is written).
 
     Students whose building has no calendar are not in it: each reason is logged as a warning,
     so no student leaves `plan --all`, `export` or `report` without a word on stderr.
+    `sentences`: False for a view that shows no student's warnings (`core.schedule.plan_district`).
     """
     for problem in district.unplannable_problems:
         log.warning("%s", problem)
     students = district.students
     if store is None:
-        return plan_district(students, district.ctx, today=today)
+        return plan_district(students, district.ctx, today=today, sentences=sentences)
     # Only with a state file: reading it needs the reconciler's vocabulary (items, remote).
     from ..core.bookings import state_inputs
 
@@ -163,7 +168,7 @@ def plan_with_state(
         tz=district.ctx.tz,
         requests=store.meeting_requests(),
     )
-    return plan_inputs(district, inputs, today=today)
+    return plan_inputs(district, inputs, today=today, sentences=sentences)
 
 
 def plan_inputs(
@@ -172,6 +177,7 @@ def plan_inputs(
     *,
     today: dt.date,
     busy: Mapping[str, Sequence[Interval]] | None = None,
+    sentences: bool = True,
 ) -> DistrictPlan:
     """Plan with state inputs already gathered (sync adds what it just observed)."""
     return plan_district(
@@ -189,4 +195,5 @@ def plan_inputs(
         cycle_booked=inputs.cycle_booked,
         cycle_done=inputs.cycle_done,
         cycles_held=inputs.cycles_held,
+        sentences=sentences,
     )
