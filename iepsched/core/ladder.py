@@ -394,16 +394,21 @@ def place(
             if found is not None:
                 return book(*found, "infeasible")
             return None
-        # Rungs 1-3 all look inside [min(notice, legal), DUE]: one forward walk from its start,
-        # with no end, finds the earliest usable day. After DUE: no rung can meet DUE, and the
+        # Rung 1: on track, latest first: `latest` and the window's school days before it, not
+        # before TODAY + notice, and not in the first school days of a school year (a month of
+        # preparation must fall in school time, so an IEP due in August is held in May).
+        floor = _floor(cal, latest, notice, ctx, windows)
+        found = walker.first(latest, floor, -1, ctx.early_school_days(cal) if annual else ())
+        if found is not None:
+            return book(*found, "on_track")
+        # Rungs 2 and 3 look inside [min(notice, legal), DUE]: one forward walk from its start,
+        # with no end, finds the earliest usable day. After DUE: neither can meet DUE, and the
         # day is rung 4's answer when it is not before TODAY + 10 (most students of a saturated
-        # district, who walked all four rungs). On or before DUE: rung 1 is walked only if the
-        # day is on or before `latest`, and it is rung 2's or rung 3's answer when it lies in
-        # their range. A walk that reaches a year not loaded by DUE says nothing: then every
-        # rung walks as written (`earliest` stays unknown).
-        probe = min(notice, legal)
+        # district, who walked all four rungs). On or before DUE: it is rung 2's or rung 3's
+        # answer when it lies in their range. A walk that reaches a year not loaded by DUE says
+        # nothing: then rungs 2 and 3 walk as written (`earliest` stays unknown).
         try:
-            earliest = walker.first(probe, None, 1)
+            earliest = walker.first(min(notice, legal), None, 1)
         except UnknownDate as exc:
             if exc.day <= due:
                 earliest = _UNKNOWN
@@ -415,20 +420,10 @@ def place(
             if earliest[0] >= legal:
                 return book(*earliest, "infeasible")
             earliest = None
-        second = max(latest + _DAY, notice)
         if earliest is not None:
             day = earliest[0]  # the unknown stand-in's day is before every rung's range
-            # Rung 1: on track, latest first: `latest` and the window's school days before it,
-            # not before TODAY + notice, and not in the first school days of a school year (a
-            # month of preparation must fall in school time, so an IEP due in August is held in
-            # May).
-            if day <= latest:
-                floor = _floor(cal, latest, notice, ctx, windows)
-                early = ctx.early_school_days(cal) if annual else ()
-                found = walker.first(latest, floor, -1, early)
-                if found is not None:
-                    return book(*found, "on_track")
             # Rung 2: less than two weeks of buffer, earliest first.
+            second = max(latest + _DAY, notice)
             found = earliest if day >= second else walker.first(second, due, 1)
             if found is not None:
                 return book(*found, "at_risk")
