@@ -60,6 +60,7 @@ class Occupancy:
         "next",
         "prev",
         "runs",
+        "saturated",
         "slot_bits",
         "spans",
         "taken",
@@ -87,6 +88,9 @@ class Occupancy:
         # the same for each of them (issue 10.7; never kept beyond one planning run).
         self.windows: dict[tuple[int, ...], dt.date] = {}
         self.times: dict[tuple[int, int], tuple[dt.datetime, dt.datetime]] = {}
+        # LEA representative -> whether their last meeting placed this run missed its DUE: a
+        # hint for the order of the ladder's walks, never for where a meeting goes.
+        self.saturated: dict[str, bool] = {}
 
     def closed_days(self, cal: SchoolCalendar, step: int) -> dict[int, int]:
         """Weekends, breaks and summer of `cal` as skip pointers in direction `step`."""
@@ -372,6 +376,7 @@ def place(
     def book(day: dt.date, slot: int, rung: Rung) -> Meeting:
         o = day.toordinal()
         occupancy.add(cm, people, o, slot)
+        occupancy.saturated[student.lea_email] = rung == "infeasible"
         times = occupancy.times.get((o, slot))
         if times is None:
             settings = ctx.meetings
@@ -394,19 +399,22 @@ def place(
             if found is not None:
                 return book(*found, "infeasible")
             return None
-        # Rung 1: on track, latest first: `latest` and the window's school days before it, not
-        # before TODAY + notice, and not in the first school days of a school year (a month of
-        # preparation must fall in school time, so an IEP due in August is held in May).
+        # Rung 1 is walked first, unless the student's LEA representative's last meeting this
+        # run could not meet its DUE: in a saturated district the walk would find nothing, and
+        # the forward walk below decides all the rungs. Either order gives the same answer.
         floor = _floor(cal, latest, notice, ctx, windows)
-        found = walker.first(latest, floor, -1, ctx.early_school_days(cal) if annual else ())
-        if found is not None:
-            return book(*found, "on_track")
-        # Rungs 2 and 3 look inside [min(notice, legal), DUE]: one forward walk from its start,
-        # with no end, finds the earliest usable day. After DUE: neither can meet DUE, and the
-        # day is rung 4's answer when it is not before TODAY + 10 (most students of a saturated
-        # district, who walked all four rungs). On or before DUE: it is rung 2's or rung 3's
-        # answer when it lies in their range. A walk that reaches a year not loaded by DUE says
-        # nothing: then rungs 2 and 3 walk as written (`earliest` stays unknown).
+        early = ctx.early_school_days(cal) if annual else ()
+        saturated = occupancy.saturated.get(student.lea_email, False)
+        if not saturated:
+            found = walker.first(latest, floor, -1, early)
+            if found is not None:
+                return book(*found, "on_track")
+        # Rungs 1-3 look inside [min(notice, legal), DUE]: one forward walk from its start, with
+        # no end, finds the earliest usable day. After DUE: no rung can meet DUE, and the day
+        # is rung 4's answer when it is not before TODAY + 10. On or before DUE: rung 1 (if not
+        # walked yet) can only succeed when the day is on or before `latest`, and the day is rung
+        # 2's or rung 3's answer when it lies in their range. A walk that reaches a year not
+        # loaded by DUE says nothing: then the rungs walk as written (`earliest` stays unknown).
         try:
             earliest = walker.first(min(notice, legal), None, 1)
         except UnknownDate as exc:
@@ -422,6 +430,10 @@ def place(
             earliest = None
         if earliest is not None:
             day = earliest[0]  # the unknown stand-in's day is before every rung's range
+            if saturated and day <= latest:
+                found = walker.first(latest, floor, -1, early)
+                if found is not None:
+                    return book(*found, "on_track")
             # Rung 2: less than two weeks of buffer, earliest first.
             second = max(latest + _DAY, notice)
             found = earliest if day >= second else walker.first(second, due, 1)
