@@ -158,13 +158,7 @@ class Occupancy:
     def add(self, cm: str, people: Iterable[str], day: int, slot: int) -> None:
         """A proposal in slot `slot`: it takes every slot its span overlaps."""
         bits = self.slot_bits[slot]
-        counts = self.counts.get(cm)  # `count`, inlined: once per meeting placed
-        if counts is None:
-            counts = self.counts[cm] = {}
-        n = counts[day] = counts.get(day, 0) + 1
-        if n >= self.cap:
-            self.cap_next.setdefault(cm, {})[day] = _weekday_after(day)
-            self.cap_prev.setdefault(cm, {})[day] = _weekday_before(day)
+        self.count(cm, day)
         taken = self.taken
         for person in people:  # `take`, inlined: this runs for every attendee of every meeting
             days = taken.get(person)
