@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from ..core.bookings import StateInputs
 from ..core.errors import GraphError
 from ..core.items import deliverable
-from ..core.model import DistrictPlan, Interval, ItemState, PlanWarning, StudentPlan
-from ..core.reconcile import LIVE, PENDING
+from ..core.model import DistrictPlan, Interval, ItemState, PlanWarning, Student, StudentPlan
+from ..core.reconcile import LIVE, PENDING, took_place
 from ..core.remote import Remote
 from .district import District, plan_inputs
 
@@ -67,7 +67,7 @@ def plan_with_free_busy(
             for email, intervals in busy.items()
         }
     plan = plan_inputs(district, inputs, today=today, busy=busy)
-    needs = {p.student_id: set(_attendees(district, [p])) for p in placing}
+    needs = {p.student_id: set(_attendees(district, [p.student])) for p in placing}
     unknown = {email for need in needs.values() for email in need if email not in busy}
     return _warn_unknown(plan, needs, unknown) if unknown else plan
 
@@ -81,15 +81,15 @@ def leaving_slots(
     """The (start, end) of each meeting this run cancels, per attendee (lower-cased): the live
     meetings still to come of the students who exited (`exited`, as the run's scope has them).
 
-    The attendees are the organizer's mailbox and, for a student still in the roster, everyone
-    the event invites (required people, providers, the room). Should a cancellation fail, the
-    person is double-booked until the next run cancels it; a person's own event at exactly the
-    same minutes is, like the cancelled one, one interval of free/busy and is freed with it.
+    The attendees are the organizer's mailbox and, for a student still in the roster, those
+    whose free/busy placement asks for (`_attendees`: required people and the room). Should a
+    cancellation fail, the person is double-booked until the next run cancels it; a person's own
+    event at exactly the same minutes is, like the cancelled one, one interval of free/busy and
+    is freed with it.
     """
     if not exited:
         return {}
     by_id = {s.student_id: s for s in district.roster.students}
-    rooms = district.config.rooms
     out: dict[str, set[tuple[dt.datetime, dt.datetime]]] = {}
     for st in items.values():
         if (
@@ -98,28 +98,24 @@ def leaving_slots(
             or st.state not in (LIVE, PENDING)
             or st.start is None
             or st.end is None
-            or st.end <= now  # took place: history, never cancelled
+            or took_place(st, now)  # history, never cancelled
         ):
             continue
-        emails = {st.mailbox.lower()}
         student = by_id.get(st.student_id)
-        if student is not None:
-            emails.update(e.lower() for e in (*student.required_emails, *student.provider_emails))
-            room = rooms.get(student.building)
-            if room:
-                emails.add(room.lower())
+        emails = {st.mailbox.lower(), *(_attendees(district, [student]) if student else ())}
         for email in emails:
             out.setdefault(email, set()).add((st.start, st.end))
     return {email: frozenset(slots) for email, slots in out.items()}
 
 
-def _attendees(district: District, placing: Sequence[StudentPlan]) -> list[str]:
-    """Whose free/busy decides where the new meetings go: required attendees and rooms."""
+def _attendees(district: District, students: Iterable[Student]) -> list[str]:
+    """Whose free/busy decides where these students' new meetings go: required attendees and
+    rooms."""
     rooms = district.config.rooms
     emails: set[str] = set()
-    for p in placing:
-        emails.update(p.student.required_emails)
-        room = rooms.get(p.student.building)
+    for student in students:
+        emails.update(student.required_emails)
+        room = rooms.get(student.building)
         if room:
             emails.add(room.lower())
     return sorted(emails)
@@ -158,4 +154,6 @@ def _free_busy(
     last = max(p.due_date for p in placing) + dt.timedelta(days=42)
     start = dt.datetime.combine(first, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(last, dt.time(0), tzinfo=tz)
-    return remote.free_busy(_attendees(district, placing), start, end, organizer=organizer)
+    return remote.free_busy(
+        _attendees(district, [p.student for p in placing]), start, end, organizer=organizer
+    )
