@@ -519,15 +519,16 @@ def _plan_student(
     warnings.extend(annual_warnings)
     unmet: ContactRequirement | None = None
     milestones: Sequence[Milestone]
-    if (student.reeval_due_date is None or not with_reeval) and not done:
-        # No reevaluation, or one with a meeting of its own, whose plan carries its tasks: the
-        # shared set's milestones and their unmet contact requirement, once per set.
-        found = memo.plain.get(id(annual))
-        if found is None:
-            found = memo.plain[id(annual)] = _plain(annual, rules.contact_deadline)
-        milestones, unmet = found
-    elif student.reeval_due_date is None or not with_reeval:
-        milestones = [m for _, m in annual]
+    if student.reeval_due_date is None or not with_reeval:
+        # No reevaluation, or one with a meeting of its own, whose plan carries its tasks. A set
+        # shared by students (none done) has its milestones and unmet contact requirement once.
+        if done:
+            milestones = [m for _, m in annual]
+        else:
+            found = memo.plain.get(id(annual))
+            if found is None:
+                found = memo.plain[id(annual)] = _plain(annual, rules.contact_deadline)
+            milestones, unmet = found
     else:
         r_key = (
             ("reeval", id(cal), student.reeval_due_date.toordinal())
