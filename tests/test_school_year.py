@@ -143,27 +143,24 @@ def test_a_slot_free_busy_shows_taken_is_not_a_horizon_violation(tmp_path: Path)
         year = Year(tmp_path, YearOptions())
         year.sb = sb
         year.d = SimpleNamespace(rows=[row])  # type: ignore[assignment]
+
+        def busy(mailbox: str, subject: str, start: str, end: str) -> None:
+            """An event of someone else's in `mailbox` on 2027-05-14, local times."""
+            Person(sb).call(
+                "POST",
+                f"/users/{mailbox.replace('@', '%40')}/events",
+                {
+                    "subject": subject,
+                    "start": {"dateTime": f"2027-05-14T{start}:00", "timeZone": "America/Chicago"},
+                    "end": {"dateTime": f"2027-05-14T{end}:00", "timeZone": "America/Chicago"},
+                },
+            )
+
         assert not year.taken_for_sync("Z1", "2027-05-14 07:45")
-        Person(sb).call(
-            "POST",
-            "/users/t2%40pv.example.org/events",
-            {
-                "subject": "Someone else's meeting",
-                "start": {"dateTime": "2027-05-14T07:30:00", "timeZone": "America/Chicago"},
-                "end": {"dateTime": "2027-05-14T08:30:00", "timeZone": "America/Chicago"},
-            },
-        )
+        busy("t2@pv.example.org", "Someone else's meeting", "07:30", "08:30")
         assert year.taken_for_sync("Z1", "2027-05-14 07:45")
         assert not year.taken_for_sync("Z1", "2027-05-14 15:30")
-        Person(sb).call(  # the building's room is required too
-            "POST",
-            "/users/room.002%40pv.example.org/events",
-            {
-                "subject": "Room booked",
-                "start": {"dateTime": "2027-05-14T15:30:00", "timeZone": "America/Chicago"},
-                "end": {"dateTime": "2027-05-14T16:30:00", "timeZone": "America/Chicago"},
-            },
-        )
+        busy("room.002@pv.example.org", "Room booked", "15:30", "16:30")  # the room is required
         assert year.taken_for_sync("Z1", "2027-05-14 15:30")
 
 
